@@ -1,0 +1,5 @@
+import sys
+
+from contribkit.cli import main
+
+sys.exit(main())

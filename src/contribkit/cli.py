@@ -1,0 +1,155 @@
+"""``contribkit``: the engine's command line, for projects with or without invoke.
+
+This module parses and prints; the work is done by the same functions the invoke tasks and nox
+sessions call. Heavy modules are imported only by the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from contribkit import __version__
+
+
+def _config():  # type: ignore[no-untyped-def]
+    from contribkit.config import load_config
+
+    return load_config()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from contribkit import console
+    from contribkit.scaffold import init_project
+
+    config = _config()
+    for path in init_project(config):
+        console.ok(f"wrote {path.relative_to(config.root)}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    if args.check:
+        return cmd_check(args)
+    if not args.message:
+        from contribkit.errors import UsageError
+
+        raise UsageError("say what changed: contribkit migrate -m add_flow_run_new_column.")
+    from contribkit.migrations.migrate import migrate
+
+    config = _config()
+    result = migrate(
+        config, args.message, dialect=args.dialect, allow_destructive=args.allow_destructive
+    )
+    report_written(config.root, result.written, result.notes)
+    return 0
+
+
+def report_written(root, written, notes) -> None:  # type: ignore[no-untyped-def]
+    from contribkit import console
+
+    for path in written:
+        console.ok(f"wrote {path.relative_to(root)}")
+    if notes is not None:
+        console.ok(f"updated {notes.relative_to(root)}")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from contribkit.migrations.check import check
+
+    check(_config(), args.dialect)
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from contribkit import console, realdb
+
+    config = _config()
+    if args.db_command == "upgrade":
+        console.info(realdb.upgrade(config, args.revision, dry_run=args.dry_run))
+    elif args.db_command == "downgrade":
+        console.info(realdb.downgrade(config, args.revision, yes=args.yes))
+    elif args.db_command == "current":
+        target, current, head = realdb.status(config)
+        state = "up to date" if current == head else f"head is {head or 'base'}"
+        console.info(f"{target.shown}: {current or 'base'} ({state})")
+    elif args.db_command == "stamp":
+        console.info(realdb.stamp(config, args.revision))
+    elif args.db_command == "reset":
+        console.info(realdb.reset(config, yes=args.yes))
+    return 0
+
+
+def cmd_lint_versions(args: argparse.Namespace) -> int:
+    from contribkit.lintversions import pinned_requirements
+
+    for requirement in pinned_requirements(_config().root):
+        print(requirement)
+    return 0
+
+
+def add_db_commands(parser: argparse.ArgumentParser) -> None:
+    """``upgrade/downgrade/current/stamp/reset``; also used by applications' own CLIs."""
+    sub = parser.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    up = sub.add_parser("upgrade", help="apply migrations to the configured database")
+    up.add_argument("-r", "--revision", default="head", help="target revision (default: head)")
+    up.add_argument("--dry-run", action="store_true", help="print the SQL instead of running it")
+    up.add_argument("-y", "--yes", action="store_true", help="do not ask (upgrade never asks)")
+    down = sub.add_parser("downgrade", help="undo migrations (shows what, needs -y)")
+    down.add_argument("-r", "--revision", default="-1", help="target revision (default: -1)")
+    down.add_argument("-y", "--yes", action="store_true", help="really do it")
+    sub.add_parser("current", help="show the database's revision and whether it is at head")
+    stamp = sub.add_parser("stamp", help="record a revision without running migrations")
+    stamp.add_argument("revision", help="revision id, 'head' or 'base'")
+    reset = sub.add_parser("reset", help="downgrade to base and upgrade to head (deletes all rows)")
+    reset.add_argument("-y", "--yes", action="store_true", help="really do it")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="contribkit",
+        description="Contributor workflows for database-backed Python servers.",
+    )
+    parser.add_argument("--version", action="version", version=f"contribkit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = sub.add_parser("init", help="create the migrations folder and the notes file")
+    init.set_defaults(func=cmd_init)
+
+    dialect_help = "one dialect (sqlite, postgresql/postgres) or 'all' (default: all configured)"
+    migrate = sub.add_parser(
+        "migrate", help="generate, review, verify and record a migration for each dialect"
+    )
+    migrate.add_argument("-m", "--message", help="snake_case description, e.g. add_flow_run_x")
+    migrate.add_argument("--dialect", help=dialect_help)
+    migrate.add_argument(
+        "--allow-destructive", action="store_true", help="allow dropping tables/columns/indexes"
+    )
+    migrate.add_argument("--check", action="store_true", help="run the check instead")
+    migrate.set_defaults(func=cmd_migrate)
+
+    check = sub.add_parser("check", help="heads, round trips, drift and notes, for each dialect")
+    check.add_argument("--dialect", help=dialect_help)
+    check.set_defaults(func=cmd_check)
+
+    db = sub.add_parser("db", help="migrate the configured (real) database")
+    add_db_commands(db)
+    db.set_defaults(func=cmd_db)
+
+    versions = sub.add_parser("lint-versions", help="print tool==version for each pinned hook")
+    versions.set_defaults(func=cmd_lint_versions)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from contribkit.frontend import run
+
+    args = build_parser().parse_args(argv)
+    code = run(lambda: args.func(args), debug=args.debug)
+    return code if isinstance(code, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""``[tool.contribkit]``: where a project tells contribkit about itself.
+
+Only this module reads ``pyproject.toml``; everything else receives a :class:`ProjectConfig`.
+Every key has a default so a project can adopt contribkit one feature at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contribkit.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+#: Dialects contribkit can provision and generate for, with the aliases users type.
+KNOWN_DIALECTS = ("sqlite", "postgresql")
+DIALECT_ALIASES = {"postgres": "postgresql", "pg": "postgresql", "sqlite3": "sqlite"}
+#: How a dialect is named in MIGRATION-NOTES.md (the seed project's convention).
+DIALECT_LABELS = {"sqlite": "SQLite", "postgresql": "Postgres"}
+
+
+def normalize_dialect(name: str, allowed: tuple[str, ...] = KNOWN_DIALECTS) -> str:
+    """Return the canonical dialect name for ``name`` or raise a one-line :class:`UsageError`."""
+    canonical = DIALECT_ALIASES.get(name.strip().lower(), name.strip().lower())
+    if canonical not in KNOWN_DIALECTS:
+        raise UsageError(
+            f"unknown dialect {name!r}: choose one of {', '.join(allowed)} (or 'postgres')."
+        )
+    if canonical not in allowed:
+        raise UsageError(
+            f"dialect {canonical!r} is not configured for this project: "
+            f"[tool.contribkit] dialects = {list(allowed)}."
+        )
+    return canonical
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """The resolved ``[tool.contribkit]`` table, with paths made absolute."""
+
+    root: Path
+    models: str | None = None
+    migrations: Path | None = None
+    dialects: tuple[str, ...] = KNOWN_DIALECTS
+    notes: Path | None = None
+    database_url_env: str = "DATABASE_URL"
+    default_database_url: str | None = None
+    ui_dir: Path | None = None
+    static_dir: Path | None = None
+    tests: tuple[str, ...] = ("tests",)
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def require_models(self) -> str:
+        if not self.models:
+            raise UsageError(
+                "no models configured: set [tool.contribkit] models = 'package.module:Base.metadata'."
+            )
+        return self.models
+
+    def require_migrations(self) -> Path:
+        if self.migrations is None:
+            raise UsageError(
+                "no migrations folder configured: set [tool.contribkit] migrations = 'path', "
+                "then run 'contribkit init'."
+            )
+        return self.migrations
+
+    def dialect(self, name: str) -> str:
+        """Canonical name of ``name``, which must be one of this project's dialects."""
+        return normalize_dialect(name, self.dialects)
+
+    def select_dialects(self, name: str | None) -> tuple[str, ...]:
+        """``None`` or ``"all"`` means every configured dialect; otherwise exactly one."""
+        if name is None or name.strip().lower() == "all":
+            return self.dialects
+        return (self.dialect(name),)
+
+
+def find_pyproject(start: Path | None = None) -> Path:
+    """The nearest ``pyproject.toml`` at or above ``start`` (default: the current directory)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    raise UsageError(f"no pyproject.toml found in {here} or above: run this inside a project.")
+
+
+def load_config(start: Path | None = None) -> ProjectConfig:
+    """Read ``[tool.contribkit]`` from the nearest ``pyproject.toml``."""
+    pyproject = find_pyproject(start)
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{pyproject} is not valid TOML: {exc}.") from exc
+    table = dict(data.get("tool", {}).get("contribkit", {}))
+    return config_from_table(table, pyproject.parent)
+
+
+def config_from_table(table: dict[str, object], root: Path) -> ProjectConfig:
+    """Build a :class:`ProjectConfig` from a parsed table; unknown keys are kept in ``extra``."""
+
+    def path(key: str) -> Path | None:
+        value = table.pop(key, None)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise UsageError(f"[tool.contribkit] {key} must be a path string, not {value!r}.")
+        return (root / value).resolve()
+
+    def text(key: str, default: str | None) -> str | None:
+        value = table.pop(key, default)
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"[tool.contribkit] {key} must be a string, not {value!r}.")
+        return value
+
+    raw_dialects = table.pop("dialects", list(KNOWN_DIALECTS))
+    if not isinstance(raw_dialects, list) or not raw_dialects:
+        raise UsageError("[tool.contribkit] dialects must be a non-empty list, e.g. ['sqlite'].")
+    dialects = tuple(dict.fromkeys(normalize_dialect(str(d)) for d in raw_dialects))
+    raw_tests = table.pop("tests", ["tests"])
+    tests = tuple(raw_tests) if isinstance(raw_tests, list) else (str(raw_tests),)
+    return ProjectConfig(
+        root=root.resolve(),
+        models=text("models", None),
+        migrations=path("migrations"),
+        dialects=dialects,
+        notes=path("notes") or (root / "MIGRATION-NOTES.md").resolve(),
+        database_url_env=text("database_url_env", "DATABASE_URL") or "DATABASE_URL",
+        default_database_url=text("default_database_url", None),
+        ui_dir=path("ui"),
+        static_dir=path("static"),
+        tests=tests,
+        extra=table,
+    )
+
+
+def env_flag(name: str) -> bool:
+    """True when the environment variable ``name`` is set to a truthy value."""
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}

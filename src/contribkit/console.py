@@ -1,0 +1,39 @@
+"""Short status lines and summaries; rich is imported only when something is printed."""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+from typing import Any
+
+
+@cache
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def step(message: str) -> None:
+    """A status line for one step of long work: ``→ sqlite: generate``."""
+    _console().print(f"[cyan]→[/] {message}")
+
+
+def ok(message: str) -> None:
+    _console().print(f"[green]✓[/] {message}")
+
+
+def warn(message: str) -> None:
+    _console().print(f"[yellow]![/] {message}")
+
+
+def info(message: str = "") -> None:
+    _console().print(message, markup=False)
+
+
+def error(message: str) -> None:
+    """The one-line error every frontend ends with (on stderr)."""
+    if sys.stderr.isatty():
+        _console(stderr=True).print(f"[red]error:[/] {message}", markup=True)
+    else:
+        print(f"error: {message}", file=sys.stderr)

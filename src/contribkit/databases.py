@@ -1,0 +1,172 @@
+"""Throw-away databases, one per use, for every dialect contribkit supports.
+
+``ephemeral_database("sqlite")`` is a file in a private temporary folder;
+``ephemeral_database("postgresql")`` is a uniquely named database on one PostgreSQL server per
+process: the embedded one (started on first use, stopped at exit), or the server named by
+``CONTRIBKIT_POSTGRESQL_URL``. Either way the database is removed when the ``with`` block ends,
+whether it ends normally, by an exception or by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from contribkit.errors import UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Engine
+
+EXTERNAL_URL_ENV = "CONTRIBKIT_POSTGRESQL_URL"
+
+
+def redact(url: str | URL) -> str:
+    """``url`` with its password hidden, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable URL>"
+
+
+def create_engine(url: str | URL, **kwargs: object) -> Engine:
+    """An engine whose SQLite connections enforce foreign keys, as the migrations must survive."""
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(url, **kwargs)
+    except ModuleNotFoundError as exc:
+        raise UsageError(
+            f"the database driver for {redact(url)} is not installed ({exc.name}): "
+            "install it, or use a URL with an installed driver such as postgresql+psycopg://."
+        ) from exc
+    except sa.exc.ArgumentError as exc:
+        raise UsageError(f"not a valid database URL: {redact(url)} ({exc}).") from exc
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _foreign_keys_on(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return engine
+
+
+class PostgresServer:
+    """Creates and drops databases on one server reached through an admin URL."""
+
+    def __init__(self, admin_url: str, owner: object | None = None) -> None:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(admin_url)
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        self.admin_url = url
+        self.owner = owner  # the embedded server, kept alive with us
+        self._engine: Engine | None = None
+
+    def _admin(self) -> Engine:
+        if self._engine is None:
+            self._engine = create_engine(
+                self.admin_url, isolation_level="AUTOCOMMIT", poolclass=_null_pool()
+            )
+        return self._engine
+
+    def url(self, database: str) -> URL:
+        return self.admin_url.set(database=database)
+
+    def execute_admin(self, statement: str) -> None:
+        import sqlalchemy as sa
+
+        try:
+            with self._admin().connect() as conn:
+                conn.execute(sa.text(statement))
+        except sa.exc.OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise UsageError(
+                f"PostgreSQL at {redact(self.admin_url)} is unreachable: {reason}."
+            ) from exc
+
+    def create_database(self, name: str, template: str | None = None) -> URL:
+        clause = f' TEMPLATE "{template}"' if template else ""
+        self.execute_admin(f'CREATE DATABASE "{name}"{clause}')
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        self.execute_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        if self.owner is not None:
+            self.owner.stop()  # type: ignore[attr-defined]
+            self.owner = None
+
+
+def _null_pool() -> type:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+_server: PostgresServer | None = None
+
+
+def postgres_server() -> PostgresServer:
+    """The run's one PostgreSQL server: external if configured, else embedded (started now)."""
+    global _server
+    if _server is None:
+        external = os.environ.get(EXTERNAL_URL_ENV)
+        if external:
+            _server = PostgresServer(external)
+            _server.execute_admin("SELECT 1")  # fail now, with a clear message, if unreachable
+        else:
+            from contribkit.pgembed import EmbeddedPostgres
+
+            embedded = EmbeddedPostgres().start()
+            _server = PostgresServer(embedded.url(), owner=embedded)
+        atexit.register(shutdown_postgres_server)
+    return _server
+
+
+def shutdown_postgres_server() -> None:
+    """Stop the embedded server (if any); the next :func:`postgres_server` starts a new one."""
+    global _server
+    server, _server = _server, None
+    if server is not None:
+        server.close()
+
+
+def unique_name(prefix: str = "ck") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@contextmanager
+def ephemeral_database(dialect: str) -> Iterator[str]:
+    """Yield the URL of a new, empty database of ``dialect``; remove it afterwards."""
+    if dialect == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="ck-sqlite-"))
+        try:
+            yield f"sqlite:///{folder / 'db.sqlite'}"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    elif dialect == "postgresql":
+        server = postgres_server()
+        name = unique_name()
+        url = server.create_database(name)
+        try:
+            yield url.render_as_string(hide_password=False)
+        finally:
+            server.drop_database(name)
+    else:
+        raise UsageError(f"cannot provision a {dialect!r} database: sqlite and postgresql only.")

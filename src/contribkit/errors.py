@@ -1,0 +1,31 @@
+"""The two kinds of failure every frontend reports the same way.
+
+A :class:`UsageError` is bad input (exit 2); a :class:`CheckFailed` is a check that ran and found
+a problem (exit 1). Both carry one sentence meant for the user; frontends print it without a
+traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+
+class ContribkitError(Exception):
+    """Base class: a message for the user and the exit code to leave with."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, details: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class UsageError(ContribkitError):
+    """The user asked for something that cannot be done as asked (exit 2)."""
+
+    exit_code = 2
+
+
+class CheckFailed(ContribkitError):
+    """A check ran and found a problem; ``details`` holds the report (exit 1)."""
+
+    exit_code = 1

@@ -1,0 +1,50 @@
+"""How every frontend ends: one line for errors, exit codes, and Ctrl-C/SIGTERM that clean up.
+
+SIGTERM is turned into an exception so ``with`` blocks and ``finally`` clauses run (ephemeral
+databases dropped, staged files removed, the embedded server stopped) exactly as for Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+from contribkit.errors import ContribkitError
+
+T = TypeVar("T")
+INTERRUPTED = 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that cleanup runs."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def install_signal_handlers() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def run(action: Callable[[], T], *, debug: bool = False) -> T | int:
+    """Call ``action``; on a known failure print one line and return its exit code."""
+    from contribkit import console
+
+    install_signal_handlers()
+    try:
+        return action()
+    except ContribkitError as exc:
+        if debug:
+            raise
+        if exc.details:
+            console.info(exc.details)
+        console.error(exc.message)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        console.error("interrupted: this run's files and databases were removed.")
+        return INTERRUPTED

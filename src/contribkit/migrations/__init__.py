@@ -1,0 +1,1 @@
+"""Per-dialect Alembic migrations: generate → review → verify → record, and the drift check."""

@@ -1,0 +1,111 @@
+"""Where a project's migrations live and how Alembic is pointed at one dialect of them.
+
+Layout (the seed project's)::
+
+    <migrations>/env.py, script.py.mako
+    <migrations>/versions/<dialect>/YYYY_MM_DD_HHMMSS_<rev>_<slug>.py
+
+Each dialect is its own linear history; :class:`Migrations` builds the Alembic ``Config`` that
+sees exactly one of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from contribkit.errors import UsageError
+from contribkit.migrations import runtime
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+#: ``2026_11_21_051500_1a2b3c4d5e6f_add_flow_run_new_column.py``
+REVISION_FILE = re.compile(r"^(?P<stamp>\d{4}_\d{2}_\d{2}_\d{6})_(?P<rev>[0-9a-f]+)_(?P<slug>\w+)\.py$")
+SLUG_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class Migrations:
+    """One project's migrations folder (or a staged copy of it)."""
+
+    folder: Path
+    metadata: Any = None
+    exclude_tables: frozenset[str] = frozenset()
+
+    def versions(self, dialect: str) -> Path:
+        return self.folder / "versions" / dialect
+
+    def ensure_exists(self, dialects: tuple[str, ...]) -> None:
+        """A missing folder is a set-up step the user has not done yet: say which."""
+        if not (self.folder / "env.py").is_file():
+            raise UsageError(
+                f"no migrations folder at {self.folder} (env.py missing): run 'contribkit init'."
+            )
+        for dialect in dialects:
+            if not self.versions(dialect).is_dir():
+                raise UsageError(
+                    f"no {dialect} migrations at {self.versions(dialect)}: run 'contribkit init'."
+                )
+
+    def alembic_config(
+        self,
+        dialect: str,
+        *,
+        connection: Any = None,
+        url: str | None = None,
+        file_stamp: str | None = None,
+        output: Any = None,
+    ) -> Config:
+        """An Alembic ``Config`` for ``dialect`` alone, with contribkit's context options."""
+        from argparse import Namespace
+
+        from alembic.config import Config
+
+        # quiet: contribkit prints its own status lines; Alembic's would name staging paths.
+        config = Config(output_buffer=output, cmd_opts=Namespace(quiet=True))
+        config.set_main_option("script_location", str(self.folder))
+        config.set_main_option("version_locations", str(self.versions(dialect)))
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("truncate_slug_length", str(SLUG_LENGTH))
+        stamp = file_stamp or "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d%%(second).2d"
+        config.set_main_option("file_template", f"{stamp}_%%(rev)s_%%(slug)s")
+        config.set_main_option("contribkit.dialect", dialect)
+        if url is not None:
+            config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        config.attributes[runtime.ATTR_DIALECT] = dialect
+        config.attributes[runtime.ATTR_EXCLUDE] = self.exclude_tables
+        if self.metadata is not None:
+            config.attributes[runtime.ATTR_METADATA] = self.metadata
+        if connection is not None:
+            config.attributes[runtime.ATTR_CONNECTION] = connection
+        return config
+
+    def script(self, dialect: str) -> ScriptDirectory:
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self.alembic_config(dialect))
+
+    def single_head(self, dialect: str) -> str | None:
+        """The one head revision of ``dialect`` (``None`` when it has no revisions yet)."""
+        heads = self.script(dialect).get_heads()
+        if len(heads) > 1:
+            raise UsageError(
+                f"{dialect} migrations have {len(heads)} heads ({', '.join(sorted(heads))}): "
+                f"merge them first, e.g. 'alembic merge heads' for that dialect."
+            )
+        return heads[0] if heads else None
+
+    def revision_files(self, dialect: str) -> dict[str, Path]:
+        """Revision id → file, for files following the naming convention."""
+        found: dict[str, Path] = {}
+        folder = self.versions(dialect)
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.py")):
+                match = REVISION_FILE.match(path.name)
+                if match:
+                    found[match["rev"]] = path
+        return found

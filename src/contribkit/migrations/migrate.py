@@ -1,0 +1,209 @@
+"""``migrate``: generate → review → verify → record, for each dialect, all or nothing.
+
+Everything is first written to a staged copy of the migrations folder; the project's tree changes
+only in the final step, where each revision file is renamed into place and the notes file is
+replaced in one rename. If anything fails before or during that step, whatever this run put in
+the project is removed again, so the tree is as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from contribkit import console
+from contribkit.config import ProjectConfig
+from contribkit.errors import CheckFailed, ContribkitError, UsageError
+from contribkit.migrations import review as reviewing
+from contribkit.migrations.layout import Migrations
+from contribkit.migrations.slug import message_to_slug, slug_to_title
+
+LOCK_WAIT_SECONDS = 600
+
+
+@dataclass
+class MigrateResult:
+    written: list[Path] = field(default_factory=list)
+    revisions: dict[str, str] = field(default_factory=dict)
+    concerns: list[str] = field(default_factory=list)
+    notes: Path | None = None
+
+
+def project_migrations(config: ProjectConfig, dialects: tuple[str, ...]) -> Migrations:
+    """The project's migrations with its models loaded; fails early with a one-line reason."""
+    from contribkit.importing import load_metadata
+
+    folder = config.require_migrations()
+    exclude = frozenset(str(t) for t in config.extra.get("exclude_tables", []))  # type: ignore[union-attr]
+    live = Migrations(folder, None, exclude)
+    live.ensure_exists(dialects)
+    metadata = load_metadata(config.require_models(), config.root)
+    return Migrations(folder, metadata, exclude)
+
+
+@contextmanager
+def project_lock(folder: Path) -> Iterator[None]:
+    """Serialize runs on one migrations folder (two at once would write one change twice)."""
+    from filelock import FileLock, Timeout
+
+    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    lock = FileLock(Path(tempfile.gettempdir()) / f"contribkit-migrate-{digest}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        console.step("another migrate is running on this project; waiting for it to finish")
+        try:
+            lock.acquire(timeout=LOCK_WAIT_SECONDS)
+        except Timeout:
+            raise UsageError(
+                f"another migrate held the lock for {LOCK_WAIT_SECONDS} s: try again when it ends."
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def step(dialect: str, name: str) -> Iterator[None]:
+    """Name the dialect and step in any failure raised inside."""
+    console.step(f"{dialect}: {name}")
+    try:
+        yield
+    except ContribkitError as exc:
+        exc.message = f"{dialect}: {name}: {exc.message}"
+        exc.args = (exc.message,)
+        raise
+    except Exception as exc:
+        from contribkit.migrations.verify import one_line
+
+        raise CheckFailed(f"{dialect}: {name}: {type(exc).__name__}: {one_line(exc)}") from exc
+
+
+def migrate(
+    config: ProjectConfig,
+    message: str,
+    *,
+    dialect: str | None = None,
+    allow_destructive: bool = False,
+) -> MigrateResult:
+    """Create one revision per selected dialect for the models' pending changes."""
+    slug = message_to_slug(message)
+    dialects = config.select_dialects(dialect)
+    live = project_migrations(config, dialects)
+    for name in dialects:
+        live.single_head(name)
+    with project_lock(live.folder), tempfile.TemporaryDirectory(prefix="ck-stage-") as tmp:
+        staged = Migrations(Path(tmp) / "migrations", live.metadata, live.exclude_tables)
+        shutil.copytree(live.folder, staged.folder, ignore=shutil.ignore_patterns("__pycache__"))
+        file_stamp = datetime.now(timezone.utc).strftime("%Y_%m_%d_%H%M%S")
+        result = MigrateResult()
+        staged_files: dict[str, Path] = {}
+        for name in dialects:
+            path = _one_dialect(staged, live, name, slug, file_stamp, allow_destructive, result)
+            if path is not None:
+                staged_files[name] = path
+        if not staged_files:
+            console.ok("the models match the migrations of every dialect: nothing to do")
+            return result
+        _commit(config, live, staged, staged_files, slug, result)
+        return result
+
+
+def _one_dialect(
+    staged: Migrations, live: Migrations, dialect: str, slug: str, file_stamp: str,
+    allow_destructive: bool, result: MigrateResult,
+) -> Path | None:  # fmt: skip
+    from contribkit.databases import ephemeral_database
+    from contribkit.migrations.generate import generate_revision, ruff_format
+    from contribkit.migrations.verify import TrialDatabase, verify_new_revision
+
+    rev_id = uuid.uuid4().hex[:12]
+    with step(dialect, "generate"), ephemeral_database(dialect) as url:
+        generated = generate_revision(
+            staged, dialect, url, message=slug, rev_id=rev_id, file_stamp=file_stamp
+        )
+    if generated is None:
+        console.ok(f"{dialect}: the models match the migrations; nothing to do")
+        return None
+    final_path = live.versions(dialect) / generated.path.name
+    with step(dialect, "format"):
+        ruff_format(generated.path, final_path)
+    with step(dialect, "review"):
+        concerns = reviewing.review_operations(
+            generated.upgrade_ops, dialect, generated.existing_enums, staged.metadata
+        )
+        if dialect == "postgresql":
+            concerns += reviewing.squawk(_offline_sql(staged, generated), generated.path.name)
+        for concern in concerns:
+            console.warn(f"{dialect}: {concern}")
+        destructive = [c.text for c in concerns if c.kind == reviewing.DESTRUCTIVE]
+        if destructive and not allow_destructive:
+            raise CheckFailed(
+                f"refusing destructive operations ({'; '.join(destructive)}): "
+                "rerun with --allow-destructive if that is intended"
+            )
+    with step(dialect, "verify"), ephemeral_database(dialect) as url, TrialDatabase(staged, dialect, url) as db:
+        unseeded = verify_new_revision(db, generated.revision, generated.down_revision)
+        for table in unseeded:
+            console.warn(f"{dialect}: verify could not seed {table}")
+    result.revisions[dialect] = generated.revision
+    # The notes keep the review's own concerns; squawk's style findings stay in the output.
+    result.concerns += [str(c) for c in concerns if c.kind != reviewing.SQUAWK]
+    console.ok(f"{dialect}: {generated.path.name} verified")
+    return generated.path
+
+
+def _offline_sql(staged: Migrations, generated) -> str:  # type: ignore[no-untyped-def]
+    """The new revision's upgrade as PostgreSQL SQL, rendered without a database."""
+    import io
+
+    from alembic import command
+
+    buffer = io.StringIO()
+    config = staged.alembic_config("postgresql", output=buffer)
+    span = f"{generated.down_revision}:{generated.revision}" if generated.down_revision else generated.revision
+    command.upgrade(config, span, sql=True)
+    return buffer.getvalue()
+
+
+def _commit(
+    config: ProjectConfig, live: Migrations, staged: Migrations, staged_files: dict[str, Path],
+    slug: str, result: MigrateResult,
+) -> None:  # fmt: skip
+    """Move staged files into the project and record the notes entry; undo on any failure."""
+    from contribkit.migrations import notes
+
+    moved: list[Path] = []
+    notes_path = config.notes
+    try:
+        for dialect, source in staged_files.items():
+            target = live.versions(dialect) / source.name
+            tmp = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(source, tmp)
+            moved.append(tmp)
+            os.replace(tmp, target)
+            moved[-1] = target
+        if notes_path is not None:
+            existing = notes_path.read_text(encoding="utf-8") if notes_path.exists() else None
+            entry = notes.render_entry(slug_to_title(slug), result.revisions, _unique(result.concerns))
+            notes.write_atomically(notes_path, notes.with_entry(existing, entry))
+            result.notes = notes_path
+    except BaseException:
+        for path in moved:
+            path.unlink(missing_ok=True)
+        result.revisions.clear()
+        raise
+    result.written = moved
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))

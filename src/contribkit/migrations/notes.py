@@ -1,0 +1,74 @@
+"""MIGRATION-NOTES.md: one entry per change, naming each dialect's revision id.
+
+An entry::
+
+    ## Add flow run new column
+
+    SQLite: `1a2b3c4d5e6f`
+    Postgres: `6f5e4d3c2b1a`
+
+    - data-dependent: add column flow_run.x VARCHAR NOT NULL without a server default
+
+New entries go first, below the file's preamble; the file is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from contribkit.config import DIALECT_LABELS
+
+PREAMBLE = """# Migration notes
+
+Every database change, newest first. Each entry names the revision id of each dialect's
+migration file (`versions/<dialect>/`); `invoke migrate` writes the entries and
+`invoke migrate --check` fails when this file and the revision files disagree.
+"""
+_LABEL_TO_DIALECT = {label.lower(): dialect for dialect, label in DIALECT_LABELS.items()}
+_LABEL_TO_DIALECT["postgresql"] = "postgresql"
+_REVISION_LINE = re.compile(r"^(?P<label>[A-Za-z]+):\s*`?(?P<rev>[0-9a-f]{6,})`?\s*$")
+
+
+def recorded_revisions(text: str) -> dict[str, set[str]]:
+    """Dialect → revision ids named by the notes."""
+    found: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        match = _REVISION_LINE.match(line.strip())
+        if match and match["label"].lower() in _LABEL_TO_DIALECT:
+            found.setdefault(_LABEL_TO_DIALECT[match["label"].lower()], set()).add(match["rev"])
+    return found
+
+
+def render_entry(title: str, revisions: dict[str, str], concerns: list[str]) -> str:
+    lines = [f"## {title}", ""]
+    lines += [f"{DIALECT_LABELS[d]}: `{rev}`" for d, rev in revisions.items()]
+    if concerns:
+        lines += ["", *(f"- {concern}" for concern in concerns)]
+    return "\n".join(lines) + "\n"
+
+
+def with_entry(existing: str | None, entry: str) -> str:
+    """The notes text with ``entry`` inserted before the newest existing entry."""
+    text = existing if existing and existing.strip() else PREAMBLE
+    match = re.search(r"^## ", text, flags=re.MULTILINE)
+    if match is None:
+        return text.rstrip("\n") + "\n\n" + entry
+    head, tail = text[: match.start()], text[match.start() :]
+    return head.rstrip("\n") + "\n\n" + entry + "\n" + tail
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one rename: readers see the old or the new file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

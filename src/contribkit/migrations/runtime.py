@@ -1,0 +1,100 @@
+"""The one place that configures Alembic's migration context.
+
+A project's ``env.py`` calls :func:`run_env`; contribkit's own commands go through that same
+``env.py`` (via ``alembic.command``) and pass what they need in ``Config.attributes``. So
+autogenerate, upgrade, verification and the drift check all compare with the same options.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Keys contribkit puts in ``alembic.config.Config.attributes``.
+ATTR_CONNECTION = "connection"
+ATTR_METADATA = "target_metadata"
+ATTR_DIALECT = "contribkit_dialect"
+ATTR_EXCLUDE = "contribkit_exclude_tables"
+
+
+def context_options(dialect: str, metadata: Any, exclude_tables: frozenset[str] = frozenset()):
+    """Options for ``context.configure`` / ``MigrationContext.configure``, shared by every path."""
+
+    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any):
+        # One policy everywhere: tables the project excludes are invisible to autogenerate,
+        # whether they exist in the models, the database, or both.
+        table = obj if type_ == "table" else getattr(obj, "table", None)
+        table_name = name if type_ == "table" else getattr(table, "name", None)
+        return table_name not in exclude_tables
+
+    def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+        # Each dialect has its own files, so a `with_variant` type is written as the one
+        # implementation that dialect uses (SQLite: sa.JSON(); PostgreSQL: postgresql.JSONB()),
+        # instead of Alembic's repr of the whole variant, which does not even import cleanly.
+        variants = getattr(obj, "_variant_mapping", None) if type_ == "type" else None
+        if variants:
+            import copy
+
+            from alembic.autogenerate.render import _repr_type
+
+            chosen = variants.get(dialect)
+            if chosen is None:  # this dialect uses the base type: drop the other dialects' variants
+                chosen = copy.copy(obj)
+                chosen._variant_mapping = type(variants)()
+            return _repr_type(chosen, autogen_context)
+        return False
+
+    return {
+        "target_metadata": metadata,
+        "render_item": render_item,
+        "compare_type": True,
+        "include_object": include_object,
+        # SQLite cannot ALTER most things: batch mode rebuilds the table.
+        "render_as_batch": dialect == "sqlite",
+        # Each revision in its own transaction, so a SQLite revision's leading
+        # `PRAGMA foreign_keys=OFF` runs outside a transaction and takes effect.
+        "transaction_per_migration": True,
+    }
+
+
+def run_env() -> None:
+    """Body of a contribkit-managed ``env.py``: run migrations online or render them offline."""
+    from alembic import context
+
+    config = context.config
+    attrs = config.attributes
+    dialect = attrs.get(ATTR_DIALECT) or config.get_main_option("contribkit.dialect") or "sqlite"
+    metadata = attrs.get(ATTR_METADATA)
+    if metadata is None:
+        from contribkit.config import load_config
+        from contribkit.importing import load_metadata
+
+        project = load_config()
+        metadata = load_metadata(project.require_models(), project.root)
+    options = context_options(dialect, metadata, frozenset(attrs.get(ATTR_EXCLUDE, ())))
+
+    if context.is_offline_mode():
+        context.configure(dialect_name=dialect, literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    connection = attrs.get(ATTR_CONNECTION)
+    if connection is not None:
+        _run_online(context, connection, options)
+        return
+    from contribkit.databases import create_engine
+
+    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    try:
+        with engine.connect() as connection:
+            _run_online(context, connection, options)
+    finally:
+        engine.dispose()
+
+
+def _run_online(context: Any, connection: Any, options: dict[str, Any]) -> None:
+    context.configure(connection=connection, **options)
+    with context.begin_transaction():
+        context.run_migrations()
+    if connection.in_transaction():
+        connection.commit()

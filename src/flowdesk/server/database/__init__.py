@@ -1,0 +1,1 @@
+"""flowdesk database: ORM models, engine and migrations."""
