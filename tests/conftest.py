@@ -1,0 +1,43 @@
+"""Shared fixtures: the dialect under test and a fresh, migrated database per test.
+
+The dialect comes from ``CONTRIBKIT_TEST_DIALECT`` (set by ``nox -s tests`` and ``invoke test``),
+defaulting to SQLite, so a bare ``pytest`` works too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from contribkit.commands import TEST_DIALECT_ENV
+from contribkit.config import load_config, normalize_dialect
+from contribkit.testing import MigratedDatabases
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def dialect() -> str:
+    return normalize_dialect(os.environ.get(TEST_DIALECT_ENV, "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def project_config():  # type: ignore[no-untyped-def]
+    return load_config(ROOT)
+
+
+@pytest.fixture(scope="session")
+def migrated_databases(project_config, dialect) -> Iterator[MigratedDatabases]:  # type: ignore[no-untyped-def]
+    databases = MigratedDatabases(project_config, dialect)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture
+def database_url(migrated_databases: MigratedDatabases) -> Iterator[str]:
+    """A database at head, private to this test."""
+    with migrated_databases.clone() as url:
+        yield url
