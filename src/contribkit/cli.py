@@ -71,9 +71,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     elif args.db_command == "downgrade":
         console.info(realdb.downgrade(config, args.revision, yes=args.yes))
     elif args.db_command == "current":
-        target, current, head = realdb.status(config)
-        state = "up to date" if current == head else f"head is {head or 'base'}"
-        console.info(f"{target.shown}: {current or 'base'} ({state})")
+        console.info(realdb.describe_status(config))
     elif args.db_command == "stamp":
         console.info(realdb.stamp(config, args.revision))
     elif args.db_command == "reset":

@@ -1,41 +1,74 @@
-"""The argv of each developer command, built in one place for invoke, nox and the CLI.
+"""The argv of each developer command, built in one place for invoke tasks and nox sessions.
 
 Everything is an argument list, never a shell string: a ``-k`` pattern such as ``x; rm -rf ~``
-stays one argument to pytest.
+stays one argument to pytest. Tools are named bare (``ruff``); :func:`run` finds them next to the
+running interpreter first, so ``invoke lint`` uses the virtualenv's pinned versions.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from contribkit.config import KNOWN_DIALECTS, normalize_dialect
+from contribkit.errors import CheckFailed, UsageError
 
 #: Environment variable telling the test suite which dialect to run its database tests on.
 TEST_DIALECT_ENV = "CONTRIBKIT_TEST_DIALECT"
 
 
 def lint_commands(fix: bool = False) -> list[list[str]]:
-    """ruff check and ruff format: checking only, or fixing (``format`` session/task)."""
-    ruff = [sys.executable, "-m", "ruff"]
+    """ruff check, ruff format and actionlint: checking only, or fixing what can be fixed."""
     if fix:
-        return [[*ruff, "check", "--fix", "."], [*ruff, "format", "."]]
-    return [[*ruff, "check", "."], [*ruff, "format", "--check", "."]]
+        return [["ruff", "check", "--fix", "."], ["ruff", "format", "."]]
+    return [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["actionlint"]]
+
+
+def setup_commands(venv: str = ".venv") -> list[list[str]]:
+    """Create ``venv`` from the lock with every dev tool, then install the git hooks."""
+    return [
+        ["uv", "sync", "--frozen", "--extra", "dev"],
+        [str(Path(venv) / "bin" / "pre-commit"), "install"],
+    ]
 
 
 def pytest_command(
-    paths: Sequence[str] = (), *, keyword: str | None = None, extra: Sequence[str] = (),
-    workers: int | None = None,
-) -> list[str]:  # fmt: skip
-    argv = [sys.executable, "-m", "pytest"]
-    if workers:
-        argv += ["-n", str(workers)]
+    paths: Sequence[str] = (), *, keyword: str | None = None, extra: Sequence[str] = ()
+) -> list[str]:
+    argv = ["pytest"]
     if keyword:
         argv += ["-k", keyword]
     return [*argv, *extra, *paths]
 
 
 def test_environment(dialect: str) -> dict[str, str]:
-    """The environment for a test run on ``dialect`` (canonical name, alias accepted)."""
-    return {**os.environ, TEST_DIALECT_ENV: normalize_dialect(dialect, KNOWN_DIALECTS)}
+    """Variables for a test run on ``dialect`` (canonical name; aliases accepted)."""
+    return {TEST_DIALECT_ENV: normalize_dialect(dialect, KNOWN_DIALECTS)}
+
+
+def resolve_tool(name: str) -> str:
+    """``name`` from this interpreter's bin folder, else from PATH; a clear error if neither."""
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        raise UsageError(f"{name} is not installed: run 'nox -s dev' (or pip install -e \".[dev]\").")
+    return found
+
+
+def run(argv: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+    """Run one command; a non-zero exit becomes :class:`CheckFailed` naming it."""
+    from contribkit import console
+
+    resolved = [resolve_tool(argv[0]), *argv[1:]]
+    console.step(" ".join(argv))
+    result = subprocess.run(resolved, env={**os.environ, **(env or {})})
+    if result.returncode != 0:
+        error = CheckFailed(f"{' '.join(argv)} failed (exit {result.returncode})")
+        error.exit_code = result.returncode
+        raise error

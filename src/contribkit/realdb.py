@@ -114,6 +114,13 @@ def status(config: ProjectConfig) -> tuple[Target, str | None, str | None]:
     return t, current_revision(t), t.migrations.single_head(t.dialect)
 
 
+def describe_status(config: ProjectConfig) -> str:
+    """``<url>: <revision> (up to date | head is <rev>)``."""
+    t, current, head = status(config)
+    state = "up to date" if current == head else f"head is {head or 'base'}"
+    return f"{t.shown}: {current or 'base'} ({state})"
+
+
 def upgrade(config: ProjectConfig, revision: str = "head", dry_run: bool = False) -> str:
     """Upgrade (or, with ``dry_run``, print the SQL that would run); returns a summary line."""
     from alembic import command

@@ -1,0 +1,58 @@
+# /// script
+# dependencies = ["nox>=2025.2.9", "pyyaml>=6.0", "tomli>=2.0; python_version < '3.11'"]
+# ///
+"""Sessions for contributors and CI: `nox -l` lists them; CI runs the ones tagged `ci`.
+
+Declarations only: the axes are data, each session is one call into `contribkit.sessions`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT / "src"))  # this repository develops contribkit itself
+
+from contribkit import sessions  # noqa: E402
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+# A Python that is not installed is skipped, locally and in CI; CI installs all of them.
+nox.options.error_on_missing_interpreters = False
+sessions.find_interpreters()
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+DIALECTS = ["sqlite", "postgresql"]
+TEST_ARGS = ["-n", "2", "-q"]
+
+
+@nox.session(python=False, default=False)
+def dev(session: nox.Session) -> None:
+    """Create .venv with the project (editable) and every dev tool, and install git hooks."""
+    from contribkit.commands import setup_commands
+
+    for argv in setup_commands():
+        session.run(*argv, external=True)
+
+
+@nox.session(python="3.11", tags=["ci"])
+def lint(session: nox.Session) -> None:
+    """ruff check, ruff format --check and actionlint, at the pre-commit pinned versions."""
+    sessions.run_lint(session, ROOT)
+
+
+@nox.session(python="3.11", name="format", default=False)
+def format_(session: nox.Session) -> None:
+    """Fix lint findings and format every file."""
+    sessions.run_lint(session, ROOT, fix=True)
+
+
+@nox.session(python=PYTHONS, tags=["ci"])
+@nox.parametrize("dialect", [nox.param(d, id=d, tags=[d]) for d in DIALECTS])
+def tests(session: nox.Session, dialect: str) -> None:
+    """pytest on one Python × dialect; `nox -s tests -- -k tasks` passes arguments to pytest."""
+    sessions.run_tests(session, dialect, TEST_ARGS)

@@ -1,0 +1,54 @@
+"""Helpers for a project's ``noxfile.py``: the sessions stay declarations, the logic lives here.
+
+Installs go through ``session.run_install`` so ``nox -R`` skips them, and come from ``uv.lock``
+(``uv sync --frozen`` into the session's virtualenv), so local runs and CI get the same versions.
+This module imports nothing heavy: nox loads it for ``nox -l``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+def find_interpreters() -> None:
+    """Let nox and uv see every pyenv-installed Python, not just the selected one.
+
+    pyenv keeps unselected versions off PATH; appending their bin folders (after everything
+    else) lets ``python=["3.10", ...]`` find them without shadowing the user's choice.
+    """
+    root = Path(os.environ.get("PYENV_ROOT", "~/.pyenv")).expanduser()
+    extra = [str(p) for p in sorted(root.glob("versions/*/bin")) if str(p) not in os.environ.get("PATH", "")]
+    if extra:
+        os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), *extra])
+    # A sandbox or CI without internet must fail fast on a missing interpreter, not download one.
+    os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+
+
+def install_locked(session: Any, *extras: str) -> None:
+    """Install the project and ``extras`` into the session's venv, exactly as locked."""
+    flags = [arg for extra in extras for arg in ("--extra", extra)]
+    session.run_install(
+        "uv", "sync", "--frozen", "--inexact", *flags,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        silent=True,
+    )  # fmt: skip
+
+
+def run_tests(session: Any, dialect: str, default_args: list[str]) -> None:
+    """pytest on ``dialect``; ``nox -s tests -- -k tasks`` passes its args straight to pytest."""
+    from contribkit.commands import pytest_command, test_environment
+
+    install_locked(session, "dev")
+    session.run(*pytest_command(extra=session.posargs or default_args), env=test_environment(dialect))
+
+
+def run_lint(session: Any, root: Path, fix: bool = False) -> None:
+    """Lint with exactly the versions ``.pre-commit-config.yaml`` pins."""
+    from contribkit.commands import lint_commands
+    from contribkit.lintversions import pinned_requirements
+
+    session.install(*pinned_requirements(root))
+    for argv in lint_commands(fix=fix):
+        session.run(*argv)

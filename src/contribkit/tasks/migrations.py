@@ -1,0 +1,38 @@
+"""``invoke migrate``: generate, review, verify and record; or ``--check``."""
+
+from __future__ import annotations
+
+from invoke import task
+
+from contribkit.tasks._runner import contribkit_errors, project
+
+
+@task(
+    help={
+        "message": "snake_case description of the change, e.g. add_flow_run_new_column",
+        "dialect": "one dialect (sqlite, postgresql/postgres) or all (default: all configured)",
+        "allow_destructive": "allow drops of tables, columns, indexes and constraints",
+        "check": "check every dialect instead: heads, round trips, drift, notes",
+    }
+)
+@contribkit_errors
+def migrate(c, message=None, dialect=None, allow_destructive=False, check=False):  # type: ignore[no-untyped-def]
+    """Write one verified migration per dialect for the models' pending changes."""
+    from contribkit.cli import report_written
+
+    config = project()
+    if check:
+        from contribkit.migrations.check import check as run_check
+
+        run_check(config, dialect)
+        return
+    from contribkit.errors import UsageError
+    from contribkit.migrations.migrate import migrate as run_migrate
+
+    if not message:
+        raise UsageError("say what changed: invoke migrate -m add_flow_run_new_column.")
+    result = run_migrate(config, message, dialect=dialect, allow_destructive=allow_destructive)
+    report_written(config.root, result.written, result.notes)
+
+
+TASKS = (migrate,)

@@ -1,0 +1,8 @@
+"""Contributor tasks for this repository: run `invoke --list`.
+
+The tasks come from contribkit, configured by `[tool.contribkit]` in pyproject.toml.
+"""
+
+from contribkit.tasks import namespace
+
+ns = namespace()

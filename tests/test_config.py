@@ -1,0 +1,48 @@
+"""[tool.contribkit] parsing and dialect names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from contribkit.config import config_from_table, load_config, normalize_dialect
+from contribkit.errors import UsageError
+
+
+def test_postgres_is_an_alias_of_postgresql() -> None:
+    assert normalize_dialect("postgres") == "postgresql"
+    assert normalize_dialect(" SQLite ") == "sqlite"
+
+
+@pytest.mark.parametrize("name", ["oracle", "mysql", ""])
+def test_unknown_dialect_is_one_sentence(name: str) -> None:
+    with pytest.raises(UsageError, match=r"^unknown dialect .*: choose one of sqlite, postgresql"):
+        normalize_dialect(name)
+
+
+def test_dialect_not_configured_names_the_config(tmp_path: Path) -> None:
+    config = config_from_table({"dialects": ["sqlite"]}, tmp_path)
+    with pytest.raises(UsageError, match="not configured for this project"):
+        config.dialect("postgres")
+    assert config.select_dialects(None) == ("sqlite",)
+    assert config.select_dialects("all") == ("sqlite",)
+
+
+def test_paths_are_resolved_against_the_project_root(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.contribkit]\nmigrations = "db/migrations"\ndialects = ["postgres", "sqlite"]\n'
+    )
+    (tmp_path / "sub").mkdir()
+    config = load_config(tmp_path / "sub")
+    assert config.root == tmp_path.resolve()
+    assert config.migrations == (tmp_path / "db" / "migrations").resolve()
+    assert config.dialects == ("postgresql", "sqlite")
+    assert config.notes == (tmp_path / "MIGRATION-NOTES.md").resolve()
+
+
+def test_bad_values_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="dialects must be a non-empty list"):
+        config_from_table({"dialects": []}, tmp_path)
+    with pytest.raises(UsageError, match="migrations must be a path string"):
+        config_from_table({"migrations": 3}, tmp_path)
