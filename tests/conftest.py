@@ -41,3 +41,21 @@ def database_url(migrated_databases: MigratedDatabases) -> Iterator[str]:
     """A database at head, private to this test."""
     with migrated_databases.clone() as url:
         yield url
+
+
+@pytest.fixture
+def sample(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+    """A fresh copy of tests/sample_project, an independent project adopting contribkit."""
+    from migrations_support import copy_sample
+
+    project = copy_sample(tmp_path, monkeypatch, capsys)
+    yield project
+    project.forget_modules()
+
+
+@pytest.fixture
+def flowdesk_copy(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+    """A copy of this repository's flowdesk models, migrations and notes."""
+    from migrations_support import copy_flowdesk
+
+    return copy_flowdesk(tmp_path, monkeypatch, capsys)

@@ -43,7 +43,9 @@ def _value(column: sa.Column, model_column: sa.Column | None, n: int) -> Any:
         return {"seed": n}
     if python_type is bytes:
         return f"seed-{n}".encode()
-    length = getattr(type_, "length", None) or 32
+    # The database's length limits, not the models' (they may be ahead of it).
+    lengths = [getattr(t, "length", None) for t in (column.type, type_)]
+    length = min((x for x in lengths if x), default=32)
     return f"s{n}-{uuid.uuid4().hex}"[:length]
 
 
@@ -65,6 +67,15 @@ def seed(connection: sa.Connection, models: sa.MetaData) -> dict[str, str]:
         if table.name == "alembic_version":
             continue
         model_table = models.tables.get(table.name)
+        missing = [
+            fk.column.table.name
+            for column in table.columns
+            for fk in column.foreign_keys
+            if not column.nullable and not parents.get(fk.column.table.name)
+        ]
+        if missing:
+            failures[table.name] = f"its parent table {missing[0]} has no rows"
+            continue
         rows = []
         for n in range(1, ROWS_PER_TABLE + 1):
             row: dict[str, Any] = {}
@@ -74,19 +85,20 @@ def seed(connection: sa.Connection, models: sa.MetaData) -> dict[str, str]:
                     parent_rows = parents.get(fk.column.table.name)
                     if parent_rows:
                         row[column.name] = parent_rows[(n - 1) % len(parent_rows)][fk.column.name]
-                        continue
-                    if column.nullable:
-                        continue
+                    continue
                 if not _needs_value(column):
                     continue
                 model_column = model_table.c.get(column.name) if model_table is not None else None
-                row[column.name] = _value(column, model_column, n)
+                # Bind with the type the value was made for (the model's Uuid, say), not the
+                # reflected storage type (CHAR(32) on SQLite), so the driver gets what it expects.
+                type_ = model_column.type if model_column is not None else column.type
+                row[column.name] = sa.literal(_value(column, model_column, n), type_=type_)
             rows.append(row)
         try:
             with connection.begin():
                 for row in rows:
                     connection.execute(table.insert().values(**row) if row else table.insert())
-            parents[table.name] = [dict(r._mapping) for r in connection.execute(sa.select(table))]
+                parents[table.name] = [dict(r._mapping) for r in connection.execute(sa.select(table))]
         except sa.exc.DBAPIError as exc:
             failures[table.name] = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
     if connection.in_transaction():

@@ -1,0 +1,106 @@
+"""Helpers for tests that run contribkit's workflows on a throw-away copy of a project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from contribkit.cli import main
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+
+
+@dataclass
+class Outcome:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass
+class Project:
+    """A copy of a project in a temporary folder, driven through the real ``contribkit`` CLI."""
+
+    root: Path
+    package: str
+    monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str]
+    in_process: bool = True
+
+    def forget_modules(self) -> None:
+        """Drop the project's modules so the next import sees edited model files."""
+        for name in [m for m in sys.modules if m == self.package or m.startswith(self.package + ".")]:
+            del sys.modules[name]
+
+    def cli(self, *args: str) -> Outcome:
+        """``contribkit ARGS`` in this project: in-process, or in a subprocess for a project
+        whose package is also imported by the test process itself (flowdesk)."""
+        if not self.in_process:
+            return self.command(sys.executable, "-m", "contribkit", *args)
+        self.forget_modules()
+        self.monkeypatch.chdir(self.root)
+        self.capsys.readouterr()
+        code = main(list(args))
+        captured = self.capsys.readouterr()
+        return Outcome(code, captured.out, captured.err)
+
+    def command(self, *argv: str) -> Outcome:
+        env = {**os.environ, "PYTHONPATH": str(self.root / "src")}
+        result = subprocess.run(argv, cwd=self.root, env=env, capture_output=True, text=True)
+        return Outcome(result.returncode, result.stdout, result.stderr)
+
+    def invoke(self, *args: str) -> Outcome:
+        return self.command(str(Path(sys.executable).parent / "invoke"), *args)
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        path = self.root / relative
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {relative}"
+        path.write_text(text.replace(old, new, 1))
+
+    def versions(self, dialect: str) -> list[Path]:
+        folder = self.migrations / "versions" / dialect
+        return sorted(folder.glob("*.py"))
+
+    @property
+    def migrations(self) -> Path:
+        from contribkit.config import load_config
+
+        config = load_config(self.root)
+        assert config.migrations is not None
+        return config.migrations
+
+    def snapshot(self) -> dict[str, bytes]:
+        """Every file under the project, for 'nothing was written' assertions."""
+        return {
+            str(p.relative_to(self.root)): p.read_bytes()
+            for p in sorted(self.root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+
+
+def copy_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Project:  # type: ignore[no-untyped-def]
+    root = tmp_path / "inventory-project"
+    shutil.copytree(TESTS / "sample_project", root, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.syspath_prepend(str(root))
+    project = Project(root, "inventory", monkeypatch, capsys)
+    project.forget_modules()
+    return project
+
+
+def copy_flowdesk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Project:  # type: ignore[no-untyped-def]
+    """This repository's pyproject, notes and flowdesk package (models and migrations)."""
+    root = tmp_path / "flowdesk-project"
+    (root / "src").mkdir(parents=True)
+    shutil.copytree(ROOT / "src" / "flowdesk", root / "src" / "flowdesk",
+                    ignore=shutil.ignore_patterns("__pycache__", "ui_build"))  # fmt: skip
+    for name in ("pyproject.toml", "MIGRATION-NOTES.md", "tasks.py"):
+        shutil.copy(ROOT / name, root / name)
+    return Project(root, "flowdesk", monkeypatch, capsys, in_process=False)

@@ -1,0 +1,1 @@
+"""A tiny inventory schema in SQLAlchemy Core style."""

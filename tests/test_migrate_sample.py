@@ -1,0 +1,104 @@
+"""contribkit on an independent project (tests/sample_project), adopted only through config."""
+
+from __future__ import annotations
+
+import pytest
+
+MODELS = "inventory/models.py"
+CITY = '    sa.Column("city", sa.String(80), nullable=True),\n'
+
+
+@pytest.fixture
+def adopted(sample):  # type: ignore[no-untyped-def]
+    """The sample project after `contribkit init` and its first migration on both dialects."""
+    assert sample.cli("init").code == 0
+    outcome = sample.cli("migrate", "-m", "initial inventory")
+    assert outcome.code == 0, outcome.err
+    return sample
+
+
+def test_init_creates_the_layout_and_refuses_to_overwrite(sample) -> None:
+    outcome = sample.cli("init")
+    assert outcome.code == 0, outcome.err
+    for relative in ("migrations/env.py", "migrations/script.py.mako", "NOTES.md",
+                     "migrations/versions/sqlite/.gitkeep", "migrations/versions/postgresql/.gitkeep"):  # fmt: skip
+        assert (sample.root / relative).is_file(), relative
+    before = sample.snapshot()
+    again = sample.cli("init")
+    assert again.code == 2
+    assert "refusing to overwrite" in again.err
+    assert sample.snapshot() == before
+
+
+def test_first_migration_covers_both_dialects_and_enum_hazard(adopted) -> None:
+    assert len(adopted.versions("sqlite")) == 1
+    assert len(adopted.versions("postgresql")) == 1
+    pg_text = adopted.versions("postgresql")[0].read_text()
+    assert 'DROP TYPE IF EXISTS "item_kind"' in pg_text.split("def downgrade")[1]
+    notes = (adopted.root / "NOTES.md").read_text()
+    assert "## Initial inventory" in notes
+    assert "dialect hazard: PostgreSQL enum type item_kind is created" in notes
+    assert adopted.cli("check").code == 0
+
+
+def test_drop_is_refused_without_allow_destructive(adopted, dialect) -> None:
+    adopted.edit(MODELS, CITY, "")
+    before = adopted.snapshot()
+    refused = adopted.cli("migrate", "-m", "drop_city", "--dialect", dialect)
+    assert refused.code == 1
+    assert f"{dialect}: review: refusing destructive operations (drop column warehouse.city)" in refused.err
+    assert adopted.snapshot() == before
+
+    allowed = adopted.cli("migrate", "-m", "drop_city", "--dialect", dialect, "--allow-destructive")
+    assert allowed.code == 0, allowed.err
+    assert len(adopted.versions(dialect)) == 2
+    assert "destructive: drop column warehouse.city" in (adopted.root / "NOTES.md").read_text()
+
+
+def test_not_null_without_default_fails_verification_on_existing_rows(adopted, dialect) -> None:
+    adopted.edit(MODELS, CITY, CITY + '    sa.Column("region", sa.String(10), nullable=False),\n')
+    before = adopted.snapshot()
+    outcome = adopted.cli("migrate", "-m", "add_region", "--dialect", dialect)
+    assert outcome.code == 1
+    assert "data-dependent: add column warehouse.region VARCHAR(10) NOT NULL" in outcome.out
+    assert outcome.err.startswith(f"error: {dialect}: verify: upgrade to ")
+    assert adopted.snapshot() == before
+
+
+def test_rebuilding_a_parent_table_keeps_child_rows(adopted, dialect) -> None:
+    # Widening warehouse.code makes SQLite rebuild `warehouse` in batch mode. Without the
+    # PRAGMA bracket, dropping the old table would cascade into `item` and delete its rows.
+    adopted.edit(MODELS, 'sa.Column("code", sa.String(20)', 'sa.Column("code", sa.String(64)')
+    outcome = adopted.cli("migrate", "-m", "widen_code", "--dialect", dialect)
+    assert outcome.code == 0, outcome.err
+    assert "could not seed" not in outcome.out
+    assert adopted.cli("check", "--dialect", dialect).code == 0
+
+
+def test_check_catches_a_sqlite_revision_without_the_pragma_bracket(adopted) -> None:
+    adopted.edit(MODELS, 'sa.Column("code", sa.String(20)', 'sa.Column("code", sa.String(64)')
+    assert adopted.cli("migrate", "-m", "widen_code", "--dialect", "sqlite").code == 0
+    newest = adopted.versions("sqlite")[-1]
+    newest.write_text(newest.read_text().replace('op.execute("PRAGMA foreign_keys=OFF")', "pass"))
+    outcome = adopted.cli("check", "--dialect", "sqlite")
+    assert outcome.code == 1
+    assert "upgrade() must start with op.execute('PRAGMA foreign_keys=OFF')" in outcome.out
+    assert "item: 2 -> 0 rows" in outcome.out  # the cascade the bracket prevents, seen for real
+
+
+def test_a_drop_and_add_of_one_type_is_flagged_as_a_suspected_rename(adopted, dialect) -> None:
+    adopted.edit(MODELS, 'sa.Column("city", sa.String(80)', 'sa.Column("town", sa.String(80)')
+    outcome = adopted.cli("migrate", "-m", "rename_city", "--dialect", dialect)
+    assert outcome.code == 1  # still destructive
+    assert "suspected rename: warehouse.city -> warehouse.town (VARCHAR(80))" in outcome.out
+
+
+def test_check_requires_notes_to_match_the_revision_files(adopted) -> None:
+    notes = adopted.root / "NOTES.md"
+    rev = adopted.versions("sqlite")[0].name.split("_")[4]
+    notes.write_text(notes.read_text().replace(f"SQLite: `{rev}`", "SQLite: `0123456789ab`"))
+    outcome = adopted.cli("check")
+    assert outcome.code == 1
+    assert f"sqlite: revision {rev} has no entry in the notes" in outcome.out
+    assert "sqlite: the notes name 0123456789ab, which has no revision file" in outcome.out
+    assert "postgresql: 1 revisions" in outcome.out
