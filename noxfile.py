@@ -56,3 +56,9 @@ def format_(session: nox.Session) -> None:
 def tests(session: nox.Session, dialect: str) -> None:
     """pytest on one Python × dialect; `nox -s tests -- -k tasks` passes arguments to pytest."""
     sessions.run_tests(session, dialect, TEST_ARGS)
+
+
+@nox.session(python="3.11", tags=["ci"])
+def migrations(session: nox.Session) -> None:
+    """Every dialect: single head, base→head upgrade, round trips, zero drift, notes ⇔ files."""
+    sessions.run_contribkit(session, "check", *session.posargs)

@@ -119,31 +119,34 @@ def _null_pool() -> type:
     return NullPool
 
 
-_server: PostgresServer | None = None
+# One server per source for the whole process: the embedded one (key None) or an external URL.
+_servers: dict[str | None, PostgresServer] = {}
 
 
 def postgres_server() -> PostgresServer:
-    """The run's one PostgreSQL server: external if configured, else embedded (started now)."""
-    global _server
-    if _server is None:
-        external = os.environ.get(EXTERNAL_URL_ENV)
+    """The run's PostgreSQL server: ``CONTRIBKIT_POSTGRESQL_URL`` if set, else the embedded one
+    (started on first use, stopped at exit)."""
+    external = os.environ.get(EXTERNAL_URL_ENV) or None
+    server = _servers.get(external)
+    if server is None:
         if external:
-            _server = PostgresServer(external)
-            _server.execute_admin("SELECT 1")  # fail now, with a clear message, if unreachable
+            server = PostgresServer(external)
+            server.execute_admin("SELECT 1")  # fail now, with a clear message, if unreachable
         else:
             from contribkit.pgembed import EmbeddedPostgres
 
             embedded = EmbeddedPostgres().start()
-            _server = PostgresServer(embedded.url(), owner=embedded)
-        atexit.register(shutdown_postgres_server)
-    return _server
+            server = PostgresServer(embedded.url(), owner=embedded)
+        if not _servers:
+            atexit.register(shutdown_postgres_servers)
+        _servers[external] = server
+    return server
 
 
-def shutdown_postgres_server() -> None:
-    """Stop the embedded server (if any); the next :func:`postgres_server` starts a new one."""
-    global _server
-    server, _server = _server, None
-    if server is not None:
+def shutdown_postgres_servers() -> None:
+    """Stop the embedded server (if any) and close admin connections; later use starts anew."""
+    while _servers:
+        _, server = _servers.popitem()
         server.close()
 
 

@@ -44,6 +44,12 @@ def run_tests(session: Any, dialect: str, default_args: list[str]) -> None:
     session.run(*pytest_command(extra=session.posargs or default_args), env=test_environment(dialect))
 
 
+def run_contribkit(session: Any, *args: str) -> None:
+    """``contribkit ARGS`` in a venv with the project installed from the lock."""
+    install_locked(session)
+    session.run("contribkit", *args)
+
+
 def run_lint(session: Any, root: Path, fix: bool = False) -> None:
     """Lint with exactly the versions ``.pre-commit-config.yaml`` pins."""
     from contribkit.commands import lint_commands

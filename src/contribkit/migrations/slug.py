@@ -23,12 +23,12 @@ def message_to_slug(message: str) -> str:
     folded = re.sub(r"[\s-]+", "_", message.strip()).lower()
     if not folded:
         raise UsageError(f"the migration message is empty: {_RULE}.")
-    if len(folded) > SLUG_LENGTH:
-        raise UsageError(f"the migration message is {len(folded)} characters long: {_RULE}.")
     bad = sorted(set(re.sub(r"[a-z0-9_]", "", folded)))
     if bad:
         shown = " ".join(repr(ch) for ch in bad)
         raise UsageError(f"the migration message contains {shown}: {_RULE}.")
+    if len(folded) > SLUG_LENGTH:
+        raise UsageError(f"the migration message is {len(folded)} characters long: {_RULE}.")
     if not _SLUG.match(folded):
         raise UsageError(f"the migration message must start with a letter: {_RULE}.")
     return folded

@@ -1,0 +1,101 @@
+"""Every bad input the migrations issue lists: one sentence, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+
+def assert_refused(project, outcome, *fragments: str) -> None:  # type: ignore[no-untyped-def]
+    assert outcome.code == 2, outcome.out + outcome.err
+    lines = outcome.err.strip().splitlines()
+    assert len(lines) == 1, outcome.err
+    assert "Traceback" not in outcome.err + outcome.out
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture
+def adopted(sample):  # type: ignore[no-untyped-def]
+    assert sample.cli("init").code == 0
+    assert sample.cli("migrate", "-m", "initial", "--dialect", "sqlite").code == 0
+    return sample
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--dialect", "oracle"], "unknown dialect 'oracle': choose one of sqlite, postgresql"),
+        (["-m", "add x/../y"], "contains '.' '/'"),
+        (["-m", "x; rm -rf ~"], "contains ';' '~'"),
+        (["-m", "   "], "the migration message is empty"),
+        (["-m", "a" * 61], "is 61 characters long"),
+        (["-m", "9lives"], "must start with a letter"),
+        ([], "say what changed"),
+    ],
+)
+def test_bad_arguments(adopted, args: list[str], fragment: str) -> None:
+    before = adopted.snapshot()
+    if "-m" not in args and args:
+        args = ["-m", "fine_message", *args]
+    assert_refused(adopted, adopted.cli("migrate", *args), fragment)
+    assert adopted.snapshot() == before
+
+
+def test_dialect_not_in_the_config(adopted) -> None:
+    pyproject = adopted.root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('["sqlite", "postgres"]', '["sqlite"]'))
+    before = adopted.snapshot()
+    outcome = adopted.cli("migrate", "-m", "x", "--dialect", "postgres")
+    assert_refused(adopted, outcome, "dialect 'postgresql' is not configured for this project")
+    assert adopted.snapshot() == before
+
+
+def test_models_that_fail_to_import(adopted) -> None:
+    adopted.edit("inventory/models.py", "import sqlalchemy as sa", "import sqlalchemy as sa\nimport no_such_module")
+    before = adopted.snapshot()
+    outcome = adopted.cli("migrate", "-m", "x")
+    assert_refused(
+        adopted, outcome,
+        "cannot import models 'inventory.models:metadata': ModuleNotFoundError: No module named 'no_such_module'",
+    )  # fmt: skip
+    assert adopted.snapshot() == before
+
+
+def test_missing_migrations_folder_suggests_init(sample) -> None:
+    outcome = sample.cli("migrate", "-m", "x")
+    assert_refused(sample, outcome, "run 'contribkit init'")
+    assert not (sample.root / "migrations").exists()
+
+
+def test_multiple_heads_suggest_a_merge(adopted) -> None:
+    first = adopted.versions("sqlite")[0]
+    rev = first.name.split("_")[4]
+    for branch in ("b0b0b0b0b0b0", "c0c0c0c0c0c0"):  # two children of one parent: two heads
+        text = first.read_text().replace(f'revision: str = "{rev}"', f'revision: str = "{branch}"')
+        text = text.replace("down_revision: str | Sequence[str] | None = None",
+                            f'down_revision: str | Sequence[str] | None = "{rev}"')  # fmt: skip
+        first.with_name(first.name.replace(rev, branch)).write_text(text)
+    before = adopted.snapshot()
+    outcome = adopted.cli("migrate", "-m", "x", "--dialect", "sqlite")
+    assert_refused(adopted, outcome, "sqlite migrations have 2 heads", "merge them first")
+    assert adopted.snapshot() == before
+
+
+def test_unreachable_external_postgresql_hides_the_password(adopted, monkeypatch) -> None:
+    monkeypatch.setenv("CONTRIBKIT_POSTGRESQL_URL", "postgresql://bob:s3cret@127.0.0.1:9/postgres")
+    before = adopted.snapshot()
+    outcome = adopted.cli("migrate", "-m", "x", "--dialect", "postgres")
+    assert_refused(adopted, outcome, "PostgreSQL at postgresql+psycopg://bob:***@127.0.0.1:9/postgres is unreachable")
+    assert "s3cret" not in outcome.err + outcome.out
+    assert adopted.snapshot() == before
+
+
+def test_missing_driver(adopted, monkeypatch) -> None:
+    monkeypatch.setenv("CONTRIBKIT_POSTGRESQL_URL", "postgresql+pg8000://bob:s3cret@127.0.0.1/postgres")
+    before = adopted.snapshot()
+    outcome = adopted.cli("migrate", "-m", "x", "--dialect", "postgres")
+    assert_refused(adopted, outcome, "driver", "is not installed (pg8000)")
+    assert "s3cret" not in outcome.err
+    assert adopted.snapshot() == before

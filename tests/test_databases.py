@@ -1,0 +1,94 @@
+"""Ephemeral databases and the embedded PostgreSQL server: always cleaned up, never orphaned."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from contribkit.databases import EXTERNAL_URL_ENV, create_engine, ephemeral_database, postgres_server
+from contribkit.pgembed import EmbeddedPostgres
+
+
+def _exists(url: str, dialect: str) -> bool:
+    if dialect == "sqlite":
+        return Path(sa.engine.make_url(url).database).parent.exists()
+    name = sa.engine.make_url(url).database
+    with create_engine(postgres_server().admin_url).connect() as conn:
+        return conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is not None
+
+
+def test_ephemeral_database_is_removed_even_when_the_block_fails(dialect: str) -> None:
+    with pytest.raises(RuntimeError), ephemeral_database(dialect) as url:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+        engine.dispose()
+        assert _exists(url, dialect)
+        raise RuntimeError("boom")
+    assert not _exists(url, dialect)
+
+
+def test_sqlite_connections_enforce_foreign_keys() -> None:
+    with ephemeral_database("sqlite") as url:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+        engine.dispose()
+
+
+def test_embedded_server_stop_leaves_no_process_and_no_folder() -> None:
+    server = EmbeddedPostgres().start()
+    pid, folder = server.process.pid, server.folder
+    engine = create_engine(server.url(), poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SHOW server_version_num")).scalar() >= "160000"
+    server.stop()
+    assert not folder.exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_embedded_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import sys, time
+        from contribkit.pgembed import EmbeddedPostgres
+        server = EmbeddedPostgres().start()
+        print(server.process.pid, flush=True)
+        time.sleep(60)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    pid = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)  # no cleanup code can run: only PDEATHSIG can help
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        # a zombie still answers kill(0); it is gone once it has no /proc status of "Z"
+        status = Path(f"/proc/{pid}/status")
+        if status.exists() and "\nState:\tZ" in status.read_text():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"postgres {pid} outlived its killed parent")
+
+
+def test_external_server_gets_a_unique_database_that_is_dropped(monkeypatch) -> None:
+    embedded = postgres_server()  # stands in for a server someone already runs
+    monkeypatch.setenv(EXTERNAL_URL_ENV, embedded.admin_url.render_as_string(hide_password=False))
+    with ephemeral_database("postgresql") as url:
+        name = sa.engine.make_url(url).database
+        assert name.startswith("ck_")
+        assert _exists(url, "postgresql")
+    assert not _exists(url, "postgresql")

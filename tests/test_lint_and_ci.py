@@ -1,0 +1,110 @@
+"""Linter versions have one source, and CI runs nothing but nox sessions."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from contribkit.lintversions import package_for_repo, pinned_requirements, pinned_version
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
+# What a workflow `run:` step may do: install tools, list sessions, run one session.
+ALLOWED_RUN = [
+    re.compile(r"^python -m pip install( [\w.<>=\"-]+)+$"),
+    re.compile(r'^echo "sessions=\$\(nox -l --json -t ci \| jq -c \'\[\.\[\]\.session\]\'\)" >> "\$GITHUB_OUTPUT"$'),
+    re.compile(r'^nox -s "\$SESSION"$'),
+]
+
+
+@pytest.mark.parametrize(
+    ("url", "package"),
+    [
+        ("https://github.com/astral-sh/ruff-pre-commit", "ruff"),
+        ("https://github.com/pre-commit/mirrors-mypy", "mypy"),
+        ("https://github.com/rhysd/actionlint", "actionlint"),
+        ("https://github.com/PyCQA/isort.git", "isort"),
+    ],
+)
+def test_package_for_a_hook_repository(url: str, package: str) -> None:
+    assert package_for_repo(url) == package
+
+
+def test_every_hook_of_every_repo_is_listed(tmp_path: Path) -> None:
+    (tmp_path / ".pre-commit-config.yaml").write_text(
+        "repos:\n"
+        "  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.9.1\n"
+        "    hooks: [{id: ruff}, {id: ruff-format}]\n"
+        "  - repo: https://github.com/pre-commit/mirrors-mypy\n    rev: v1.14.0\n"
+        "    hooks: [{id: mypy, additional_dependencies: ['types-PyYAML==6.0.12']}]\n"
+        "  - repo: local\n    hooks: [{id: x, additional_dependencies: ['ruff==0.9.1', 'attrs']}]\n"
+    )
+    assert pinned_requirements(tmp_path) == ["ruff==0.9.1", "mypy==1.14.0", "types-PyYAML==6.0.12"]
+
+
+def test_no_file_pins_a_different_ruff() -> None:
+    ruff = pinned_version(ROOT, "ruff")
+    assert ruff, ".pre-commit-config.yaml must pin ruff"
+    found = {}
+    for path in [ROOT / "pyproject.toml", ROOT / "noxfile.py", ROOT / "tasks.py", *WORKFLOWS,
+                 *ROOT.glob("requirements*.txt"), *ROOT.glob(".ci/*")]:  # fmt: skip
+        for match in re.finditer(r"ruff\s*[=~]=\s*v?([\w.]+)", path.read_text()):
+            found[f"{path.name}: {match.group(0)}"] = match.group(1)
+    lock = (ROOT / "uv.lock").read_text()
+    locked = re.search(r'\[\[package\]\]\nname = "ruff"\nversion = "([^"]+)"', lock)
+    assert locked, "uv.lock has no ruff"
+    found["uv.lock"] = locked.group(1)
+    assert found and all(version == ruff for version in found.values()), (ruff, found)
+
+
+def test_invoke_lint_versions_prints_every_pin() -> None:
+    result = subprocess.run([str(Path(sys.executable).parent / "invoke"), "lint-versions"],
+                            cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == pinned_requirements(ROOT)
+    assert f"ruff=={pinned_version(ROOT, 'ruff')}" in result.stdout.split()
+
+
+def test_workflows_run_only_tool_setup_and_nox_sessions() -> None:
+    assert WORKFLOWS
+    for path in WORKFLOWS:
+        workflow = yaml.safe_load(path.read_text())
+        for job_name, job in workflow["jobs"].items():
+            for step in job["steps"]:
+                if "run" in step:
+                    command = step["run"].strip()
+                    assert any(p.match(command) for p in ALLOWED_RUN), f"{path.name}/{job_name}: {command}"
+                if "uses" in step:
+                    assert re.search(r"@[0-9a-f]{40}$", step["uses"]), f"not pinned by SHA: {step['uses']}"
+
+
+def test_workflow_matrix_comes_from_nox_and_permissions_are_read_only() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    assert workflow["permissions"] == {"contents": "read"}
+    assert "concurrency" in workflow
+    matrix = workflow["jobs"]["nox"]["strategy"]["matrix"]["session"]
+    assert matrix == "${{ fromJSON(needs.sessions.outputs.sessions) }}"
+
+
+def test_actionlint_accepts_the_workflows() -> None:
+    actionlint = Path(sys.executable).parent / "actionlint"
+    result = subprocess.run([str(actionlint), *map(str, WORKFLOWS)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_nox_lists_ci_sessions_for_every_python_and_dialect() -> None:
+    import json
+
+    result = subprocess.run([sys.executable, "-m", "nox", "-l", "--json", "-t", "ci"],
+                            cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    names = {s["session"] for s in json.loads(result.stdout)}
+    for python in ("3.10", "3.11", "3.12", "3.13"):
+        for dialect in ("sqlite", "postgresql"):
+            assert f"tests-{python}({dialect})" in names
+    assert {"lint", "migrations"} <= names
