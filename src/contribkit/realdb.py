@@ -17,7 +17,7 @@ from typing import Any
 
 from contribkit.config import ProjectConfig
 from contribkit.databases import create_engine, redact
-from contribkit.errors import UsageError
+from contribkit.errors import CheckFailed, UsageError
 
 
 def database_url(config: ProjectConfig) -> str:
@@ -67,23 +67,28 @@ def _connection(t: Target) -> Iterator[Any]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
 
+    from contribkit.migrations.verify import one_line
+
     parsed = make_url(t.url)
     if t.dialect == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(t.url, poolclass=NullPool)
     try:
-        with engine.connect() as connection:
+        try:
+            connection = engine.connect()
+        except sa.exc.OperationalError as exc:
+            raise UsageError(f"cannot reach the database {t.shown}: {one_line(exc)}.") from exc
+        with connection:
             yield connection
-    except sa.exc.OperationalError as exc:
-        from contribkit.migrations.verify import one_line
-
-        raise UsageError(f"cannot reach the database {t.shown}: {one_line(exc)}.") from exc
     finally:
         engine.dispose()
 
 
 def _run(t: Target, action: Callable[[Any], Any]) -> Any:
+    import sqlalchemy as sa
     from alembic.util import CommandError
+
+    from contribkit.migrations.verify import one_line
 
     with _connection(t) as connection:
         config = t.migrations.alembic_config(t.dialect, connection=connection)
@@ -91,6 +96,8 @@ def _run(t: Target, action: Callable[[Any], Any]) -> Any:
             return action(config)
         except CommandError as exc:
             raise UsageError(f"{t.dialect} database {t.shown}: {exc}".rstrip(".") + ".") from exc
+        except sa.exc.DBAPIError as exc:
+            raise CheckFailed(f"{t.dialect} database {t.shown}: {one_line(exc)}.") from exc
 
 
 def current_revision(t: Target) -> str | None:
@@ -172,12 +179,29 @@ def stamp(config: ProjectConfig, revision: str) -> str:
 
 
 def reset(config: ProjectConfig, *, yes: bool) -> str:
-    """Downgrade to base and upgrade to head: every row is deleted."""
+    """Drop every table (and PostgreSQL enum type), then upgrade to head: all rows are deleted.
+
+    Dropping rather than downgrading also repairs a database whose tables and recorded revision
+    disagree, which is when a developer most often reaches for reset.
+    """
     from alembic import command
 
     t = target(config)
     if not yes:
-        raise UsageError(f"this deletes every row in {t.shown}: rerun with -y to do it.")
-    _run(t, lambda cfg: command.downgrade(cfg, "base"))
+        raise UsageError(f"this deletes every table and row in {t.shown}: rerun with -y to do it.")
+    with _connection(t) as connection:
+        _drop_everything(connection)
     _run(t, lambda cfg: command.upgrade(cfg, "head"))
     return f"{t.shown} reset to {current_revision(t) or 'base'}"
+
+
+def _drop_everything(connection: Any) -> None:
+    import sqlalchemy as sa
+
+    reflected = sa.MetaData()
+    reflected.reflect(connection)
+    reflected.drop_all(connection)
+    if connection.dialect.name == "postgresql":
+        for enum in sa.inspect(connection).get_enums():
+            connection.execute(sa.text(f'DROP TYPE IF EXISTS "{enum["name"]}"'))
+    connection.commit()
