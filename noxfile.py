@@ -54,7 +54,7 @@ def format_(session: nox.Session) -> None:
 @nox.session(python=PYTHONS, tags=["ci"])
 @nox.parametrize("dialect", [nox.param(d, id=d, tags=[d]) for d in DIALECTS])
 def tests(session: nox.Session, dialect: str) -> None:
-    """pytest on one Python × dialect; `nox -s tests -- -k tasks` passes arguments to pytest."""
+    """pytest on one Python x dialect; `nox -s tests -- -k tasks` passes arguments to pytest."""
     sessions.run_tests(session, dialect, TEST_ARGS)
 
 

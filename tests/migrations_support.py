@@ -36,7 +36,9 @@ class Project:
 
     def forget_modules(self) -> None:
         """Drop the project's modules so the next import sees edited model files."""
-        for name in [m for m in sys.modules if m == self.package or m.startswith(self.package + ".")]:
+        for name in [
+            m for m in sys.modules if m == self.package or m.startswith(self.package + ".")
+        ]:
             del sys.modules[name]
 
     def cli(self, *args: str) -> Outcome:
@@ -99,8 +101,11 @@ def copy_flowdesk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Pr
     """This repository's pyproject, notes and flowdesk package (models and migrations)."""
     root = tmp_path / "flowdesk-project"
     (root / "src").mkdir(parents=True)
-    shutil.copytree(ROOT / "src" / "flowdesk", root / "src" / "flowdesk",
-                    ignore=shutil.ignore_patterns("__pycache__", "ui_build"))  # fmt: skip
+    shutil.copytree(
+        ROOT / "src" / "flowdesk",
+        root / "src" / "flowdesk",
+        ignore=shutil.ignore_patterns("__pycache__", "ui_build"),
+    )
     for name in ("pyproject.toml", "MIGRATION-NOTES.md", "tasks.py"):
         shutil.copy(ROOT / name, root / name)
     return Project(root, "flowdesk", monkeypatch, capsys, in_process=False)

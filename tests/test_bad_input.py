@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 
@@ -53,13 +51,18 @@ def test_dialect_not_in_the_config(adopted) -> None:
 
 
 def test_models_that_fail_to_import(adopted) -> None:
-    adopted.edit("inventory/models.py", "import sqlalchemy as sa", "import sqlalchemy as sa\nimport no_such_module")
+    adopted.edit(
+        "inventory/models.py",
+        "import sqlalchemy as sa",
+        "import sqlalchemy as sa\nimport no_such_module",
+    )
     before = adopted.snapshot()
     outcome = adopted.cli("migrate", "-m", "x")
     assert_refused(
-        adopted, outcome,
+        adopted,
+        outcome,
         "cannot import models 'inventory.models:metadata': ModuleNotFoundError: No module named 'no_such_module'",
-    )  # fmt: skip
+    )
     assert adopted.snapshot() == before
 
 
@@ -74,8 +77,10 @@ def test_multiple_heads_suggest_a_merge(adopted) -> None:
     rev = first.name.split("_")[4]
     for branch in ("b0b0b0b0b0b0", "c0c0c0c0c0c0"):  # two children of one parent: two heads
         text = first.read_text().replace(f'revision: str = "{rev}"', f'revision: str = "{branch}"')
-        text = text.replace("down_revision: str | Sequence[str] | None = None",
-                            f'down_revision: str | Sequence[str] | None = "{rev}"')  # fmt: skip
+        text = text.replace(
+            "down_revision: str | Sequence[str] | None = None",
+            f'down_revision: str | Sequence[str] | None = "{rev}"',
+        )
         first.with_name(first.name.replace(rev, branch)).write_text(text)
     before = adopted.snapshot()
     outcome = adopted.cli("migrate", "-m", "x", "--dialect", "sqlite")
@@ -87,13 +92,19 @@ def test_unreachable_external_postgresql_hides_the_password(adopted, monkeypatch
     monkeypatch.setenv("CONTRIBKIT_POSTGRESQL_URL", "postgresql://bob:s3cret@127.0.0.1:9/postgres")
     before = adopted.snapshot()
     outcome = adopted.cli("migrate", "-m", "x", "--dialect", "postgres")
-    assert_refused(adopted, outcome, "PostgreSQL at postgresql+psycopg://bob:***@127.0.0.1:9/postgres is unreachable")
+    assert_refused(
+        adopted,
+        outcome,
+        "PostgreSQL at postgresql+psycopg://bob:***@127.0.0.1:9/postgres is unreachable",
+    )
     assert "s3cret" not in outcome.err + outcome.out
     assert adopted.snapshot() == before
 
 
 def test_missing_driver(adopted, monkeypatch) -> None:
-    monkeypatch.setenv("CONTRIBKIT_POSTGRESQL_URL", "postgresql+pg8000://bob:s3cret@127.0.0.1/postgres")
+    monkeypatch.setenv(
+        "CONTRIBKIT_POSTGRESQL_URL", "postgresql+pg8000://bob:s3cret@127.0.0.1/postgres"
+    )
     before = adopted.snapshot()
     outcome = adopted.cli("migrate", "-m", "x", "--dialect", "postgres")
     assert_refused(adopted, outcome, "driver", "is not installed (pg8000)")

@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from contribkit.databases import EXTERNAL_URL_ENV, create_engine, ephemeral_database, postgres_server
+from contribkit.databases import (
+    EXTERNAL_URL_ENV,
+    create_engine,
+    ephemeral_database,
+    postgres_server,
+)
 from contribkit.pgembed import EmbeddedPostgres
 
 
@@ -22,7 +27,12 @@ def _exists(url: str, dialect: str) -> bool:
         return Path(sa.engine.make_url(url).database).parent.exists()
     name = sa.engine.make_url(url).database
     with create_engine(postgres_server().admin_url).connect() as conn:
-        return conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is not None
+        return (
+            conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).first()
+            is not None
+        )
 
 
 def test_ephemeral_database_is_removed_even_when_the_block_fails(dialect: str) -> None:

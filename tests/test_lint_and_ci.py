@@ -17,7 +17,9 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 # What a workflow `run:` step may do: install tools, list sessions, run one session.
 ALLOWED_RUN = [
     re.compile(r"^python -m pip install( [\w.<>=\"-]+)+$"),
-    re.compile(r'^echo "sessions=\$\(nox -l --json -t ci \| jq -c \'\[\.\[\]\.session\]\'\)" >> "\$GITHUB_OUTPUT"$'),
+    re.compile(
+        r'^echo "sessions=\$\(nox -l --json -t ci \| jq -c \'\[\.\[\]\.session\]\'\)" >> "\$GITHUB_OUTPUT"$'
+    ),
     re.compile(r'^nox -s "\$SESSION"$'),
 ]
 
@@ -51,8 +53,14 @@ def test_no_file_pins_a_different_ruff() -> None:
     ruff = pinned_version(ROOT, "ruff")
     assert ruff, ".pre-commit-config.yaml must pin ruff"
     found = {}
-    for path in [ROOT / "pyproject.toml", ROOT / "noxfile.py", ROOT / "tasks.py", *WORKFLOWS,
-                 *ROOT.glob("requirements*.txt"), *ROOT.glob(".ci/*")]:  # fmt: skip
+    for path in [
+        ROOT / "pyproject.toml",
+        ROOT / "noxfile.py",
+        ROOT / "tasks.py",
+        *WORKFLOWS,
+        *ROOT.glob("requirements*.txt"),
+        *ROOT.glob(".ci/*"),
+    ]:
         for match in re.finditer(r"ruff\s*[=~]=\s*v?([\w.]+)", path.read_text()):
             found[f"{path.name}: {match.group(0)}"] = match.group(1)
     lock = (ROOT / "uv.lock").read_text()
@@ -63,8 +71,12 @@ def test_no_file_pins_a_different_ruff() -> None:
 
 
 def test_invoke_lint_versions_prints_every_pin() -> None:
-    result = subprocess.run([str(Path(sys.executable).parent / "invoke"), "lint-versions"],
-                            cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "invoke"), "lint-versions"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == pinned_requirements(ROOT)
     assert f"ruff=={pinned_version(ROOT, 'ruff')}" in result.stdout.split()
@@ -78,9 +90,13 @@ def test_workflows_run_only_tool_setup_and_nox_sessions() -> None:
             for step in job["steps"]:
                 if "run" in step:
                     command = step["run"].strip()
-                    assert any(p.match(command) for p in ALLOWED_RUN), f"{path.name}/{job_name}: {command}"
+                    assert any(p.match(command) for p in ALLOWED_RUN), (
+                        f"{path.name}/{job_name}: {command}"
+                    )
                 if "uses" in step:
-                    assert re.search(r"@[0-9a-f]{40}$", step["uses"]), f"not pinned by SHA: {step['uses']}"
+                    assert re.search(r"@[0-9a-f]{40}$", step["uses"]), (
+                        f"not pinned by SHA: {step['uses']}"
+                    )
 
 
 def test_workflow_matrix_comes_from_nox_and_permissions_are_read_only() -> None:
@@ -100,8 +116,12 @@ def test_actionlint_accepts_the_workflows() -> None:
 def test_nox_lists_ci_sessions_for_every_python_and_dialect() -> None:
     import json
 
-    result = subprocess.run([sys.executable, "-m", "nox", "-l", "--json", "-t", "ci"],
-                            cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "nox", "-l", "--json", "-t", "ci"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     names = {s["session"] for s in json.loads(result.stdout)}
     for python in ("3.10", "3.11", "3.12", "3.13"):

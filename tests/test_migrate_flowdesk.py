@@ -8,8 +8,8 @@ import sys
 
 from contribkit.migrations.layout import REVISION_FILE
 
-NEW_COLUMN = '    worker: Mapped[str | None] = mapped_column(sa.String(200))\n'
-WITH_NEW_COLUMN = NEW_COLUMN + '    new_column: Mapped[str | None] = mapped_column(sa.String(50))\n'
+NEW_COLUMN = "    worker: Mapped[str | None] = mapped_column(sa.String(200))\n"
+WITH_NEW_COLUMN = NEW_COLUMN + "    new_column: Mapped[str | None] = mapped_column(sa.String(50))\n"
 MODELS = "src/flowdesk/server/database/orm_models.py"
 
 
@@ -33,7 +33,11 @@ def test_add_column_writes_one_file_per_dialect_and_check_passes(flowdesk_copy) 
 
     sqlite_text = written["sqlite"].read_text()
     upgrade = sqlite_text.split("def upgrade() -> None:")[1].split("def downgrade")[0]
-    statements = [s.strip() for s in upgrade.strip().splitlines() if s.strip() and not s.strip().startswith("#")]
+    statements = [
+        s.strip()
+        for s in upgrade.strip().splitlines()
+        if s.strip() and not s.strip().startswith("#")
+    ]
     assert statements[0] == 'op.execute("PRAGMA foreign_keys=OFF")'
     assert statements[-1] == 'op.execute("PRAGMA foreign_keys=ON")'
     assert "batch_alter_table" in sqlite_text
@@ -44,8 +48,10 @@ def test_add_column_writes_one_file_per_dialect_and_check_passes(flowdesk_copy) 
         assert "sa.String(length=50)" in text
     formatted = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--check", *map(str, written.values())],
-        cwd=project.root, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+    )
     assert formatted.returncode == 0, formatted.stdout
 
     notes = (project.root / "MIGRATION-NOTES.md").read_text()
@@ -59,7 +65,9 @@ def test_add_column_writes_one_file_per_dialect_and_check_passes(flowdesk_copy) 
     assert "no drift" in check.out
 
 
-def test_postgres_alias_writes_only_postgresql_and_check_reports_sqlite_drift(flowdesk_copy) -> None:
+def test_postgres_alias_writes_only_postgresql_and_check_reports_sqlite_drift(
+    flowdesk_copy,
+) -> None:
     project = flowdesk_copy
     sqlite_before = project.versions("sqlite")
     pg_before = project.versions("postgresql")

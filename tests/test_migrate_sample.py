@@ -20,8 +20,13 @@ def adopted(sample):  # type: ignore[no-untyped-def]
 def test_init_creates_the_layout_and_refuses_to_overwrite(sample) -> None:
     outcome = sample.cli("init")
     assert outcome.code == 0, outcome.err
-    for relative in ("migrations/env.py", "migrations/script.py.mako", "NOTES.md",
-                     "migrations/versions/sqlite/.gitkeep", "migrations/versions/postgresql/.gitkeep"):  # fmt: skip
+    for relative in (
+        "migrations/env.py",
+        "migrations/script.py.mako",
+        "NOTES.md",
+        "migrations/versions/sqlite/.gitkeep",
+        "migrations/versions/postgresql/.gitkeep",
+    ):
         assert (sample.root / relative).is_file(), relative
     before = sample.snapshot()
     again = sample.cli("init")
@@ -46,7 +51,10 @@ def test_drop_is_refused_without_allow_destructive(adopted, dialect) -> None:
     before = adopted.snapshot()
     refused = adopted.cli("migrate", "-m", "drop_city", "--dialect", dialect)
     assert refused.code == 1
-    assert f"{dialect}: review: refusing destructive operations (drop column warehouse.city)" in refused.err
+    assert (
+        f"{dialect}: review: refusing destructive operations (drop column warehouse.city)"
+        in refused.err
+    )
     assert adopted.snapshot() == before
 
     allowed = adopted.cli("migrate", "-m", "drop_city", "--dialect", dialect, "--allow-destructive")

@@ -17,8 +17,19 @@ def invoke(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 def test_list_shows_every_task_with_help() -> None:
     result = invoke("--list")
     assert result.returncode == 0, result.stderr
-    for name in ("setup", "lint", "format", "test", "lint-versions", "migrate",
-                 "db.upgrade", "db.downgrade", "db.current", "db.stamp", "db.reset"):  # fmt: skip
+    for name in (
+        "setup",
+        "lint",
+        "format",
+        "test",
+        "lint-versions",
+        "migrate",
+        "db.upgrade",
+        "db.downgrade",
+        "db.current",
+        "db.stamp",
+        "db.reset",
+    ):
         assert f"  {name} " in result.stdout, name
 
 
@@ -35,7 +46,10 @@ def test_every_task_argument_has_help() -> None:
 def test_unknown_dialect_is_one_line_and_exit_2() -> None:
     result = invoke("test", "--dialect", "oracle")
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: unknown dialect 'oracle': choose one of sqlite, postgresql (or 'postgres')."
+    assert (
+        result.stderr.strip()
+        == "error: unknown dialect 'oracle': choose one of sqlite, postgresql (or 'postgres')."
+    )
 
 
 def test_shell_metacharacters_stay_inside_one_argument(tmp_path: Path) -> None:
@@ -47,7 +61,8 @@ def test_shell_metacharacters_stay_inside_one_argument(tmp_path: Path) -> None:
 
 
 def test_invoke_test_runs_pytest_on_one_file_and_pattern() -> None:
-    result = invoke("test", "--dialect", "postgres", "-p", "tests/test_config.py",
-                    "-k", "postgres_is_an_alias")  # fmt: skip
+    result = invoke(
+        "test", "--dialect", "postgres", "-p", "tests/test_config.py", "-k", "postgres_is_an_alias"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout

@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from contribkit import __version__
+
+if TYPE_CHECKING:
+    from contribkit.config import ProjectConfig
 
 
 def _config():  # type: ignore[no-untyped-def]
@@ -63,9 +67,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    return run_db_command(_config(), args)
+
+
+def run_db_command(config: ProjectConfig, args: argparse.Namespace) -> int:
+    """Run and report a command parsed by :func:`add_db_commands`; shared with applications."""
     from contribkit import console, realdb
 
-    config = _config()
     if args.db_command == "upgrade":
         console.info(realdb.upgrade(config, args.revision, dry_run=args.dry_run))
     elif args.db_command == "downgrade":
@@ -87,8 +95,11 @@ def cmd_lint_versions(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_db_commands(parser: argparse.ArgumentParser) -> None:
-    """``upgrade/downgrade/current/stamp/reset``; also used by applications' own CLIs."""
+def add_db_commands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    """``upgrade/downgrade/current/stamp/reset``; also used by applications' own CLIs.
+
+    Returns the subcommands, so that an application can add its own next to them.
+    """
     sub = parser.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     up = sub.add_parser("upgrade", help="apply migrations to the configured database")
     up.add_argument("-r", "--revision", default="head", help="target revision (default: head)")
@@ -102,6 +113,7 @@ def add_db_commands(parser: argparse.ArgumentParser) -> None:
     stamp.add_argument("revision", help="revision id, 'head' or 'base'")
     reset = sub.add_parser("reset", help="downgrade to base and upgrade to head (deletes all rows)")
     reset.add_argument("-y", "--yes", action="store_true", help="really do it")
+    return sub
 
 
 def build_parser() -> argparse.ArgumentParser:

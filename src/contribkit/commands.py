@@ -57,7 +57,9 @@ def resolve_tool(name: str) -> str:
         return str(local)
     found = shutil.which(name)
     if found is None:
-        raise UsageError(f"{name} is not installed: run 'nox -s dev' (or pip install -e \".[dev]\").")
+        raise UsageError(
+            f"{name} is not installed: run 'nox -s dev' (or pip install -e \".[dev]\")."
+        )
     return found
 
 

@@ -10,6 +10,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from contribkit.errors import UsageError
 
@@ -70,6 +71,30 @@ class ProjectConfig:
                 "then run 'contribkit init'."
             )
         return self.migrations
+
+    def option(self, key: str, kind: type, default: object = None) -> Any:
+        """A feature's own key from ``extra`` (``app``, ``api_port``…), checked to be a ``kind``.
+
+        ``kind`` is ``str``, ``int`` or ``list`` (a list of strings, e.g. a command's argv).
+        """
+        value = self.extra.get(key, default)
+        if value is None:
+            return None
+        valid = (
+            all(isinstance(item, str) for item in value)
+            if kind is list and isinstance(value, list)
+            else isinstance(value, kind) and not isinstance(value, bool)
+        )
+        if not valid:
+            wanted = {str: "a string", int: "an integer", list: "a list of strings"}[kind]
+            raise UsageError(f"[tool.contribkit] {key} must be {wanted}, not {value!r}.")
+        return value
+
+    def require_option(self, key: str, kind: type, example: str) -> Any:
+        value = self.option(key, kind)
+        if value is None:
+            raise UsageError(f"no {key} configured: set [tool.contribkit] {key} = {example}.")
+        return value
 
     def dialect(self, name: str) -> str:
         """Canonical name of ``name``, which must be one of this project's dialects."""

@@ -7,7 +7,6 @@ databases dropped, staged files removed, the embedded server stopped) exactly as
 from __future__ import annotations
 
 import signal
-import sys
 from collections.abc import Callable
 from typing import TypeVar
 

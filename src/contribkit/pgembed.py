@@ -52,7 +52,14 @@ def _ensure_system_user() -> str:
         pwd.getpwnam(SYSTEM_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SYSTEM_USER,
+            ],
             check=True,
             capture_output=True,
         )
@@ -86,7 +93,9 @@ class EmbeddedPostgres:
     def start(self) -> EmbeddedPostgres:
         bindir = binaries()
         # /tmp keeps the socket path well under the 107-byte Unix limit.
-        self.folder = Path(tempfile.mkdtemp(prefix="ckpg-", dir="/tmp" if os.name == "posix" else None))
+        self.folder = Path(
+            tempfile.mkdtemp(prefix="ckpg-", dir="/tmp" if os.name == "posix" else None)
+        )
         try:
             self._start(bindir)
         except BaseException:
@@ -105,9 +114,16 @@ class EmbeddedPostgres:
         initdb = subprocess.run(
             [
                 str(bindir / "initdb"),
-                "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
-                "--locale=C", "--no-sync", "--no-instructions",
-            ],  # fmt: skip
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
+            ],
             user=self._user,
             capture_output=True,
             text=True,
@@ -120,9 +136,15 @@ class EmbeddedPostgres:
         with open(log, "wb") as log_file:
             self.process = subprocess.Popen(
                 [
-                    str(bindir / "postgres"), "-D", str(data), "-k", str(self.folder),
-                    "-c", "listen_addresses=", *settings,
-                ],  # fmt: skip
+                    str(bindir / "postgres"),
+                    "-D",
+                    str(data),
+                    "-k",
+                    str(self.folder),
+                    "-c",
+                    "listen_addresses=",
+                    *settings,
+                ],
                 user=self._user,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -147,7 +169,9 @@ class EmbeddedPostgres:
             if len(lines) >= 8 and lines[7].strip() == "ready":
                 return
             time.sleep(0.01)
-        raise UsageError(f"the embedded PostgreSQL server was not ready within {_READY_TIMEOUT:.0f} s.")
+        raise UsageError(
+            f"the embedded PostgreSQL server was not ready within {_READY_TIMEOUT:.0f} s."
+        )
 
     def stop(self) -> None:
         """Fast shutdown, then kill if it lingers; always removes the data folder."""

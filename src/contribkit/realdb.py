@@ -56,7 +56,9 @@ def target(config: ProjectConfig) -> Target:
     try:
         backend = make_url(url).get_backend_name()
     except Exception as exc:
-        raise UsageError(f"{config.database_url_env} is not a database URL: {redact(url)}.") from exc
+        raise UsageError(
+            f"{config.database_url_env} is not a database URL: {redact(url)}."
+        ) from exc
     dialect = config.dialect(backend)
     return Target(url, dialect, project_migrations(config, (dialect,)))
 

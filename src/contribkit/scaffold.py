@@ -65,7 +65,9 @@ def init_project(config: ProjectConfig) -> list[Path]:
     existing = [path for path in files if path.exists()]
     if existing:
         shown = ", ".join(str(p.relative_to(config.root)) for p in existing)
-        raise UsageError(f"refusing to overwrite {shown}: remove it first or keep the current set-up.")
+        raise UsageError(
+            f"refusing to overwrite {shown}: remove it first or keep the current set-up."
+        )
     written: list[Path] = []
     try:
         for path, text in files.items():

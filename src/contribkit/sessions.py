@@ -19,7 +19,11 @@ def find_interpreters() -> None:
     else) lets ``python=["3.10", ...]`` find them without shadowing the user's choice.
     """
     root = Path(os.environ.get("PYENV_ROOT", "~/.pyenv")).expanduser()
-    extra = [str(p) for p in sorted(root.glob("versions/*/bin")) if str(p) not in os.environ.get("PATH", "")]
+    extra = [
+        str(p)
+        for p in sorted(root.glob("versions/*/bin"))
+        if str(p) not in os.environ.get("PATH", "")
+    ]
     if extra:
         os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), *extra])
     # A sandbox or CI without internet must fail fast on a missing interpreter, not download one.
@@ -30,10 +34,14 @@ def install_locked(session: Any, *extras: str) -> None:
     """Install the project and ``extras`` into the session's venv, exactly as locked."""
     flags = [arg for extra in extras for arg in ("--extra", extra)]
     session.run_install(
-        "uv", "sync", "--frozen", "--inexact", *flags,
+        "uv",
+        "sync",
+        "--frozen",
+        "--inexact",
+        *flags,
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
         silent=True,
-    )  # fmt: skip
+    )
 
 
 def run_tests(session: Any, dialect: str, default_args: list[str]) -> None:
@@ -41,7 +49,9 @@ def run_tests(session: Any, dialect: str, default_args: list[str]) -> None:
     from contribkit.commands import pytest_command, test_environment
 
     install_locked(session, "dev")
-    session.run(*pytest_command(extra=session.posargs or default_args), env=test_environment(dialect))
+    session.run(
+        *pytest_command(extra=session.posargs or default_args), env=test_environment(dialect)
+    )
 
 
 def run_contribkit(session: Any, *args: str) -> None:

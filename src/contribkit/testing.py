@@ -42,7 +42,9 @@ class MigratedDatabases:
         engine = create_engine(url, poolclass=NullPool)
         try:
             with engine.connect() as connection:
-                command.upgrade(migrations.alembic_config(self.dialect, connection=connection), "heads")
+                command.upgrade(
+                    migrations.alembic_config(self.dialect, connection=connection), "heads"
+                )
         finally:
             engine.dispose()
         return name

@@ -65,8 +65,12 @@ def check_dialect(migrations: Migrations, dialect: str, recorded: set[str]) -> D
         if dialect == "sqlite":
             report.problems += _pragma_bracket_problems(Path(rev.path))
     on_disk = {rev.revision for rev in revisions}
-    report.problems += [f"revision {r} has no entry in the notes" for r in sorted(on_disk - recorded)]
-    report.problems += [f"the notes name {r}, which has no revision file" for r in sorted(recorded - on_disk)]
+    report.problems += [
+        f"revision {r} has no entry in the notes" for r in sorted(on_disk - recorded)
+    ]
+    report.problems += [
+        f"the notes name {r}, which has no revision file" for r in sorted(recorded - on_disk)
+    ]
 
     with ephemeral_database(dialect) as url, TrialDatabase(migrations, dialect, url) as db:
         previous = None
@@ -89,7 +93,9 @@ def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectRepo
 
     dialects = config.select_dialects(dialect)
     migrations = project_migrations(config, dialects)
-    notes_text = config.notes.read_text(encoding="utf-8") if config.notes and config.notes.exists() else ""
+    notes_text = (
+        config.notes.read_text(encoding="utf-8") if config.notes and config.notes.exists() else ""
+    )
     recorded = recorded_revisions(notes_text)
     reports = []
     for name in dialects:
@@ -100,7 +106,9 @@ def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectRepo
             for problem in report.problems:
                 console.warn(f"{name}: {problem}")
         else:
-            console.ok(f"{name}: {report.revisions} revisions: single head, round trips, no drift, notes match")
+            console.ok(
+                f"{name}: {report.revisions} revisions: single head, round trips, no drift, notes match"
+            )
     failed = [r for r in reports if r.problems]
     if failed:
         details = "\n".join(f"{r.dialect}: {p}" for r in failed for p in r.problems)

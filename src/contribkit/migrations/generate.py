@@ -92,12 +92,17 @@ def generate_revision(
         with engine.connect() as connection:
             command.upgrade(migrations.alembic_config(dialect, connection=connection), "heads")
         with engine.connect() as connection:
-            config = migrations.alembic_config(dialect, connection=connection, file_stamp=file_stamp)
+            config = migrations.alembic_config(
+                dialect, connection=connection, file_stamp=file_stamp
+            )
             head = migrations.single_head(dialect)
             script = command.revision(
-                config, message=message, autogenerate=True, rev_id=rev_id,
+                config,
+                message=message,
+                autogenerate=True,
+                rev_id=rev_id,
                 process_revision_directives=hook,
-            )  # fmt: skip
+            )
     finally:
         engine.dispose()
     if not captured:
@@ -120,8 +125,11 @@ def ruff_format(path: Path, as_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(as_path), "-"],
-        input=text, capture_output=True, text=True, cwd=as_path.parent if as_path.parent.is_dir() else None,
-    )  # fmt: skip
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=as_path.parent if as_path.parent.is_dir() else None,
+    )
     if result.returncode != 0:
         raise CheckFailed(f"ruff could not format {path.name}: {result.stderr.strip()[:300]}")
     path.write_text(result.stdout, encoding="utf-8")

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
 
 #: ``2026_11_21_051500_1a2b3c4d5e6f_add_flow_run_new_column.py``
-REVISION_FILE = re.compile(r"^(?P<stamp>\d{4}_\d{2}_\d{2}_\d{6})_(?P<rev>[0-9a-f]+)_(?P<slug>\w+)\.py$")
+REVISION_FILE = re.compile(
+    r"^(?P<stamp>\d{4}_\d{2}_\d{2}_\d{6})_(?P<rev>[0-9a-f]+)_(?P<slug>\w+)\.py$"
+)
 SLUG_LENGTH = 60
 
 
@@ -71,7 +73,9 @@ class Migrations:
         config.set_main_option("version_locations", str(self.versions(dialect)))
         config.set_main_option("path_separator", "os")
         config.set_main_option("truncate_slug_length", str(SLUG_LENGTH))
-        stamp = file_stamp or "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d%%(second).2d"
+        stamp = (
+            file_stamp or "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d%%(second).2d"
+        )
         config.set_main_option("file_template", f"{stamp}_%%(rev)s_%%(slug)s")
         config.set_main_option("contribkit.dialect", dialect)
         if url is not None:

@@ -119,9 +119,14 @@ def migrate(
 
 
 def _one_dialect(
-    staged: Migrations, live: Migrations, dialect: str, slug: str, file_stamp: str,
-    allow_destructive: bool, result: MigrateResult,
-) -> Path | None:  # fmt: skip
+    staged: Migrations,
+    live: Migrations,
+    dialect: str,
+    slug: str,
+    file_stamp: str,
+    allow_destructive: bool,
+    result: MigrateResult,
+) -> Path | None:
     from contribkit.databases import ephemeral_database
     from contribkit.migrations.generate import generate_revision, ruff_format
     from contribkit.migrations.verify import TrialDatabase, verify_new_revision
@@ -151,7 +156,11 @@ def _one_dialect(
                 f"refusing destructive operations ({'; '.join(destructive)}): "
                 "rerun with --allow-destructive if that is intended"
             )
-    with step(dialect, "verify"), ephemeral_database(dialect) as url, TrialDatabase(staged, dialect, url) as db:
+    with (
+        step(dialect, "verify"),
+        ephemeral_database(dialect) as url,
+        TrialDatabase(staged, dialect, url) as db,
+    ):
         unseeded = verify_new_revision(db, generated.revision, generated.down_revision)
         for table in unseeded:
             console.warn(f"{dialect}: verify could not seed {table}")
@@ -170,15 +179,23 @@ def _offline_sql(staged: Migrations, generated) -> str:  # type: ignore[no-untyp
 
     buffer = io.StringIO()
     config = staged.alembic_config("postgresql", output=buffer)
-    span = f"{generated.down_revision}:{generated.revision}" if generated.down_revision else generated.revision
+    span = (
+        f"{generated.down_revision}:{generated.revision}"
+        if generated.down_revision
+        else generated.revision
+    )
     command.upgrade(config, span, sql=True)
     return buffer.getvalue()
 
 
 def _commit(
-    config: ProjectConfig, live: Migrations, staged: Migrations, staged_files: dict[str, Path],
-    slug: str, result: MigrateResult,
-) -> None:  # fmt: skip
+    config: ProjectConfig,
+    live: Migrations,
+    staged: Migrations,
+    staged_files: dict[str, Path],
+    slug: str,
+    result: MigrateResult,
+) -> None:
     """Move staged files into the project and record the notes entry; undo on any failure."""
     from contribkit.migrations import notes
 
@@ -194,7 +211,9 @@ def _commit(
             moved[-1] = target
         if notes_path is not None:
             existing = notes_path.read_text(encoding="utf-8") if notes_path.exists() else None
-            entry = notes.render_entry(slug_to_title(slug), result.revisions, _unique(result.concerns))
+            entry = notes.render_entry(
+                slug_to_title(slug), result.revisions, _unique(result.concerns)
+            )
             notes.write_atomically(notes_path, notes.with_entry(existing, entry))
             result.notes = notes_path
     except BaseException:

@@ -2,14 +2,14 @@
 
 Concern kinds, as printed and recorded in the notes:
 
-* ``destructive`` – drops a table, column, index or constraint (refused without
+* ``destructive`` - drops a table, column, index or constraint (refused without
   ``--allow-destructive``);
-* ``data-dependent`` – succeeds or fails depending on existing rows (NOT NULL without a server
+* ``data-dependent`` - succeeds or fails depending on existing rows (NOT NULL without a server
   default on an existing table, a new unique constraint, a narrowed type);
-* ``suspected rename`` – a drop and an add of the same type, which loses the column's data where a
+* ``suspected rename`` - a drop and an add of the same type, which loses the column's data where a
   rename would keep it;
-* ``dialect hazard`` – PostgreSQL enum types, which autogenerate handles only in part;
-* ``squawk`` – findings of the squawk linter on the rendered PostgreSQL SQL.
+* ``dialect hazard`` - PostgreSQL enum types, which autogenerate handles only in part;
+* ``squawk`` - findings of the squawk linter on the rendered PostgreSQL SQL.
 """
 
 from __future__ import annotations
@@ -54,15 +54,15 @@ def _widens(old: Any, new: Any) -> bool:
         return True
     if isinstance(old, sa.String) and isinstance(new, sa.String) and type(old) is type(new):
         return new.length is None or (old.length is not None and new.length >= old.length)
-    if isinstance(old, sa.Integer) and isinstance(new, sa.BigInteger):
-        return True
-    return False
+    return isinstance(old, sa.Integer) and isinstance(new, sa.BigInteger)
 
 
 def review_operations(
-    leaf_ops: list[Any], dialect: str, existing_enums: dict[str, list[str]] | None = None,
+    leaf_ops: list[Any],
+    dialect: str,
+    existing_enums: dict[str, list[str]] | None = None,
     models: sa.MetaData | None = None,
-) -> list[Concern]:  # fmt: skip
+) -> list[Concern]:
     """Concerns for the upgrade operations of one revision of ``dialect``."""
     concerns: list[Concern] = []
     new_tables = {op.table_name for op in leaf_ops if isinstance(op, ops.CreateTableOp)}
@@ -70,7 +70,9 @@ def review_operations(
     added_columns: dict[tuple[str, str], str] = {}
     for op in leaf_ops:
         text = describe(op)
-        if isinstance(op, ops.DropTableOp | ops.DropColumnOp | ops.DropIndexOp | ops.DropConstraintOp):
+        if isinstance(
+            op, ops.DropTableOp | ops.DropColumnOp | ops.DropIndexOp | ops.DropConstraintOp
+        ):
             concerns.append(Concern(DESTRUCTIVE, text))
         if isinstance(op, ops.DropColumnOp):
             old = op.to_column()
@@ -79,7 +81,10 @@ def review_operations(
             added_columns[(op.table_name, op.column.name)] = type_name(op.column.type)
             if not op.column.nullable and op.column.server_default is None:
                 concerns.append(
-                    Concern(DATA_DEPENDENT, f"{text} without a server default fails on a table with rows")
+                    Concern(
+                        DATA_DEPENDENT,
+                        f"{text} without a server default fails on a table with rows",
+                    )
                 )
         if isinstance(op, ops.AlterColumnOp):
             if op.modify_nullable is False:
@@ -89,7 +94,9 @@ def review_operations(
         if isinstance(op, ops.CreateUniqueConstraintOp) or (
             isinstance(op, ops.CreateIndexOp) and op.unique and op.table_name not in new_tables
         ):
-            concerns.append(Concern(DATA_DEPENDENT, f"{text}: fails if existing rows repeat a value"))
+            concerns.append(
+                Concern(DATA_DEPENDENT, f"{text}: fails if existing rows repeat a value")
+            )
     for (table, column), type_ in dropped_columns.items():
         for (add_table, add_column), add_type in added_columns.items():
             if add_table == table and add_type == type_:
@@ -135,7 +142,9 @@ def _enum_hazards(
     ]
     for op in leaf_ops:
         if isinstance(op, ops.AlterColumnOp) and _native_enums(op.modify_type):
-            concerns.append(Concern(HAZARD, f"{describe(op)}: a changed enum type needs a data migration"))
+            concerns.append(
+                Concern(HAZARD, f"{describe(op)}: a changed enum type needs a data migration")
+            )
     concerns += [Concern(HAZARD, text) for text in enum_label_drift(existing, models)]
     return concerns
 
@@ -165,10 +174,21 @@ def squawk(sql: str, label: str) -> list[Concern]:
     command = [str(binary) if binary.exists() else "squawk"]
     try:
         result = subprocess.run(
-            [*command, "--reporter", "gcc", "--assume-in-transaction",
-             "--exclude", SQUAWK_EXCLUDED_RULES, "--stdin-filepath", label],  # fmt: skip
-            input=sql, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                *command,
+                "--reporter",
+                "gcc",
+                "--assume-in-transaction",
+                "--exclude",
+                SQUAWK_EXCLUDED_RULES,
+                "--stdin-filepath",
+                label,
+            ],
+            input=sql,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     except FileNotFoundError:
         return [Concern(SQUAWK, "squawk is not installed (pip install squawk-cli); SQL not linted")]
     findings: dict[str, None] = {}

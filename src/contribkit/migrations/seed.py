@@ -98,7 +98,9 @@ def seed(connection: sa.Connection, models: sa.MetaData) -> dict[str, str]:
             with connection.begin():
                 for row in rows:
                     connection.execute(table.insert().values(**row) if row else table.insert())
-                parents[table.name] = [dict(r._mapping) for r in connection.execute(sa.select(table))]
+                parents[table.name] = [
+                    dict(r._mapping) for r in connection.execute(sa.select(table))
+                ]
         except sa.exc.DBAPIError as exc:
             failures[table.name] = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
     if connection.in_transaction():

@@ -135,5 +135,7 @@ def verify_new_revision(db: TrialDatabase, revision: str, previous: str | None) 
     round_trip(db, revision, previous)
     drift = db.drift()
     if drift:
-        raise CheckFailed(f"after upgrade to {revision} the models still differ: {'; '.join(drift)}")
+        raise CheckFailed(
+            f"after upgrade to {revision} the models still differ: {'; '.join(drift)}"
+        )
     return [f"{table} ({reason})" for table, reason in unseeded.items()]
