@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from contribkit.errors import UsageError
+from contribkit.signals import deferred_signals
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
@@ -145,9 +146,10 @@ def postgres_server() -> PostgresServer:
 
 def shutdown_postgres_servers() -> None:
     """Stop the embedded server (if any) and close admin connections; later use starts anew."""
-    while _servers:
-        _, server = _servers.popitem()
-        server.close()
+    with deferred_signals():
+        while _servers:
+            _, server = _servers.popitem()
+            server.close()
 
 
 def unique_name(prefix: str = "ck") -> str:
@@ -162,7 +164,8 @@ def ephemeral_database(dialect: str) -> Iterator[str]:
         try:
             yield f"sqlite:///{folder / 'db.sqlite'}"
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            with deferred_signals():
+                shutil.rmtree(folder, ignore_errors=True)
     elif dialect == "postgresql":
         server = postgres_server()
         name = unique_name()
@@ -170,6 +173,7 @@ def ephemeral_database(dialect: str) -> Iterator[str]:
         try:
             yield url.render_as_string(hide_password=False)
         finally:
-            server.drop_database(name)
+            with deferred_signals():
+                server.drop_database(name)
     else:
         raise UsageError(f"cannot provision a {dialect!r} database: sqlite and postgresql only.")

@@ -9,6 +9,8 @@ dedicated system user that is created on first use.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import ctypes
 import importlib.util
 import os
@@ -22,6 +24,7 @@ import time
 from pathlib import Path
 
 from contribkit.errors import UsageError
+from contribkit.signals import deferred_signals
 
 SYSTEM_USER = "contribkit-pg"
 _READY_TIMEOUT = 30.0
@@ -67,11 +70,27 @@ def _ensure_system_user() -> str:
 
 
 def _make_traversable(path: Path) -> None:
-    """Let the unprivileged server user reach ``path``: add o+x to ancestors that lack it."""
+    """Let the unprivileged server user reach ``path``: add o+x (traverse, not list) to it and
+    to every ancestor that lacks it, e.g. a private 0700 TMPDIR or a virtualenv under /root."""
     for folder in (path, *path.parents):
         mode = folder.stat().st_mode
         if not mode & stat.S_IXOTH:
-            folder.chmod(mode | stat.S_IXOTH | stat.S_IROTH)
+            folder.chmod(mode | stat.S_IXOTH)
+
+
+def _short_temp_dir() -> str:
+    """The temp folder, unless its path would push the socket past the 107-byte Unix limit."""
+    default = tempfile.gettempdir()
+    return default if len(default) <= 48 or os.name != "posix" else "/tmp"
+
+
+def _remove(folder: Path, attempts: int = 50) -> None:
+    """Remove ``folder``, retrying while processes that just died may still be writing to it."""
+    for _ in range(attempts):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.02)
 
 
 class EmbeddedPostgres:
@@ -87,15 +106,21 @@ class EmbeddedPostgres:
         assert self.folder is not None, "server not started"
         return self.folder
 
+    def _credentials(self) -> dict[str, object]:
+        """Run as the server user *and* its group only: ``user=`` alone would keep root's groups."""
+        if self._user is None:
+            return {}
+        return {"user": self._user, "group": self._user, "extra_groups": []}
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@/{database}?host={self.socket_dir}"
 
     def start(self) -> EmbeddedPostgres:
         bindir = binaries()
-        # /tmp keeps the socket path well under the 107-byte Unix limit.
-        self.folder = Path(
-            tempfile.mkdtemp(prefix="ckpg-", dir="/tmp" if os.name == "posix" else None)
-        )
+        # From here on, whatever interrupts us, the server and its folder go at exit at the latest.
+        atexit.register(self.stop)
+        with deferred_signals():  # the folder is ours to remove from the moment it exists
+            self.folder = Path(tempfile.mkdtemp(prefix="ckpg-", dir=_short_temp_dir()))
         try:
             self._start(bindir)
         except BaseException:
@@ -110,8 +135,9 @@ class EmbeddedPostgres:
         if os.geteuid() == 0:
             self._user = _ensure_system_user()
             _make_traversable(bindir)
+            _make_traversable(self.folder.parent)
             shutil.chown(self.folder, self._user, self._user)
-        initdb = subprocess.run(
+        initdb = subprocess.Popen(
             [
                 str(bindir / "initdb"),
                 "-D",
@@ -124,13 +150,23 @@ class EmbeddedPostgres:
                 "--no-sync",
                 "--no-instructions",
             ],
-            user=self._user,
-            capture_output=True,
+            **self._credentials(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
+            # initdb runs postgres children of its own: interrupted, the whole group must go.
+            start_new_session=True,
         )
+        try:
+            _, stderr = initdb.communicate()
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):  # it may have just finished
+                os.killpg(initdb.pid, signal.SIGKILL)
+            initdb.wait()
+            raise
         if initdb.returncode != 0:
             raise UsageError(
-                f"the embedded PostgreSQL server failed to initialise: {initdb.stderr.strip()[-300:]}"
+                f"the embedded PostgreSQL server failed to initialise: {stderr.strip()[-300:]}"
             )
         settings = [arg for s in _FAST_SETTINGS for arg in ("-c", s)]
         with open(log, "wb") as log_file:
@@ -145,7 +181,7 @@ class EmbeddedPostgres:
                     "listen_addresses=",
                     *settings,
                 ],
-                user=self._user,
+                **self._credentials(),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -175,6 +211,11 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Fast shutdown, then kill if it lingers; always removes the data folder."""
+        with deferred_signals():
+            self._stop()
+        atexit.unregister(self.stop)
+
+    def _stop(self) -> None:
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -185,7 +226,7 @@ class EmbeddedPostgres:
                 process.wait()
         folder, self.folder = self.folder, None
         if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+            _remove(folder)
 
     def __enter__(self) -> EmbeddedPostgres:
         return self.start()

@@ -114,7 +114,7 @@ def migrate(
         if not staged_files:
             console.ok("the models match the migrations of every dialect: nothing to do")
             return result
-        _commit(config, live, staged, staged_files, slug, result)
+        _commit(config, live, staged_files, slug, result)
         return result
 
 
@@ -191,36 +191,41 @@ def _offline_sql(staged: Migrations, generated) -> str:  # type: ignore[no-untyp
 def _commit(
     config: ProjectConfig,
     live: Migrations,
-    staged: Migrations,
     staged_files: dict[str, Path],
     slug: str,
     result: MigrateResult,
 ) -> None:
-    """Move staged files into the project and record the notes entry; undo on any failure."""
+    """Move staged files into the project and record the notes entry; undo on any failure.
+
+    Only a handful of renames: signals are held meanwhile, so an interrupt cannot land between
+    a move and its undo.
+    """
     from contribkit.migrations import notes
+    from contribkit.signals import deferred_signals
 
     moved: list[Path] = []
-    notes_path = config.notes
-    try:
-        for dialect, source in staged_files.items():
-            target = live.versions(dialect) / source.name
-            tmp = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(source, tmp)
-            moved.append(tmp)
-            os.replace(tmp, target)
-            moved[-1] = target
-        if notes_path is not None:
-            existing = notes_path.read_text(encoding="utf-8") if notes_path.exists() else None
-            entry = notes.render_entry(
-                slug_to_title(slug), result.revisions, _unique(result.concerns)
-            )
-            notes.write_atomically(notes_path, notes.with_entry(existing, entry))
-            result.notes = notes_path
-    except BaseException:
-        for path in moved:
-            path.unlink(missing_ok=True)
-        result.revisions.clear()
-        raise
+    with deferred_signals():
+        try:
+            for dialect, source in staged_files.items():
+                target = live.versions(dialect) / source.name
+                tmp = target.with_name(f".{target.name}.tmp")
+                shutil.copyfile(source, tmp)
+                moved.append(tmp)
+                os.replace(tmp, target)
+                moved[-1] = target
+            if config.notes is not None:
+                path = config.notes
+                existing = path.read_text(encoding="utf-8") if path.exists() else None
+                entry = notes.render_entry(
+                    slug_to_title(slug), result.revisions, _unique(result.concerns)
+                )
+                notes.write_atomically(path, notes.with_entry(existing, entry))
+                result.notes = path
+        except BaseException:
+            for path in moved:
+                path.unlink(missing_ok=True)
+            result.revisions.clear()
+            raise
     result.written = moved
 
 

@@ -49,11 +49,15 @@ def _native_enums(type_: Any) -> list[sa.Enum]:
 
 
 def _widens(old: Any, new: Any) -> bool:
-    """True when every value of ``old`` fits ``new`` (no data can fail to convert)."""
-    if isinstance(old, sa.String) and isinstance(new, sa.Text):
-        return True
-    if isinstance(old, sa.String) and isinstance(new, sa.String) and type(old) is type(new):
-        return new.length is None or (old.length is not None and new.length >= old.length)
+    """True when every value of ``old`` fits ``new`` (no data can fail to convert).
+
+    ``old`` is usually reflected (``VARCHAR``) and ``new`` from the models (``String``), so
+    types are compared by family, not by class.
+    """
+    if isinstance(old, sa.String) and isinstance(new, sa.String):
+        if isinstance(new, sa.Text) or new.length is None:
+            return True
+        return not isinstance(old, sa.Text) and old.length is not None and new.length >= old.length
     return isinstance(old, sa.Integer) and isinstance(new, sa.BigInteger)
 
 

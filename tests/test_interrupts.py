@@ -1,0 +1,65 @@
+"""Ctrl-C or SIGTERM in the middle of `contribkit migrate` leaves the project and machine as they were."""
+
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _processes_using(folder: str) -> list[str]:
+    found = []
+    for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            text = Path(cmdline).read_bytes().decode(errors="replace").replace("\0", " ")
+        except OSError:
+            continue
+        if folder in text:
+            found.append(text)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("signum", "delay"), [(signal.SIGINT, 0.8), (signal.SIGTERM, 1.6), (signal.SIGINT, 2.4)]
+)
+def test_interrupted_migrate_writes_nothing_and_leaves_no_server(
+    sample, signum: int, delay: float
+) -> None:
+    assert sample.cli("init").code == 0
+    assert sample.cli("migrate", "-m", "initial").code == 0
+    sample.edit(
+        "inventory/models.py", 'sa.Column("city", sa.String(80)', 'sa.Column("city", sa.String(120)'
+    )
+    before = sample.snapshot()
+    private_tmp = tempfile.mkdtemp(prefix="ckt-", dir="/tmp")  # short: sockets live here
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "contribkit", "migrate", "-m", "widen_city"],
+        cwd=sample.root,
+        env={**os.environ, "PYTHONPATH": str(sample.root), "TMPDIR": private_tmp},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(delay)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=60)
+
+    # The lock file stays by design (removing lock files is racy); nothing else may.
+    leftovers = [name for name in os.listdir(private_tmp) if not name.endswith(".lock")]
+    processes = _processes_using(private_tmp)
+    assert not leftovers, leftovers  # staging copy, SQLite files, server folder: all gone
+    assert not processes, processes
+    if process.returncode == 0:  # it finished before the signal: then it must have written it all
+        assert len(sample.versions("sqlite")) == len(sample.versions("postgresql")) == 2
+        return
+    assert process.returncode == 130, out + err
+    assert "interrupted" in err
+    assert sample.snapshot() == before
