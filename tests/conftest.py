@@ -19,6 +19,15 @@ from contribkit.testing import MigratedDatabases
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stop_embedded_postgres() -> Iterator[None]:
+    """pytest-xdist workers exit without running atexit handlers: stop the server here."""
+    yield
+    from contribkit.databases import shutdown_postgres_servers
+
+    shutdown_postgres_servers()
+
+
 @pytest.fixture(scope="session")
 def dialect() -> str:
     return normalize_dialect(os.environ.get(TEST_DIALECT_ENV, "sqlite"))

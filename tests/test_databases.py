@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -66,18 +67,20 @@ def test_embedded_server_stop_leaves_no_process_and_no_folder() -> None:
         os.kill(pid, 0)
 
 
-def test_embedded_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
+def test_embedded_server_dies_with_a_killed_parent(request) -> None:  # type: ignore[no-untyped-def]
     script = textwrap.dedent(
         """
         import sys, time
         from contribkit.pgembed import EmbeddedPostgres
         server = EmbeddedPostgres().start()
-        print(server.process.pid, flush=True)
+        print(server.process.pid, server.folder, flush=True)
         time.sleep(60)
         """
     )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    pid = int(parent.stdout.readline())
+    pid_text, folder = parent.stdout.readline().split()
+    pid = int(pid_text)
+    request.addfinalizer(lambda: shutil.rmtree(folder, ignore_errors=True))  # SIGKILL leaves it
     os.kill(parent.pid, signal.SIGKILL)  # no cleanup code can run: only PDEATHSIG can help
     parent.wait()
     deadline = time.monotonic() + 10
@@ -92,6 +95,20 @@ def test_embedded_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
             return
         time.sleep(0.05)
     pytest.fail(f"postgres {pid} outlived its killed parent")
+
+
+def test_stale_folders_of_killed_runs_are_swept(tmp_path: Path) -> None:
+    from contribkit.pgembed import STALE_AFTER_SECONDS, sweep_stale_folders
+
+    old, young, running = (tmp_path / f"ckpg-{n}" for n in ("old", "young", "running"))
+    for folder in (old, young, running):
+        (folder / "data").mkdir(parents=True)
+    (running / "data" / "postmaster.pid").write_text(f"{os.getpid()}\n")  # a live process
+    past = time.time() - STALE_AFTER_SECONDS - 5
+    for folder in (old, running):
+        os.utime(folder, (past, past))
+    assert sweep_stale_folders(tmp_path) == [old]
+    assert not old.exists() and young.exists() and running.exists()
 
 
 def test_external_server_gets_a_unique_database_that_is_dropped(monkeypatch) -> None:

@@ -63,3 +63,33 @@ def test_interrupted_migrate_writes_nothing_and_leaves_no_server(
     assert process.returncode == 130, out + err
     assert "interrupted" in err
     assert sample.snapshot() == before
+
+
+def test_two_migrates_at_once_write_one_revision_per_dialect(sample, dialect: str) -> None:
+    assert sample.cli("init").code == 0
+    assert sample.cli("migrate", "-m", "initial", "--dialect", dialect).code == 0
+    sample.edit(
+        "inventory/models.py", 'sa.Column("city", sa.String(80)', 'sa.Column("city", sa.String(120)'
+    )
+    env = {**os.environ, "PYTHONPATH": str(sample.root)}
+    argv = [sys.executable, "-m", "contribkit", "migrate", "-m", "widen_city", "--dialect", dialect]
+    runs = [
+        subprocess.Popen(
+            argv,
+            cwd=sample.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert len(sample.versions(dialect)) == 2  # the initial one and exactly one widen_city
+    combined = "".join(out for out, _ in outputs)
+    assert combined.count("verified") == 1
+    assert "nothing to do" in combined
+    notes = (sample.root / "NOTES.md").read_text()
+    assert notes.count("## Widen city") == 1

@@ -84,6 +84,32 @@ def _short_temp_dir() -> str:
     return default if len(default) <= 48 or os.name != "posix" else "/tmp"
 
 
+STALE_AFTER_SECONDS = 600
+
+
+def sweep_stale_folders(parent: Path) -> list[Path]:
+    """Remove server folders left by runs that were SIGKILLed (their server died with them).
+
+    A folder is stale when no postmaster is running in it and it is older than
+    ``STALE_AFTER_SECONDS``; a younger one may belong to a run still inside initdb.
+    """
+    removed = []
+    for folder in parent.glob("ckpg-*"):
+        try:
+            if time.time() - folder.stat().st_mtime < STALE_AFTER_SECONDS:
+                continue
+            pid_lines = (folder / "data" / "postmaster.pid").read_text().splitlines()
+        except FileNotFoundError:
+            pid_lines = []
+        except OSError:
+            continue
+        if pid_lines and Path(f"/proc/{pid_lines[0].strip()}").exists():
+            continue
+        _remove(folder)
+        removed.append(folder)
+    return removed
+
+
 def _remove(folder: Path, attempts: int = 50) -> None:
     """Remove ``folder``, retrying while processes that just died may still be writing to it."""
     for _ in range(attempts):
@@ -119,8 +145,10 @@ class EmbeddedPostgres:
         bindir = binaries()
         # From here on, whatever interrupts us, the server and its folder go at exit at the latest.
         atexit.register(self.stop)
+        parent = _short_temp_dir()
+        sweep_stale_folders(Path(parent))
         with deferred_signals():  # the folder is ours to remove from the moment it exists
-            self.folder = Path(tempfile.mkdtemp(prefix="ckpg-", dir=_short_temp_dir()))
+            self.folder = Path(tempfile.mkdtemp(prefix="ckpg-", dir=parent))
         try:
             self._start(bindir)
         except BaseException:
