@@ -1,0 +1,113 @@
+"""Health, OpenAPI, and the UI served next to the API without shadowing it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+import flowdesk.server
+from flowdesk.server.api import create_app
+from flowdesk.server.ui import UI_BUILD_DIR
+
+CONTRACT_PATHS = {
+    "/api/health",
+    "/api/flows",
+    "/api/flows/{flow_id}",
+    "/api/flow_runs",
+    "/api/flow_runs/counts",
+    "/api/flow_runs/{run_id}",
+    "/api/flow_runs/{run_id}/set_state",
+    "/api/flow_runs/{run_id}/task_runs",
+    "/api/flow_runs/{run_id}/logs",
+}
+
+
+def test_health(shared_client) -> None:
+    response = shared_client.get("/api/health")
+    assert (response.status_code, response.json()) == (200, {"status": "ok", "database": "ok"})
+
+
+def test_health_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    unreachable = f"sqlite:///{tmp_path / 'no' / 'such' / 'folder' / 'x.db'}"
+    with TestClient(create_app(unreachable)) as client:
+        response = client.get("/api/health")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "error"
+        assert body["database"] and "\n" not in body["database"]
+        assert client.get("/api/flows").status_code == 503
+
+
+def test_openapi_and_swagger_ui(shared_client) -> None:
+    schema = shared_client.get("/api/openapi.json").json()
+    assert set(schema["paths"]) == CONTRACT_PATHS
+    docs = shared_client.get("/api/docs")
+    assert docs.status_code == 200
+    assert "swagger-ui" in docs.text
+    assert "/api/openapi.json" in docs.text
+
+
+def test_the_ui_is_looked_for_in_the_server_package() -> None:
+    assert Path(flowdesk.server.__file__).resolve().parent / "ui_build" == UI_BUILD_DIR
+
+
+def test_without_a_build_the_root_says_how_to_build_it(shared_database_url, tmp_path) -> None:
+    with TestClient(create_app(shared_database_url, ui_dir=tmp_path / "ui_build")) as client:
+        response = client.get("/")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
+        assert "invoke ui.build" in response.text
+        assert client.get("/api/health").json()["status"] == "ok"
+
+
+@pytest.fixture(scope="module")
+def ui_client(shared_database_url, tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("ui")
+    build = root / "ui_build"
+    (build / "assets").mkdir(parents=True)
+    (build / "index.html").write_text("<!doctype html><title>flowdesk ui</title>")
+    (build / "assets" / "app.js").write_text("console.log('flowdesk')")
+    (build / "assets" / "app.css").write_text("body { margin: 0 }")
+    (root / "secret.txt").write_text("outside the build")
+    with TestClient(create_app(shared_database_url, ui_dir=build)) as client:
+        yield client
+
+
+@pytest.mark.parametrize("path", ["/", "/flow-runs", "/flow-runs/123/logs", "/assets/missing.js"])
+def test_other_paths_get_the_index(ui_client, path) -> None:
+    response = ui_client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "flowdesk ui" in response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "text"),
+    [
+        ("/assets/app.js", "javascript", "console.log"),
+        ("/assets/app.css", "text/css", "margin"),
+    ],
+)
+def test_real_files_are_served_with_their_type(ui_client, path, content_type, text) -> None:
+    response = ui_client.get(path)
+    assert response.status_code == 200
+    assert content_type in response.headers["content-type"]
+    assert text in response.text
+
+
+def test_files_outside_the_build_are_not_served(ui_client) -> None:
+    response = ui_client.get("/assets/..%2F..%2Fsecret.txt")
+    assert "outside the build" not in response.text
+
+
+def test_the_ui_never_shadows_the_api(ui_client) -> None:
+    assert ui_client.get("/api/health").json() == {"status": "ok", "database": "ok"}
+    assert "items" in ui_client.get("/api/flows").json()
+    assert "swagger-ui" in ui_client.get("/api/docs").text
+    assert "paths" in ui_client.get("/api/openapi.json").json()
+    for unknown in ("/api", "/api/nope", "/api/flows/x/y"):
+        response = ui_client.get(unknown)
+        assert response.status_code == 404, unknown
+        assert response.headers["content-type"] == "application/json", unknown

@@ -1,0 +1,272 @@
+"""``flowdesk``: database commands, ``server start`` and ``worker start``, as users run them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from flowdesk.cli import main
+from flowdesk.server.database.engine import make_engine
+from flowdesk.server.database.orm_models import FlowRun, StateType
+
+FLOWDESK = str(Path(sys.executable).parent / "flowdesk")
+UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/nothing"
+
+
+@pytest.fixture(autouse=True)
+def keep_sigterm_handler() -> Iterator[None]:
+    """main() installs a SIGTERM handler; give the test process its own back."""
+    handler = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, handler)
+
+
+@pytest.fixture
+def use_database(monkeypatch: pytest.MonkeyPatch):
+    def use(url: str) -> None:
+        monkeypatch.setenv("FLOWDESK_DATABASE_URL", url)
+
+    return use
+
+
+def flowdesk(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: "), err
+    return lines[0]
+
+
+def revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    finally:
+        engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_help_imports_nothing_heavy() -> None:
+    probe = (
+        "import sys; from flowdesk.cli import build_parser; build_parser();"
+        "print(sorted({'sqlalchemy', 'fastapi', 'uvicorn', 'alembic'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_upgrade_creates_a_fresh_sqlite_database(tmp_path: Path, use_database, capsys) -> None:
+    path = tmp_path / "new" / "flowdesk.db"
+    use_database(f"sqlite:///{path}")
+    code, out, err = flowdesk(capsys, "server", "database", "upgrade", "-y")
+    assert code == 0, err
+    assert path.is_file()
+    head = revision(f"sqlite:///{path}")
+    assert head is not None and head in out
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        assert {"flow", "flow_run", "task_run", "log"} <= set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    code, out, _ = flowdesk(capsys, "server", "database", "current")
+    assert code == 0 and f"{head} (up to date)" in out
+
+
+def test_downgrade_needs_yes(database_url, use_database, capsys) -> None:
+    use_database(database_url)
+    head = revision(database_url)
+    code, out, err = flowdesk(capsys, "server", "database", "current")
+    assert code == 0 and f"{head} (up to date)" in out
+
+    code, _, err = flowdesk(capsys, "server", "database", "downgrade")
+    assert code == 2
+    assert "rerun with -y" in one_error_line(err)
+    assert revision(database_url) == head
+
+    code, _, err = flowdesk(capsys, "server", "database", "downgrade", "-y")
+    assert code == 0, err
+    assert revision(database_url) is None
+
+
+def test_stamp_and_reset(database_url, use_database, capsys) -> None:
+    use_database(database_url)
+    head = revision(database_url)
+    assert flowdesk(capsys, "server", "database", "stamp", "base")[0] == 0
+    assert revision(database_url) is None
+    assert flowdesk(capsys, "server", "database", "stamp", "head")[0] == 0
+    code, _, err = flowdesk(capsys, "server", "database", "reset")
+    assert code == 2 and "-y" in one_error_line(err)
+    assert flowdesk(capsys, "server", "database", "reset", "-y")[0] == 0
+    assert revision(database_url) == head
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("server", "database", "stamp", "nosuchrev"), ("server", "database", "upgrade", "-r", "nope")],
+    ids=["stamp", "upgrade"],
+)
+def test_an_unknown_revision_is_one_line(shared_database_url, use_database, capsys, args) -> None:
+    use_database(shared_database_url)
+    code, _, err = flowdesk(capsys, *args)
+    assert code == 2
+    one_error_line(err)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("server", "database", "current"),
+        ("server", "database", "upgrade", "-y"),
+        ("server", "start"),
+        ("worker", "start"),
+    ],
+    ids=["current", "upgrade", "server", "worker"],
+)
+def test_an_unreachable_database_is_one_line(use_database, capsys, args) -> None:
+    use_database(UNREACHABLE)
+    code, _, err = flowdesk(capsys, *args)
+    assert code == 2
+    line = one_error_line(err)
+    assert "cannot reach the database" in line and "Traceback" not in err
+
+
+def test_server_and_worker_refuse_a_database_not_at_head(
+    database_url, use_database, capsys
+) -> None:
+    use_database(database_url)
+    assert flowdesk(capsys, "server", "database", "downgrade", "-y")[0] == 0
+    for command in ("server", "worker"):
+        code, _, err = flowdesk(capsys, command, "start")
+        assert code == 2
+        assert "run 'flowdesk server database upgrade -y'" in one_error_line(err)
+
+
+def test_worker_reports_a_module_it_cannot_import(
+    shared_database_url, use_database, capsys
+) -> None:
+    use_database(shared_database_url)
+    code, _, err = flowdesk(capsys, "worker", "start", "--import", "no_such_flows_module")
+    assert code == 2
+    assert "no_such_flows_module" in one_error_line(err)
+
+
+def test_worker_rejects_a_zero_poll_interval(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["worker", "start", "--poll-interval", "0"])
+    assert exited.value.code == 2
+
+
+def wait_for(predicate, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_server_start_serves_refuses_a_taken_port_and_stops_on_sigterm(
+    shared_database_url,
+) -> None:
+    env = {**os.environ, "FLOWDESK_DATABASE_URL": shared_database_url}
+    port = free_port()
+    args = [FLOWDESK, "server", "start", "--port", str(port)]
+    server = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+
+        def healthy() -> bool:
+            assert server.poll() is None, server.communicate()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health") as response:
+                    return response.read() == b'{"status":"ok","database":"ok"}'
+            except OSError:
+                return False
+
+        wait_for(healthy)
+        second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 2
+        assert f"cannot listen on 127.0.0.1:{port}" in one_error_line(second.stderr)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=15)
+    assert server.returncode == 0, err
+
+
+def test_worker_start_runs_imported_flows_until_sigterm(
+    database_url, add_flow, add_run, sessions, tmp_path
+) -> None:
+    (tmp_path / "my_flows.py").write_text(
+        "from flowdesk.registry import flow\n\n"
+        "@flow('greet')\n"
+        "def greet(name):\n"
+        "    print('hello', name)\n"
+    )
+    run_id = add_run(add_flow("greet"), parameters={"name": "ada"})
+    env = {**os.environ, "FLOWDESK_DATABASE_URL": database_url}
+    args = [FLOWDESK, "worker", "start", "--poll-interval", "0.1", "--import", "my_flows"]
+    worker = subprocess.Popen(
+        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+
+        def finished() -> bool:
+            assert worker.poll() is None, worker.communicate()
+            with sessions() as session:
+                return session.get(FlowRun, run_id).state is StateType.COMPLETED
+
+        wait_for(finished)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=15)
+    assert worker.returncode == 0, err
+    assert "hello ada" in out and "greet" in out
+
+
+def test_revision_generates_a_migration_from_the_checkout(flowdesk_copy) -> None:
+    """On a copy of the repository (SQLite only, to stay fast) with a new model column."""
+    project = flowdesk_copy
+    project.edit("pyproject.toml", 'dialects = ["sqlite", "postgresql"]', 'dialects = ["sqlite"]')
+    project.edit(
+        "src/flowdesk/server/database/orm_models.py",
+        "    worker: Mapped[str | None] = mapped_column(sa.String(200))\n",
+        "    worker: Mapped[str | None] = mapped_column(sa.String(200))\n"
+        "    note: Mapped[str | None] = mapped_column(sa.String(50))\n",
+    )
+    before = project.versions("sqlite")
+    outcome = project.command(
+        sys.executable, "-m", "flowdesk.cli", "server", "database", "revision",
+        "--autogenerate", "-m", "add_flow_run_note",
+    )  # fmt: skip
+    assert outcome.code == 0, outcome.err
+    [new] = sorted(set(project.versions("sqlite")) - set(before))
+    assert new.name.endswith("_add_flow_run_note.py")
+    assert "note" in new.read_text()
+
+
+def test_revision_requires_autogenerate(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["server", "database", "revision", "-m", "x"])
+    assert exited.value.code == 2
+    assert "--autogenerate" in capsys.readouterr().err

@@ -1,0 +1,190 @@
+"""The worker: claims due runs exactly once, runs their callables, records what happened."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from flowdesk.registry import FlowRegistry
+from flowdesk.server.database.orm_models import FlowRun, StateType, TaskRun
+from flowdesk.server.database.timestamps import utcnow
+from flowdesk.server.states import move_flow_run
+from flowdesk.worker import Worker
+
+PAST = utcnow() - timedelta(minutes=5)
+
+
+@pytest.fixture
+def registry() -> FlowRegistry:
+    return FlowRegistry()
+
+
+@pytest.fixture
+def worker(database_url, registry):
+    with Worker(database_url, registry=registry, name="test-worker") as w:
+        yield w
+
+
+def run_json(client, run_id: uuid.UUID) -> dict:
+    return client.get(f"/api/flow_runs/{run_id}").json()
+
+
+def log_lines(client, run_id: uuid.UUID) -> list[tuple[int, str]]:
+    items = client.get(f"/api/flow_runs/{run_id}/logs").json()["items"]
+    return [(log["level"], log["message"]) for log in items]
+
+
+def test_a_due_run_completes_with_its_parameters(
+    client, worker, registry, add_flow, add_run
+) -> None:
+    calls = []
+
+    @registry.flow("add")
+    def add(a: int, b: int) -> int:
+        calls.append((a, b))
+        return a + b
+
+    run_id = add_run(add_flow("add"), expected_start_time=PAST, parameters={"a": 1, "b": 2})
+    assert worker.run_once() == 1
+    assert calls == [(1, 2)]
+    run = run_json(client, run_id)
+    assert (run["state"], run["worker"]) == ("COMPLETED", "test-worker")
+    assert run["start_time"] is not None and run["end_time"] is not None
+    task_runs = client.get(f"/api/flow_runs/{run_id}/task_runs").json()
+    assert [(t["name"], t["state"]) for t in task_runs] == [("add", "COMPLETED")]
+    assert task_runs[0]["start_time"] is not None and task_runs[0]["end_time"] is not None
+    (start_level, start), (end_level, end) = log_lines(client, run_id)
+    assert (start_level, end_level) == (20, 20)
+    assert "started" in start and "test-worker" in start
+    assert "completed" in end
+
+
+def test_an_exception_fails_the_run_and_is_logged(
+    client, worker, registry, add_flow, add_run
+) -> None:
+    def explode() -> None:
+        raise ValueError("boom at step 3")
+
+    registry.register("explode", explode)
+    run_id = add_run(add_flow("explode"), expected_start_time=PAST)
+    assert worker.run_once() == 1
+    run = run_json(client, run_id)
+    assert run["state"] == "FAILED" and run["end_time"] is not None
+    task_runs = client.get(f"/api/flow_runs/{run_id}/task_runs").json()
+    assert [t["state"] for t in task_runs] == ["FAILED"]
+    level, message = log_lines(client, run_id)[-1]
+    assert level == 40
+    assert "ValueError: boom at step 3" in message
+
+
+def test_a_flow_without_a_callable_fails_with_a_log_line(client, worker, add_flow, add_run) -> None:
+    run_id = add_run(add_flow("ghost"), expected_start_time=PAST)
+    assert worker.run_once() == 1
+    assert run_json(client, run_id)["state"] == "FAILED"
+    assert client.get(f"/api/flow_runs/{run_id}/task_runs").json() == []
+    [(level, message)] = log_lines(client, run_id)
+    assert level == 40
+    assert "no flow named 'ghost' is registered" in message
+
+
+def test_only_due_scheduled_runs_are_claimed(client, worker, registry, add_flow, add_run) -> None:
+    registry.register("noop", lambda: None)
+    flow_id = add_flow("noop")
+    due = add_run(flow_id, expected_start_time=PAST)
+    later = add_run(flow_id, expected_start_time=utcnow() + timedelta(hours=1))
+    untouched = {
+        state: add_run(flow_id, state=state, expected_start_time=PAST)
+        for state in (StateType.PENDING, StateType.RUNNING, StateType.CANCELLED)
+    }
+    assert worker.run_once() == 1
+    assert worker.run_once() == 0
+    assert run_json(client, due)["state"] == "COMPLETED"
+    assert run_json(client, later)["state"] == "SCHEDULED"
+    for state, run_id in untouched.items():
+        assert run_json(client, run_id)["state"] == state.value
+
+
+def test_runs_are_taken_earliest_first(worker, registry, add_flow, add_run) -> None:
+    order = []
+    registry.register("record", lambda n: order.append(n))
+    flow_id = add_flow("record")
+    for n in (2, 0, 1):
+        add_run(flow_id, expected_start_time=PAST + timedelta(seconds=n), parameters={"n": n})
+    assert worker.run_once() == 3
+    assert order == [0, 1, 2]
+
+
+def test_a_run_cancelled_while_running_stays_cancelled(
+    client, worker, registry, add_flow, add_run, sessions
+) -> None:
+    run_id = add_run(add_flow("slow"), expected_start_time=PAST)
+
+    def cancelled_meanwhile() -> None:  # as if someone cancelled it through the API
+        with sessions.begin() as session:
+            move_flow_run(session, run_id, StateType.CANCELLED)
+
+    registry.register("slow", cancelled_meanwhile)
+    assert worker.run_once() == 1
+    assert run_json(client, run_id)["state"] == "CANCELLED"
+    assert "from CANCELLED to COMPLETED" in log_lines(client, run_id)[-1][1]
+
+
+def test_run_forever_polls_until_stopped(client, worker, registry, add_flow, add_run) -> None:
+    registry.register("noop", lambda: None)
+    flow_id = add_flow("noop")
+    loop = threading.Thread(target=worker.run_forever, kwargs={"poll_interval": 0.05})
+    loop.start()
+    try:
+        run_id = add_run(flow_id, expected_start_time=utcnow())
+        deadline = time.monotonic() + 10
+        while run_json(client, run_id)["state"] != "COMPLETED" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert run_json(client, run_id)["state"] == "COMPLETED"
+    finally:
+        worker.stop()
+        loop.join(timeout=5)
+    assert not loop.is_alive()
+
+
+def test_two_concurrent_workers_claim_each_run_exactly_once(
+    database_url, registry, add_flow, add_run, sessions
+) -> None:
+    runs = 40
+    executions: list[tuple[int, str]] = []
+
+    def record(n: int) -> None:
+        executions.append((n, threading.current_thread().name))
+        time.sleep(0.001)  # let the other worker claim in between
+
+    registry.register("record", record)
+    flow_id = add_flow("record")
+    run_ids = {
+        add_run(flow_id, expected_start_time=PAST, parameters={"n": n}): n for n in range(runs)
+    }
+    start = threading.Barrier(2)
+
+    def work(name: str) -> int:
+        threading.current_thread().name = name
+        with Worker(database_url, registry=registry, name=name) as worker:
+            start.wait()
+            return worker.run_once()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counts = list(pool.map(work, ["worker-1", "worker-2"]))
+
+    assert sum(counts) == runs
+    assert sorted(n for n, _ in executions) == list(range(runs))
+    executed_by = dict(executions)
+    with sessions() as session:
+        rows = session.execute(sa.select(FlowRun.id, FlowRun.state, FlowRun.worker)).all()
+        task_runs = session.scalars(sa.select(TaskRun.flow_run_id)).all()
+    assert sorted(task_runs) == sorted(run_ids)
+    for run_id, state, worker_name in rows:
+        assert state is StateType.COMPLETED
+        assert worker_name == executed_by[run_ids[run_id]]
