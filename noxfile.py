@@ -62,3 +62,9 @@ def tests(session: nox.Session, dialect: str) -> None:
 def migrations(session: nox.Session) -> None:
     """Every dialect: single head, base→head upgrade, round trips, zero drift, notes ⇔ files."""
     sessions.run_contribkit(session, "check", *session.posargs)
+
+
+@nox.session(python="3.11", tags=["ci"])
+def ui(session: nox.Session) -> None:
+    """Build the UI into the server, run its unit tests, then the browser test (Chromium)."""
+    sessions.run_ui(session, ROOT)

@@ -1,5 +1,3 @@
-import sys
+from contribkit.cli import entry
 
-from contribkit.cli import main
-
-sys.exit(main())
+entry()

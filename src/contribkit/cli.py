@@ -7,7 +7,6 @@ sessions call. Heavy modules are imported only by the command that needs them.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -95,6 +94,50 @@ def cmd_lint_versions(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_ui_build(root, result) -> None:  # type: ignore[no-untyped-def]
+    from contribkit import console
+
+    where = (
+        result.static_dir.relative_to(root)
+        if result.static_dir.is_relative_to(root)
+        else result.static_dir
+    )
+    if result.built:
+        console.ok(f"built the UI into {where} in {result.seconds:.1f} s")
+    else:
+        console.ok(f"UI unchanged since the last build: {where} (use --force to rebuild)")
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    config = _config()
+    if args.ui_command == "build":
+        from contribkit.ui import build
+
+        report_ui_build(config.root, build(config, force=args.force))
+    else:
+        from contribkit.devserver import serve_ui
+
+        serve_ui(config)
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from contribkit import devserver
+
+    config = _config()
+    if args.dev_command == "api":
+        devserver.serve_api(config, args.host, args.port)
+    elif args.dev_command == "worker":
+        devserver.reload_worker(config)
+    elif args.dev_command == "start":
+        devserver.serve_all(config)
+    else:
+        from contribkit.k8s import render
+
+        print(render(config, image=args.image, namespace=args.namespace), end="")
+    return 0
+
+
 def add_db_commands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
     """``upgrade/downgrade/current/stamp/reset``; also used by applications' own CLIs.
 
@@ -148,6 +191,25 @@ def build_parser() -> argparse.ArgumentParser:
     add_db_commands(db)
     db.set_defaults(func=cmd_db)
 
+    ui = sub.add_parser("ui", help="build the web UI, or run its dev server")
+    ui_commands = ui.add_subparsers(dest="ui_command", required=True, metavar="COMMAND")
+    build = ui_commands.add_parser("build", help="npm ci + npm run build, swapped into 'static'")
+    build.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    ui_commands.add_parser("dev", help="the UI's dev server, forwarding /api to the dev API")
+    ui.set_defaults(func=cmd_ui)
+
+    dev = sub.add_parser("dev", help="development servers and a Kubernetes dev manifest")
+    dev_commands = dev.add_subparsers(dest="dev_command", required=True, metavar="COMMAND")
+    api = dev_commands.add_parser("api", help="the API with hot reload")
+    api.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    api.add_argument("--port", type=int, help="port to listen on (default: api_port)")
+    dev_commands.add_parser("worker", help="the worker, restarted on source changes")
+    dev_commands.add_parser("start", help="API, UI dev server and worker together")
+    k8s = dev_commands.add_parser("k8s-manifest", help="print a dev Deployment and Service")
+    k8s.add_argument("--image", help="container image (default: <name>:dev)")
+    k8s.add_argument("--namespace", help="namespace (default: kubectl's current one)")
+    dev.set_defaults(func=cmd_dev)
+
     versions = sub.add_parser("lint-versions", help="print tool==version for each pinned hook")
     versions.set_defaults(func=cmd_lint_versions)
     return parser
@@ -161,5 +223,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
+def entry() -> None:
+    """The ``contribkit`` console script."""
+    from contribkit.frontend import exit_with
+
+    exit_with(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

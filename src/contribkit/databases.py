@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +24,8 @@ from contribkit.signals import deferred_signals
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
+
+    from contribkit.pgembed import EmbeddedPostgres
 
 EXTERNAL_URL_ENV = "CONTRIBKIT_POSTGRESQL_URL"
 
@@ -122,6 +124,26 @@ def _null_pool() -> type:
 
 # One server per source for the whole process: the embedded one (key None) or an external URL.
 _servers: dict[str | None, PostgresServer] = {}
+# An embedded server whose initdb is running while the caller does other work (see prewarm).
+_starting: list[EmbeddedPostgres] = []
+
+
+def _new_embedded() -> EmbeddedPostgres:
+    from contribkit.pgembed import EmbeddedPostgres
+
+    return EmbeddedPostgres()
+
+
+def prewarm(dialects: Iterable[str]) -> None:
+    """Begin starting the embedded server now if PostgreSQL will be needed and is not running.
+
+    Only initdb is launched (a child process, no thread): the caller's imports and SQLite work
+    overlap it, and :func:`postgres_server` finishes the start when PostgreSQL is first used.
+    """
+    if "postgresql" not in dialects or os.environ.get(EXTERNAL_URL_ENV):
+        return
+    if None not in _servers and not _starting:
+        _starting.append(_new_embedded().begin())
 
 
 def postgres_server() -> PostgresServer:
@@ -134,9 +156,8 @@ def postgres_server() -> PostgresServer:
             server = PostgresServer(external)
             server.execute_admin("SELECT 1")  # fail now, with a clear message, if unreachable
         else:
-            from contribkit.pgembed import EmbeddedPostgres
-
-            embedded = EmbeddedPostgres().start()
+            embedded = _starting.pop() if _starting else _new_embedded().begin()
+            embedded.finish()
             server = PostgresServer(embedded.url(), owner=embedded)
         if not _servers:
             atexit.register(shutdown_postgres_servers)
@@ -147,6 +168,8 @@ def postgres_server() -> PostgresServer:
 def shutdown_postgres_servers() -> None:
     """Stop the embedded server (if any) and close admin connections; later use starts anew."""
     with deferred_signals():
+        while _starting:
+            _starting.pop().stop()
         while _servers:
             _, server = _servers.popitem()
             server.close()

@@ -7,6 +7,7 @@ databases dropped, staged files removed, the embedded server stopped) exactly as
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -26,6 +27,14 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def install_signal_handlers() -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def exit_with(code: int) -> None:
+    """Leave the process: the work is done, so a late Ctrl-C must neither turn a finished run into
+    a failure nor cut the exit-time cleanup (stopping the embedded server) short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(code)
 
 
 def run(action: Callable[[], T], *, debug: bool = False) -> T | int:

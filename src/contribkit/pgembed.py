@@ -125,6 +125,8 @@ class EmbeddedPostgres:
     def __init__(self) -> None:
         self.folder: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
+        self._initdb: subprocess.Popen[bytes] | None = None
+        self._bindir = Path()
         self._user: str | None = None
 
     @property
@@ -142,7 +144,13 @@ class EmbeddedPostgres:
         return f"postgresql+psycopg://postgres@/{database}?host={self.socket_dir}"
 
     def start(self) -> EmbeddedPostgres:
-        bindir = binaries()
+        """Start the server and wait until it accepts connections."""
+        return self.begin().finish()
+
+    def begin(self) -> EmbeddedPostgres:
+        """Create the folder and launch initdb without waiting for it, so the caller can do
+        other work (imports, another dialect) while the cluster is being created."""
+        self._bindir = binaries()
         # From here on, whatever interrupts us, the server and its folder go at exit at the latest.
         atexit.register(self.stop)
         parent = _short_temp_dir()
@@ -150,26 +158,15 @@ class EmbeddedPostgres:
         with deferred_signals():  # the folder is ours to remove from the moment it exists
             self.folder = Path(tempfile.mkdtemp(prefix="ckpg-", dir=parent))
         try:
-            self._start(bindir)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def _start(self, bindir: Path) -> None:
-        assert self.folder is not None
-        data = self.folder / "data"
-        log = self.folder / "server.log"
-        if os.geteuid() == 0:
-            self._user = _ensure_system_user()
-            _make_traversable(bindir)
-            _make_traversable(self.folder.parent)
-            shutil.chown(self.folder, self._user, self._user)
-        initdb = subprocess.Popen(
-            [
-                str(bindir / "initdb"),
+            if os.geteuid() == 0:
+                self._user = _ensure_system_user()
+                _make_traversable(self._bindir)
+                _make_traversable(self.folder.parent)
+                shutil.chown(self.folder, self._user, self._user)
+            initdb = [
+                str(self._bindir / "initdb"),
                 "-D",
-                str(data),
+                str(self.folder / "data"),
                 "-U",
                 "postgres",
                 "--auth=trust",
@@ -177,30 +174,46 @@ class EmbeddedPostgres:
                 "--locale=C",
                 "--no-sync",
                 "--no-instructions",
-            ],
-            **self._credentials(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            # initdb runs postgres children of its own: interrupted, the whole group must go.
-            start_new_session=True,
-        )
-        try:
-            _, stderr = initdb.communicate()
+            ]
+            # Launched and recorded together, so that stop() can always find and kill it.
+            with deferred_signals(), open(self.folder / "initdb.log", "wb") as log:
+                self._initdb = subprocess.Popen(
+                    initdb,
+                    **self._credentials(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    # initdb runs postgres children of its own: stopped, the whole group must go.
+                    start_new_session=True,
+                )
         except BaseException:
-            with contextlib.suppress(ProcessLookupError):  # it may have just finished
-                os.killpg(initdb.pid, signal.SIGKILL)
-            initdb.wait()
+            self.stop()
             raise
-        if initdb.returncode != 0:
-            raise UsageError(
-                f"the embedded PostgreSQL server failed to initialise: {stderr.strip()[-300:]}"
-            )
+        return self
+
+    def finish(self) -> EmbeddedPostgres:
+        """Wait for initdb, then start the server and wait until it is ready."""
+        assert self.folder is not None and self._initdb is not None, "call begin() first"
+        try:
+            if self._initdb.wait() != 0:
+                tail = (self.folder / "initdb.log").read_text(errors="replace").strip()[-300:]
+                raise UsageError(f"the embedded PostgreSQL server failed to initialise: {tail}")
+            self._initdb = None
+            self._launch()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _launch(self) -> None:
+        assert self.folder is not None
+        data = self.folder / "data"
+        log = self.folder / "server.log"
         settings = [arg for s in _FAST_SETTINGS for arg in ("-c", s)]
         with open(log, "wb") as log_file:
             self.process = subprocess.Popen(
                 [
-                    str(bindir / "postgres"),
+                    str(self._bindir / "postgres"),
                     "-D",
                     str(data),
                     "-k",
@@ -244,6 +257,11 @@ class EmbeddedPostgres:
         atexit.unregister(self.stop)
 
     def _stop(self) -> None:
+        initdb, self._initdb = self._initdb, None
+        if initdb is not None and initdb.poll() is None:
+            with contextlib.suppress(ProcessLookupError):  # it may have just finished
+                os.killpg(initdb.pid, signal.SIGKILL)
+            initdb.wait()
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGINT)

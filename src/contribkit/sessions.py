@@ -60,6 +60,27 @@ def run_contribkit(session: Any, *args: str) -> None:
     session.run("contribkit", *args)
 
 
+def run_ui(session: Any, root: Path) -> None:
+    """Build the UI as ``invoke ui.build`` does, then run its npm checks (``ui_checks``).
+
+    The checks run with the session's venv first on PATH, so a browser test can start the
+    application's own CLI, and get ``UI_TEST_OUTPUT``: a folder in the session for screenshots.
+    """
+    from contribkit.config import load_config
+    from contribkit.ui import NPM_CI, checks, dependencies_stale, ui_folders
+
+    config = load_config(root)
+    ui_dir, _ = ui_folders(config)
+    run_contribkit(session, "ui", "build")
+    output = Path(session.virtualenv.location) / "screenshots"
+    with session.chdir(ui_dir):
+        if dependencies_stale(ui_dir):  # the build was skipped, yet node_modules is not there
+            session.run("npm", *NPM_CI, external=True)
+        for script in checks(config):
+            session.run("npm", "run", script, external=True, env={"UI_TEST_OUTPUT": str(output)})
+    session.log(f"screenshots in {output}")
+
+
 def run_lint(session: Any, root: Path, fix: bool = False) -> None:
     """Lint with exactly the versions ``.pre-commit-config.yaml`` pins."""
     from contribkit.commands import lint_commands

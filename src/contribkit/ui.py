@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,8 @@ HASH_FILE = ".build-hash"
 OUTPUT = "dist"
 #: Folders inside the UI that are installed, built or written by tests: never sources.
 NOT_SOURCES = frozenset({"node_modules", OUTPUT, "test-results", "coverage"})
+#: Installs exactly what the lockfile says, without the network's audit and funding chatter.
+NPM_CI = ["ci", "--no-audit", "--no-fund"]
 #: How much of npm's output a failure shows.
 TAIL_LINES = 25
 
@@ -104,7 +106,7 @@ def check_node(config: ProjectConfig) -> str:
     return version
 
 
-def npm(args: Sequence[str], ui_dir: Path, env: Mapping[str, str] | None = None) -> None:
+def npm(args: Sequence[str], ui_dir: Path) -> None:
     """Run npm quietly; on failure, raise with the tail of what it printed."""
     from contribkit import console
 
@@ -112,7 +114,6 @@ def npm(args: Sequence[str], ui_dir: Path, env: Mapping[str, str] | None = None)
     result = subprocess.run(
         ["npm", *args],
         cwd=ui_dir,
-        env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -127,12 +128,11 @@ def npm(args: Sequence[str], ui_dir: Path, env: Mapping[str, str] | None = None)
         )
 
 
-def install_dependencies(ui_dir: Path, *, always: bool = False) -> None:
-    """``npm ci``; unless ``always``, only when node_modules is older than the lockfile."""
+def dependencies_stale(ui_dir: Path) -> bool:
+    """True when ``node_modules`` is missing or older than the lockfile."""
     installed = ui_dir / "node_modules" / ".package-lock.json"
     lockfile = ui_dir / "package-lock.json"
-    if always or not installed.is_file() or installed.stat().st_mtime < lockfile.stat().st_mtime:
-        npm(["ci", "--no-audit", "--no-fund"], ui_dir)
+    return not installed.is_file() or installed.stat().st_mtime < lockfile.stat().st_mtime
 
 
 def swap_in(output: Path, static_dir: Path, digest: str) -> None:
@@ -147,7 +147,8 @@ def swap_in(output: Path, static_dir: Path, digest: str) -> None:
     try:
         shutil.copytree(output, staging, dirs_exist_ok=True)
         (staging / HASH_FILE).write_text(digest + "\n", encoding="utf-8")
-        staging.chmod(0o755)  # mkdtemp's 0700 would hide the build from a server run as another user
+        # mkdtemp's 0700 would hide the build from a server run as another user.
+        staging.chmod(0o755)
         if static_dir.exists():
             static_dir.rename(retired)
         try:
@@ -168,8 +169,12 @@ def build(config: ProjectConfig, *, force: bool = False) -> BuildResult:
     digest = source_hash(ui_dir)
     if not force and built_hash(static_dir) == digest:
         return BuildResult(static_dir, built=False, seconds=time.perf_counter() - started)
+    if not (ui_dir / "package-lock.json").is_file():
+        raise UsageError(
+            f"{ui_dir} has no package-lock.json: run 'npm install' there and commit the lockfile."
+        )
     check_node(config)
-    install_dependencies(ui_dir, always=True)
+    npm(NPM_CI, ui_dir)
     npm(["run", "build"], ui_dir)
     output = ui_dir / OUTPUT
     if not (output / "index.html").is_file():
@@ -183,14 +188,13 @@ def checks(config: ProjectConfig) -> list[str]:
     return config.option("ui_checks", list, ["test"])
 
 
-def api_url(config: ProjectConfig) -> str:
-    """Where the dev API listens: what the UI's dev server forwards ``/api`` to."""
-    return f"http://127.0.0.1:{config.option('api_port', int, 8000)}"
+def dev_command(config: ProjectConfig, api_url: str) -> tuple[list[str], Path, dict[str, str]]:
+    """argv, folder and environment of the UI's dev server, with its dependencies installed.
 
-
-def dev_command(config: ProjectConfig) -> tuple[list[str], Path, dict[str, str]]:
-    """argv, folder and environment of the UI's dev server, with its dependencies installed."""
+    The UI's dev server forwards ``/api`` to ``api_url``, read from ``API_PROXY_TARGET``.
+    """
     ui_dir, _ = ui_folders(config)
     check_node(config)
-    install_dependencies(ui_dir)
-    return ["npm", "run", "dev"], ui_dir, {"API_PROXY_TARGET": api_url(config)}
+    if dependencies_stale(ui_dir):
+        npm(NPM_CI, ui_dir)
+    return ["npm", "run", "dev"], ui_dir, {"API_PROXY_TARGET": api_url}

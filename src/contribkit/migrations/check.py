@@ -88,10 +88,12 @@ def check_dialect(migrations: Migrations, dialect: str, recorded: set[str]) -> D
 
 def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectReport]:
     """Run the check for the selected dialects; raise :class:`CheckFailed` with the report."""
+    from contribkit.databases import prewarm
     from contribkit.migrations.migrate import project_migrations, step
     from contribkit.migrations.notes import recorded_revisions
 
     dialects = config.select_dialects(dialect)
+    prewarm(dialects)
     migrations = project_migrations(config, dialects)
     notes_text = (
         config.notes.read_text(encoding="utf-8") if config.notes and config.notes.exists() else ""

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from contribkit import console
 from contribkit.config import ProjectConfig
+from contribkit.databases import prewarm
 from contribkit.errors import CheckFailed, ContribkitError, UsageError
 from contribkit.migrations import review as reviewing
 from contribkit.migrations.layout import Migrations
@@ -98,6 +99,7 @@ def migrate(
     """Create one revision per selected dialect for the models' pending changes."""
     slug = message_to_slug(message)
     dialects = config.select_dialects(dialect)
+    prewarm(dialects)
     live = project_migrations(config, dialects)
     for name in dialects:
         live.single_head(name)

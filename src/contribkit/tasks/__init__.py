@@ -15,12 +15,14 @@ from invoke import Collection
 
 
 def namespace() -> Collection:
-    from contribkit.tasks import database, migrations, quality
+    from contribkit.tasks import database, dev, migrations, quality, ui
 
     ns = Collection()
     for module in (quality, migrations):
         for task in module.TASKS:
             ns.add_task(task)
     ns.add_collection(Collection.from_module(database, name="db"))
+    ns.add_collection(Collection.from_module(ui, name="ui"))
+    ns.add_collection(Collection.from_module(dev, name="dev"))
     ns.configure({"tests": {"dialect": "sqlite"}})
     return ns

@@ -1,0 +1,152 @@
+"""``invoke dev.k8s-manifest``: valid Kubernetes objects, secrets by reference, clear bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+from devtools_support import contribkit, write_project
+
+from contribkit import k8s
+from contribkit.config import load_config
+from contribkit.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[2]
+KUBERNETES = "1.37.0"
+
+
+def documents(text: str) -> list[dict]:  # type: ignore[type-arg]
+    return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+
+
+@pytest.fixture(scope="module")
+def flowdesk_manifest() -> list[dict]:  # type: ignore[type-arg]
+    return documents(k8s.render(load_config(ROOT), namespace="flowdesk-dev"))
+
+
+def test_every_object_passes_the_kubernetes_schema(flowdesk_manifest) -> None:  # type: ignore[no-untyped-def]
+    assert [doc["kind"] for doc in flowdesk_manifest] == ["Deployment", "Service"]
+    for doc in flowdesk_manifest:
+        kubernetes_validate.validate(doc, KUBERNETES, strict=True)
+
+
+def test_the_schema_check_catches_a_broken_object(flowdesk_manifest) -> None:  # type: ignore[no-untyped-def]
+    broken = yaml.safe_load(yaml.safe_dump(flowdesk_manifest[0]))
+    broken["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "http"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES, strict=True)
+
+
+def test_flowdesk_dev_deployment(flowdesk_manifest) -> None:  # type: ignore[no-untyped-def]
+    deployment, service = flowdesk_manifest
+    assert deployment["metadata"] == {
+        "name": "flowdesk-dev",
+        "namespace": "flowdesk-dev",
+        "labels": {
+            "app.kubernetes.io/name": "flowdesk",
+            "app.kubernetes.io/instance": "flowdesk-dev",
+        },
+    }
+    pod = deployment["spec"]["template"]["spec"]
+    (api,) = pod["containers"]
+    assert api["image"] == "flowdesk:dev"
+    assert api["command"] == [
+        "python",
+        "-m",
+        "uvicorn",
+        "flowdesk.server.api:create_app",
+        "--factory",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "4200",
+    ]
+    assert api["readinessProbe"]["httpGet"] == {"path": "/api/health", "port": "http"}
+    assert set(api["resources"]) == {"requests", "limits"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    assert api["securityContext"]["allowPrivilegeEscalation"] is False
+    assert pod["initContainers"][0]["command"] == [
+        "flowdesk",
+        "server",
+        "database",
+        "upgrade",
+        "-y",
+    ]
+    assert service["spec"]["ports"] == [{"name": "http", "port": 4200, "targetPort": "http"}]
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+def test_the_database_url_comes_from_a_secret(flowdesk_manifest) -> None:  # type: ignore[no-untyped-def]
+    pod = flowdesk_manifest[0]["spec"]["template"]["spec"]
+    for container in pod["containers"] + pod["initContainers"]:
+        assert container["env"] == [
+            {
+                "name": "FLOWDESK_DATABASE_URL",
+                "valueFrom": {"secretKeyRef": {"name": "flowdesk-dev-database", "key": "url"}},
+            }
+        ]
+    assert "value" not in str(flowdesk_manifest).replace("valueFrom", "")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--image", "flowdesk dev", "image 'flowdesk dev' is not a valid image reference"),
+        ("--image", "Flowdesk:dev", "image 'Flowdesk:dev' is not a valid image reference"),
+        ("--namespace", "Dev_Space", "namespace 'Dev_Space' is not a valid DNS-1123 label"),
+        ("--namespace", "-dev", "namespace '-dev' is not a valid DNS-1123 label"),
+        ("--namespace", "x" * 64, f"namespace '{'x' * 64}' is not a valid DNS-1123 label"),
+    ],
+)
+def test_bad_input_is_one_sentence_and_prints_nothing(
+    option: str, value: str, message: str
+) -> None:
+    result = contribkit("dev", "k8s-manifest", f"{option}={value}", cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: {message}")
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "image",
+    ["flowdesk", "localhost:5000/team/flowdesk:1.2.3", "ghcr.io/acme/flowdesk@sha256:" + "a" * 64],
+)
+def test_valid_image_references_are_accepted(tmp_path: Path, image: str) -> None:
+    config = write_project(tmp_path, {"name": "demo", "app": "demo.app:create"})
+    (deployment, _) = documents(k8s.render(config, image=image))
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == image
+    assert "initContainers" not in deployment["spec"]["template"]["spec"]
+
+
+def test_invoke_task_rejects_bad_input_the_same_way() -> None:
+    invoke = Path(sys.executable).parent / "invoke"
+    result = subprocess.run(
+        [invoke, "dev.k8s-manifest", "--namespace", "Not A Label"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: namespace 'Not A Label' is not a valid DNS-1123 label")
+
+
+def test_cli_output_is_the_manifest_for_kubectl() -> None:
+    result = contribkit("dev", "k8s-manifest", "--image", "registry.local/flowdesk:dev", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# flowdesk-dev: a development deployment of the API.")
+    kinds = [doc["kind"] for doc in documents(result.stdout)]
+    assert kinds == ["Deployment", "Service"]
+
+
+def test_a_project_needs_a_name_for_its_manifest(tmp_path: Path) -> None:
+    config = write_project(tmp_path, {"app": "demo.app:create"})
+    with pytest.raises(UsageError, match=r"^no name configured: set \[tool.contribkit\] name = "):
+        k8s.render(config)

@@ -1,0 +1,66 @@
+// Flows and runs in every state, made through the HTTP API as a worker or a client would.
+
+import type { Flow, FlowRun, State } from "../src/api";
+
+export interface Seeded {
+  flows: Flow[];
+  runs: FlowRun[];
+  counts: Record<State, number>;
+}
+
+/** The state changes that bring a new (SCHEDULED) run to each state. */
+const PATHS: Record<State, State[]> = {
+  SCHEDULED: [],
+  PENDING: ["PENDING"],
+  RUNNING: ["PENDING", "RUNNING"],
+  COMPLETED: ["PENDING", "RUNNING", "COMPLETED"],
+  FAILED: ["PENDING", "RUNNING", "FAILED"],
+  CANCELLED: ["CANCELLED"],
+};
+
+const PLAN: Record<string, State[]> = {
+  "nightly-etl": ["COMPLETED", "COMPLETED", "FAILED", "RUNNING"],
+  "weekly-report": ["COMPLETED", "SCHEDULED", "CANCELLED"],
+  "train-model": ["FAILED", "PENDING", "SCHEDULED"],
+};
+
+async function call<T>(method: string, url: string, body: unknown): Promise<T> {
+  const response = await fetch(url, {
+    method,
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok)
+    throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export async function seed(api: string): Promise<Seeded> {
+  const flows: Flow[] = [];
+  const runs: FlowRun[] = [];
+  const counts = { SCHEDULED: 0, PENDING: 0, RUNNING: 0, COMPLETED: 0, FAILED: 0, CANCELLED: 0 };
+  let minutesAgo = 60;
+  for (const [name, states] of Object.entries(PLAN)) {
+    const flow = await call<Flow>("POST", `${api}/flows`, { name });
+    flows.push(flow);
+    for (const [index, state] of states.entries()) {
+      const expected = new Date(Date.now() - minutesAgo-- * 60_000).toISOString();
+      let run = await call<FlowRun>("POST", `${api}/flow_runs`, {
+        flow_id: flow.id,
+        name: `${name}-${index + 1}`,
+        parameters: { batch: index + 1 },
+        expected_start_time: expected,
+      });
+      for (const next of PATHS[state]) {
+        run = await call<FlowRun>("POST", `${api}/flow_runs/${run.id}/set_state`, { state: next });
+      }
+      await call("POST", `${api}/flow_runs/${run.id}/logs`, [
+        { level: 20, message: `${run.name} reached ${state}` },
+        ...(state === "FAILED" ? [{ level: 40, message: "ValueError: bad input row 42" }] : []),
+      ]);
+      runs.push(run);
+      counts[state]++;
+    }
+  }
+  return { flows, runs, counts };
+}
