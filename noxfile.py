@@ -68,3 +68,9 @@ def migrations(session: nox.Session) -> None:
 def ui(session: nox.Session) -> None:
     """Build the UI into the server, run its unit tests, then the browser test (Chromium)."""
     sessions.run_ui(session, ROOT)
+
+
+@nox.session(python="3.11", tags=["ci"])
+def faults(session: nox.Session) -> None:
+    """Fault trials for migrate (interrupts, concurrency, killed server, bad input) -> BENCHMARKS.md."""
+    sessions.run_module(session, "benchmarks.faults")

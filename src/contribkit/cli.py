@@ -73,16 +73,14 @@ def run_db_command(config: ProjectConfig, args: argparse.Namespace) -> int:
     """Run and report a command parsed by :func:`add_db_commands`; shared with applications."""
     from contribkit import console, realdb
 
-    if args.db_command == "upgrade":
-        console.info(realdb.upgrade(config, args.revision, dry_run=args.dry_run))
-    elif args.db_command == "downgrade":
-        console.info(realdb.downgrade(config, args.revision, yes=args.yes))
-    elif args.db_command == "current":
-        console.info(realdb.describe_status(config))
-    elif args.db_command == "stamp":
-        console.info(realdb.stamp(config, args.revision))
-    elif args.db_command == "reset":
-        console.info(realdb.reset(config, yes=args.yes))
+    actions = {
+        "upgrade": lambda: realdb.upgrade(config, args.revision, dry_run=args.dry_run),
+        "downgrade": lambda: realdb.downgrade(config, args.revision, yes=args.yes),
+        "current": lambda: realdb.describe_status(config),
+        "stamp": lambda: realdb.stamp(config, args.revision),
+        "reset": lambda: realdb.reset(config, yes=args.yes),
+    }
+    console.info(actions[args.db_command]())
     return 0
 
 
@@ -154,7 +152,7 @@ def add_db_commands(parser: argparse.ArgumentParser) -> argparse._SubParsersActi
     sub.add_parser("current", help="show the database's revision and whether it is at head")
     stamp = sub.add_parser("stamp", help="record a revision without running migrations")
     stamp.add_argument("revision", help="revision id, 'head' or 'base'")
-    reset = sub.add_parser("reset", help="downgrade to base and upgrade to head (deletes all rows)")
+    reset = sub.add_parser("reset", help="drop every table and upgrade to head (deletes all rows)")
     reset.add_argument("-y", "--yes", action="store_true", help="really do it")
     return sub
 

@@ -95,6 +95,11 @@ class PostgresServer:
                 conn.execute(sa.text(statement))
         except sa.exc.OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            process = getattr(self.owner, "process", None)
+            if process is not None and process.poll() is not None:
+                raise UsageError(
+                    f"the embedded PostgreSQL server stopped unexpectedly (exit {process.returncode}): {reason}."
+                ) from exc
             raise UsageError(
                 f"PostgreSQL at {redact(self.admin_url)} is unreachable: {reason}."
             ) from exc

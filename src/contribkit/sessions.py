@@ -81,6 +81,12 @@ def run_ui(session: Any, root: Path) -> None:
     session.log(f"screenshots in {output}")
 
 
+def run_module(session: Any, module: str, *extras: str) -> None:
+    """``python -m MODULE`` from the project root, in a venv installed from the lock."""
+    install_locked(session, *extras)
+    session.run("python", "-m", module, *session.posargs)
+
+
 def run_lint(session: Any, root: Path, fix: bool = False) -> None:
     """Lint with exactly the versions ``.pre-commit-config.yaml`` pins."""
     from contribkit.commands import lint_commands

@@ -46,7 +46,7 @@ def stamp(c, revision):  # type: ignore[no-untyped-def]
 @task(help={"yes": "really do it: every row is deleted"})
 @contribkit_errors
 def reset(c, yes=False):  # type: ignore[no-untyped-def]
-    """Downgrade to base and upgrade to head."""
+    """Drop every table, then upgrade to head: a clean database at the latest revision."""
     from contribkit import realdb
 
     print(realdb.reset(project(), yes=yes))

@@ -1,0 +1,1 @@
+"""Benchmarks and fault trials for contribkit: `nox -s bench`, `nox -s faults`."""
