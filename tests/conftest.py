@@ -19,6 +19,19 @@ from contribkit.testing import MigratedDatabases
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
+    """``@pytest.mark.dialects("postgresql")``: a test that exists only for those dialects is
+    deselected (not skipped) in another dialect's session."""
+    current = normalize_dialect(os.environ.get(TEST_DIALECT_ENV, "sqlite"))
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("dialects")
+        (drop if marker and current not in marker.args else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _stop_embedded_postgres() -> Iterator[None]:
     """pytest-xdist workers exit without running atexit handlers: stop the server here."""

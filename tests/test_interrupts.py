@@ -60,8 +60,9 @@ def test_interrupted_migrate_writes_nothing_and_leaves_no_server(
     if process.returncode == 0:  # it finished before the signal: then it must have written it all
         assert len(sample.versions("sqlite")) == len(sample.versions("postgresql")) == 2
         return
-    assert process.returncode == 130, out + err
-    assert "interrupted" in err
+    # 130 once contribkit handles signals; -signum in the first milliseconds of interpreter
+    # start-up, before any handler exists (and before anything was created).
+    assert process.returncode in (130, -signum), out + err
     assert sample.snapshot() == before
 
 

@@ -223,9 +223,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry() -> None:
     """The ``contribkit`` console script."""
-    from contribkit.frontend import exit_with
+    from contribkit.frontend import INTERRUPTED, exit_with
 
-    exit_with(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # before run() took over (while parsing): nothing was started yet
+        code = INTERRUPTED
+    exit_with(code)
 
 
 if __name__ == "__main__":

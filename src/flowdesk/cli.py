@@ -115,12 +115,17 @@ def import_flow_modules(modules: Sequence[str]) -> None:
     for module in modules:
         try:
             importlib.import_module(module)
-        except ImportError as exc:
-            raise UsageError(f"cannot import --import {module}: {exc}.") from exc
+        except Exception as exc:  # the module's own code may raise anything while it loads
+            reason = (str(exc).strip().splitlines() or [""])[0]
+            raise UsageError(
+                f"cannot import --import {module}: {type(exc).__name__}: {reason} "
+                "(--debug shows the traceback)."
+            ) from exc
 
 
 def cmd_worker_start(args: argparse.Namespace) -> int:
     from contribkit import console
+    from contribkit.frontend import INTERRUPTED
     from flowdesk.registry import default_registry
     from flowdesk.settings import runtime_config
     from flowdesk.worker import Worker
@@ -138,15 +143,39 @@ def cmd_worker_start(args: argparse.Namespace) -> int:
             f"worker {worker.name}: polling {target.shown} every {args.poll_interval:g} s "
             f"for flows: {', '.join(flows) or 'none'}"
         )
-        worker.run_forever(args.poll_interval)
+        console.info("Ctrl-C stops after the run in progress; a second Ctrl-C interrupts it")
+        try:
+            worker.run_forever(args.poll_interval)
+        except KeyboardInterrupt:
+            console.error(f"worker {worker.name} interrupted: the run it was executing is FAILED")
+            return INTERRUPTED
     console.info(f"worker {worker.name} stopped")
     return 0
 
 
-def positive_seconds(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+MAX_POLL_INTERVAL = 86400.0
+
+
+def poll_seconds(text: str) -> float:
+    """A finite number of seconds in (0, a day]: NaN would poll in a hot loop, inf never."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0  # out of range, so it is reported below
+    if not 0 < value <= MAX_POLL_INTERVAL:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds above 0 and at most {MAX_POLL_INTERVAL:g}, not {text!r}"
+        )
+    return value
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0  # out of range, so it is reported below
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text!r}")
     return value
 
 
@@ -161,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     server_commands = server.add_subparsers(dest="server_command", required=True, metavar="COMMAND")
     start = server_commands.add_parser("start", help="serve the API and the UI")
     start.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    start.add_argument("--port", type=int, default=4200, help="port to listen on")
+    start.add_argument("--port", type=port_number, default=4200, help="port to listen on")
     start.set_defaults(func=cmd_server_start)
 
     database = server_commands.add_parser(
@@ -171,9 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     revision = database_commands.add_parser(
         "revision", help="contributors: generate a migration per dialect from the models"
     )
-    revision.add_argument(
-        "--autogenerate", action="store_true", required=True, help="compare models and database"
-    )
+    # Generation always compares the models with the database; the flag is accepted because
+    # Alembic users type it out of habit.
+    revision.add_argument("--autogenerate", action="store_true", help="the default (always on)")
     revision.add_argument("-m", "--message", required=True, help="snake_case, e.g. add_flow_tags")
     database.set_defaults(func=cmd_database)
 
@@ -181,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker_commands = worker.add_subparsers(dest="worker_command", required=True, metavar="COMMAND")
     worker_start = worker_commands.add_parser("start", help="poll for due runs until stopped")
     worker_start.add_argument(
-        "--poll-interval", type=positive_seconds, default=2.0, help="seconds between polls"
+        "--poll-interval", type=poll_seconds, default=2.0, help="seconds between polls"
     )
     worker_start.add_argument(
         "--import",
@@ -199,8 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from contribkit.frontend import run
 
     args = build_parser().parse_args(argv)
-    code = run(lambda: args.func(args), debug=args.debug)
-    return code if isinstance(code, int) else 0
+    return run(lambda: args.func(args), debug=args.debug)
 
 
 if __name__ == "__main__":

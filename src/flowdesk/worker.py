@@ -9,12 +9,18 @@ A run is claimed by one guarded statement::
     RETURNING id
 
 On PostgreSQL ``SKIP LOCKED`` lets concurrent workers pass over each other's candidates instead
-of queueing behind them, and the outer ``state = 'SCHEDULED'`` makes a lost race update nothing.
+of queueing behind them; the locked row is still SCHEDULED when it is updated (the outer
+``state = 'SCHEDULED'`` is a safeguard that the locking already makes redundant).
 On SQLite (where SQLAlchemy leaves out ``FOR UPDATE``) the statement holds the database's single
 write lock from start to end, so two workers cannot claim the same run either.
 
 After the claim the run moves PENDING → RUNNING → COMPLETED or FAILED through the state machine,
-so a run cancelled meanwhile through the API stays cancelled.
+so a run cancelled meanwhile through the API stays cancelled. A flow that ends the process
+(``sys.exit()``, Ctrl-C) is recorded as FAILED before the exception goes on to stop the worker.
+
+There are no leases or heartbeats: a run whose worker is killed (SIGKILL, a crash, a lost
+machine) or cannot record the outcome (the database went away) stays PENDING or RUNNING. Fail it
+through ``POST /api/flow_runs/{id}/set_state`` with ``{"state": "FAILED"}``.
 """
 
 from __future__ import annotations
@@ -33,13 +39,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from contribkit.migrations.verify import one_line
 from flowdesk.registry import FlowRegistry, default_registry
-from flowdesk.server.database.engine import make_engine, make_sessionmaker, one_line
+from flowdesk.server.database.engine import make_engine
 from flowdesk.server.database.orm_models import Flow, FlowRun, Log, StateType, TaskRun
 from flowdesk.server.database.timestamps import utcnow
-from flowdesk.server.states import IllegalTransition, move_flow_run
+from flowdesk.server.states import IllegalTransition, move_flow_run, transition_values
 
 
 class Worker:
@@ -51,19 +58,15 @@ class Worker:
 
     def __init__(
         self,
-        database_url: str | None = None,
+        database_url: str,
         *,
         registry: FlowRegistry = default_registry,
         name: str | None = None,
     ) -> None:
-        if database_url is None:
-            from flowdesk.settings import database_url as configured_url
-
-            database_url = configured_url()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.registry = registry
         self.engine = make_engine(database_url)
-        self.sessions = make_sessionmaker(self.engine)
+        self.sessions = sessionmaker(self.engine)
         self._stopping = threading.Event()
 
     def close(self) -> None:
@@ -90,7 +93,7 @@ class Worker:
             return session.scalar(
                 sa.update(FlowRun)
                 .where(scheduled, FlowRun.id == earliest_due)
-                .values(state=StateType.PENDING, worker=self.name)
+                .values({**transition_values(StateType.PENDING), "worker": self.name})
                 .returning(FlowRun.id)
                 .execution_options(synchronize_session=False)
             )
@@ -116,9 +119,8 @@ class Worker:
             ).one()
         fn = self.registry.get(flow_name)
         if fn is None:
-            with self.sessions.begin() as session:
-                message = f"no flow named {flow_name!r} is registered in worker {self.name}"
-                self._finish(session, run_id, StateType.FAILED, logging.ERROR, message)
+            message = f"no flow named {flow_name!r} is registered in worker {self.name}"
+            self._record(run_id, None, StateType.FAILED, logging.ERROR, message)
             return
 
         with self.sessions.begin() as session:
@@ -142,31 +144,47 @@ class Worker:
         started = time.perf_counter()
         try:
             fn(**parameters)
-        except Exception as exc:
-            outcome, level = StateType.FAILED, logging.ERROR
-            message = f"flow {flow_name!r} failed: {type(exc).__name__}: {exc}\n" + "".join(
-                traceback.format_exception(exc)
-            )
-        else:
-            outcome, level = StateType.COMPLETED, logging.INFO
-            message = f"flow {flow_name!r} completed in {time.perf_counter() - started:.3f} s"
+        except BaseException as exc:
+            failure = f"flow {flow_name!r} failed:\n" + "".join(traceback.format_exception(exc))
+            self._record(run_id, task_run_id, StateType.FAILED, logging.ERROR, failure)
+            if not isinstance(exc, Exception):
+                raise  # sys.exit() or Ctrl-C inside the flow: recorded, now it stops the worker
+            return
+        elapsed = time.perf_counter() - started
+        message = f"flow {flow_name!r} completed in {elapsed:.3f} s"
+        self._record(run_id, task_run_id, StateType.COMPLETED, logging.INFO, message)
 
-        with self.sessions.begin() as session:
-            session.execute(
-                sa.update(TaskRun)
-                .where(TaskRun.id == task_run_id)
-                .values(state=outcome, end_time=utcnow())
-            )
-            self._finish(session, run_id, outcome, level, message)
-
-    def _finish(
-        self, session: Session, run_id: uuid.UUID, outcome: StateType, level: int, message: str
+    def _record(
+        self,
+        run_id: uuid.UUID,
+        task_run_id: uuid.UUID | None,
+        outcome: StateType,
+        level: int,
+        message: str,
     ) -> None:
+        """Move the run (and its task run) to ``outcome`` and log ``message``.
+
+        A database failure here is reported rather than raised: the flow has run, and only this
+        message can tell which run is left unfinished.
+        """
         try:
-            move_flow_run(session, run_id, outcome)
-        except IllegalTransition as exc:
-            message = f"{message}\nthe outcome was not recorded: {exc}"
-        _log(session, run_id, level, message)
+            with self.sessions.begin() as session:
+                if task_run_id is not None:
+                    session.execute(
+                        sa.update(TaskRun)
+                        .where(TaskRun.id == task_run_id)
+                        .values(state=outcome, end_time=utcnow())
+                    )
+                try:
+                    move_flow_run(session, run_id, outcome)
+                except IllegalTransition as exc:
+                    message = f"{message}\nthe outcome was not recorded: {exc}"
+                _log(session, run_id, level, message)
+        except sa.exc.OperationalError as exc:
+            self._warn(
+                f"the outcome of flow run {run_id} ({outcome.value}) was not recorded: "
+                f"{one_line(exc)}; fail the run through set_state"
+            )
 
     def stop(self) -> None:
         """Ask :meth:`run_forever` to return after the run in progress (callable from a thread)."""
@@ -180,12 +198,16 @@ class Worker:
                     self.run_once()
                 except sa.exc.OperationalError as exc:
                     # A database restart must not end the worker: say so and poll again.
-                    print(f"worker {self.name}: database error: {one_line(exc)}", file=sys.stderr)
+                    self._warn(f"database error: {one_line(exc)}")
                 self._stopping.wait(poll_interval)
+
+    def _warn(self, message: str) -> None:
+        print(f"worker {self.name}: {message}", file=sys.stderr)
 
     @contextmanager
     def _stop_on_signals(self) -> Iterator[None]:
-        """While polling, SIGINT/SIGTERM finish the current run and then stop the loop."""
+        """While polling, a first SIGINT/SIGTERM finishes the current run and then stops the loop;
+        a second one interrupts a flow that does not finish (it is recorded as FAILED)."""
         if threading.current_thread() is not threading.main_thread():
             yield  # only the main thread can receive signals
             return
@@ -193,6 +215,8 @@ class Worker:
         previous = {sig: signal.getsignal(sig) for sig in handled}
 
         def request_stop(signum: int, frame: Any) -> None:
+            if self._stopping.is_set():
+                raise KeyboardInterrupt
             self.stop()
 
         for sig in handled:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from flowdesk.server.api import create_app
-from flowdesk.server.database.engine import make_engine, make_sessionmaker
+from flowdesk.server.database.engine import make_engine
 from flowdesk.server.database.orm_models import Flow, FlowRun, StateType
 from flowdesk.server.database.timestamps import utcnow
 
@@ -44,7 +44,7 @@ def client(database_url: str) -> Iterator[TestClient]:
 @pytest.fixture
 def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(database_url)
-    yield make_sessionmaker(engine)
+    yield sessionmaker(engine)
     engine.dispose()
 
 

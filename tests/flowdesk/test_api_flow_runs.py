@@ -6,8 +6,11 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
+from flowdesk.server.api import create_app
 from flowdesk.server.database.orm_models import StateType, TaskRun
 from flowdesk.server.database.timestamps import utcnow
 
@@ -66,6 +69,13 @@ def test_a_run_of_an_unknown_flow_is_404(shared_client) -> None:
     assert response.status_code == 404
 
 
+def nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
 @pytest.mark.parametrize(
     "fields",
     [
@@ -73,19 +83,91 @@ def test_a_run_of_an_unknown_flow_is_404(shared_client) -> None:
         {"parameters": [1, 2]},
         {"expected_start_time": "tomorrow"},
         {"name": "x" * 201},
+        {"name": "night\x00ly"},
+        {"parameters": {"s": "a\x00b"}},
+        {"parameters": {"a\x00b": 1}},
+        {"parameters": {"deep": [{"list": ["ok", "\x00"]}]}},
+        {"parameters": nested(65)},
+        # No offset: docs/api.md says datetimes carry a timezone, and guessing one shifts runs.
+        {"expected_start_time": "2030-01-01T12:00:00"},
+        # Valid instants whose UTC form falls outside years 1..9999.
+        {"expected_start_time": "0001-01-01T00:00:00+01:00"},
+        {"expected_start_time": "9999-12-31T23:59:59-01:00"},
     ],
-    ids=["bad-flow-id", "parameters-not-object", "bad-time", "name-too-long"],
+    ids=[
+        "bad-flow-id",
+        "parameters-not-object",
+        "bad-time",
+        "name-too-long",
+        "nul-in-name",
+        "nul-in-parameter",
+        "nul-in-parameter-key",
+        "nul-deep-in-parameters",
+        "parameters-too-deep",
+        "naive-time",
+        "before-year-1-in-utc",
+        "after-year-9999-in-utc",
+    ],
 )
 def test_bad_run_bodies_are_422(shared_client, shared_run, fields) -> None:
     body = {"flow_id": shared_run["flow_id"], **fields}
-    assert shared_client.post("/api/flow_runs", json=body).status_code == 422
+    response = shared_client.post("/api/flow_runs", json=body)
+    assert response.status_code == 422, response.text
 
 
-def test_invalid_json_is_422(shared_client) -> None:
+@pytest.mark.parametrize(
+    "parameters",
+    ['{"x": NaN}', '{"x": Infinity}', '{"x": [1, -Infinity]}', '{"x": "\\udc00"}', "{flow_id:"],
+    ids=["nan", "infinity", "minus-infinity-in-list", "lone-surrogate", "not-json"],
+)
+def test_invalid_json_is_422(shared_client, shared_run, parameters) -> None:
+    """Python's JSON parser accepts NaN and Infinity, which JSONB refuses: they are 422."""
+    content = f'{{"flow_id": "{shared_run["flow_id"]}", "parameters": {parameters}}}'
     response = shared_client.post(
-        "/api/flow_runs", content=b"{flow_id:", headers={"content-type": "application/json"}
+        "/api/flow_runs", content=content.encode(), headers={"content-type": "application/json"}
     )
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
+
+
+def test_parameters_as_deep_as_allowed_are_kept(client, flow_id) -> None:
+    parameters = nested(64)
+    run = new_run(client, flow_id, parameters=parameters)
+    assert client.get(f"/api/flow_runs/{run['id']}").json()["parameters"] == parameters
+    assert client.get("/api/flow_runs").json()["items"][0]["parameters"] == parameters
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored", "zone"),
+    [
+        # Fixed offsets (POSIX signs: Etc/GMT+11 is UTC-11), since zones' year-1 offsets are LMT.
+        ("0001-01-01T00:00:00Z", datetime(1, 1, 1, tzinfo=timezone.utc), "Etc/GMT+11"),
+        ("0001-01-01T05:00:00+05:00", datetime(1, 1, 1, tzinfo=timezone.utc), "Etc/GMT+11"),
+        (
+            "9999-12-31T23:59:59.999999Z",
+            datetime.max.replace(tzinfo=timezone.utc),
+            "Etc/GMT-14",
+        ),
+    ],
+    ids=["first-instant", "first-instant-with-offset", "last-instant"],
+)
+def test_the_first_and_last_instants_are_kept(
+    dialect, database_url, flow_id, sent, stored, zone
+) -> None:
+    """On PostgreSQL even when the database's time zone would put them outside years 1..9999."""
+    if dialect == "postgresql":
+        engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+        with engine.connect() as connection:
+            name = connection.scalar(sa.text("SELECT current_database()"))
+            connection.execute(sa.text(f"ALTER DATABASE \"{name}\" SET TimeZone = '{zone}'"))
+            connection.commit()
+        with engine.connect() as connection:  # the setting applies to sessions opened now on
+            assert connection.scalar(sa.text("SHOW TimeZone")) == zone
+        engine.dispose()
+    with TestClient(create_app(database_url)) as client:
+        run = new_run(client, flow_id, expected_start_time=sent)
+        assert parse_time(run["expected_start_time"]) == stored
+        [listed] = client.get("/api/flow_runs", params={"start_before": sent}).json()["items"]
+        assert listed == run
 
 
 def test_runs_are_filtered_and_sorted_latest_first(client, flow_id, add_run, add_flow) -> None:
@@ -127,10 +209,23 @@ def test_runs_come_a_page_at_a_time(client, flow_id, add_run) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["limit=0", "limit=1000000", "limit=201", "offset=-1", "state=DONE"]
+    "query",
+    [
+        "limit=0",
+        "limit=1000000",
+        "limit=201",
+        "offset=-1",
+        "offset=99999999999999999999",
+        "state=DONE",
+        "start_after=2030-01-01T12:00:00",
+        "start_before=2030-01-01T12:00:00",
+        "start_after=0001-01-01T00:00:00%2B01:00",
+        "start_before=9999-12-31T23:59:59-01:00",
+    ],
 )
 def test_bad_run_queries_are_422(shared_client, query) -> None:
-    assert shared_client.get(f"/api/flow_runs?{query}").status_code == 422
+    response = shared_client.get(f"/api/flow_runs?{query}")
+    assert response.status_code == 422, response.text
 
 
 def test_counts_have_every_state(client, flow_id, add_flow, add_run) -> None:
@@ -224,9 +319,14 @@ def test_logs_are_stored_and_listed_oldest_first(client, flow_id) -> None:
         {"level": 20, "message": "not a list"},
         [{"message": "no level"}],
         [{"level": "high", "message": "m"}],
+        [{"level": 20, "message": "ok"}, {"level": 20, "message": "a\x00b"}],
+        [{"level": 20, "message": "m", "timestamp": "2030-01-01T12:00:00"}],
+        [{"level": 20, "message": "m", "timestamp": "0001-01-01T00:00:00+00:01"}],
     ],
-    ids=["object", "no-level", "bad-level"],
+    ids=["object", "no-level", "bad-level", "nul-in-message", "naive-time", "before-year-1"],
 )
 def test_bad_log_bodies_are_422(shared_client, shared_run, body) -> None:
     url = f"/api/flow_runs/{shared_run['id']}/logs"
-    assert shared_client.post(url, json=body).status_code == 422
+    response = shared_client.post(url, json=body)
+    assert response.status_code == 422, response.text
+    assert shared_client.get(url).json()["total"] == 0  # nothing of a refused batch is kept

@@ -9,15 +9,17 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from flowdesk.cli import main
+from contribkit.errors import UsageError
+from flowdesk.cli import build_parser, main
 from flowdesk.server.database.engine import make_engine
-from flowdesk.server.database.orm_models import FlowRun, StateType
+from flowdesk.server.database.orm_models import FlowRun, Log, StateType
 
 FLOWDESK = str(Path(sys.executable).parent / "flowdesk")
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/nothing"
@@ -107,9 +109,10 @@ def test_downgrade_needs_yes(database_url, use_database, capsys) -> None:
     assert "rerun with -y" in one_error_line(err)
     assert revision(database_url) == head
 
-    code, _, err = flowdesk(capsys, "server", "database", "downgrade", "-y")
+    code, out, err = flowdesk(capsys, "server", "database", "downgrade", "-y")
     assert code == 0, err
-    assert revision(database_url) is None
+    previous = revision(database_url)
+    assert previous != head and f"downgraded to {previous or 'base'}" in out
 
 
 def test_stamp_and_reset(database_url, use_database, capsys) -> None:
@@ -165,19 +168,54 @@ def test_server_and_worker_refuse_a_database_not_at_head(
         assert "run 'flowdesk server database upgrade -y'" in one_error_line(err)
 
 
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        (None, "ModuleNotFoundError: No module named"),
+        ("import no_such_dependency_here\n", "ModuleNotFoundError: No module named"),
+        ("1 / 0\n", "ZeroDivisionError: division by zero"),
+        ("raise RuntimeError('first line\\nsecond line')\n", "RuntimeError: first line ("),
+        ("def broken(:\n", "SyntaxError"),
+    ],
+    ids=["missing", "missing-dependency", "raises", "multi-line-message", "syntax-error"],
+)
 def test_worker_reports_a_module_it_cannot_import(
-    shared_database_url, use_database, capsys
+    shared_database_url, use_database, capsys, tmp_path, monkeypatch, source, reason
 ) -> None:
+    """Whatever the module raises while it loads is one line; --debug shows the traceback."""
     use_database(shared_database_url)
-    code, _, err = flowdesk(capsys, "worker", "start", "--import", "no_such_flows_module")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [*sys.path])  # the command adds the current directory
+    module = f"flows_{uuid.uuid4().hex}"
+    if source is not None:
+        (tmp_path / f"{module}.py").write_text(source)
+    code, _, err = flowdesk(capsys, "worker", "start", "--import", module)
     assert code == 2
-    assert "no_such_flows_module" in one_error_line(err)
+    line = one_error_line(err)
+    assert f"--import {module}: {reason}" in line and "--debug" in line
+    with pytest.raises(UsageError) as raised:
+        main(["--debug", "worker", "start", "--import", module])
+    assert type(raised.value.__cause__).__name__ in reason
 
 
-def test_worker_rejects_a_zero_poll_interval(capsys) -> None:
+BAD_NUMBERS = [
+    *(
+        ("worker", "--poll-interval", v)
+        for v in ("0", "-1", "nan", "inf", "-inf", "1e400", "86401")
+    ),
+    *(("server", "--port", v) for v in ("0", "-1", "65536", "70000", "http", "4.2")),
+]
+
+
+@pytest.mark.parametrize(("command", "option", "value"), BAD_NUMBERS)
+def test_bad_numbers_are_a_one_line_usage_error(capsys, command, option, value) -> None:
+    """Refused while parsing, before any database or socket is touched."""
     with pytest.raises(SystemExit) as exited:
-        main(["worker", "start", "--poll-interval", "0"])
+        main([command, "start", f"{option}={value}"])
     assert exited.value.code == 2
+    err = capsys.readouterr().err
+    [*_usage, line] = err.strip().splitlines()
+    assert f"{option}: must be a" in line and repr(value) in line and "Traceback" not in err
 
 
 def wait_for(predicate, timeout: float = 15) -> None:
@@ -244,6 +282,47 @@ def test_worker_start_runs_imported_flows_until_sigterm(
     assert "hello ada" in out and "greet" in out
 
 
+def test_a_second_sigterm_interrupts_a_hung_flow_and_fails_its_run(
+    database_url, add_flow, add_run, sessions, tmp_path
+) -> None:
+    (tmp_path / "hung_flows.py").write_text(
+        "import time\n"
+        "from flowdesk.registry import flow\n\n"
+        "@flow('hang')\n"
+        "def hang():\n"
+        "    time.sleep(600)\n"
+    )
+    run_id = add_run(add_flow("hang"))
+    env = {**os.environ, "FLOWDESK_DATABASE_URL": database_url}
+    args = [FLOWDESK, "worker", "start", "--poll-interval", "0.1", "--import", "hung_flows"]
+    worker = subprocess.Popen(
+        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+    def state() -> StateType:
+        with sessions() as session:
+            return session.get(FlowRun, run_id).state
+
+    try:
+        wait_for(lambda: worker.poll() is None and state() is StateType.RUNNING)
+        worker.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # still running: the first signal only waits for the run to end
+        assert worker.poll() is None and state() is StateType.RUNNING
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=15)
+    finally:
+        worker.kill()
+    assert worker.returncode == 130, err
+    assert "second Ctrl-C interrupts" in out
+    assert "interrupted" in one_error_line(err)
+    assert state() is StateType.FAILED
+    with sessions() as session:
+        [message] = session.scalars(
+            sa.select(Log.message).where(Log.flow_run_id == run_id, Log.level == 40)
+        )
+    assert "KeyboardInterrupt" in message
+
+
 def test_revision_generates_a_migration_from_the_checkout(flowdesk_copy) -> None:
     """On a copy of the repository (SQLite only, to stay fast) with a new model column."""
     project = flowdesk_copy
@@ -265,8 +344,7 @@ def test_revision_generates_a_migration_from_the_checkout(flowdesk_copy) -> None
     assert "note" in new.read_text()
 
 
-def test_revision_requires_autogenerate(capsys) -> None:
-    with pytest.raises(SystemExit) as exited:
-        main(["server", "database", "revision", "-m", "x"])
-    assert exited.value.code == 2
-    assert "--autogenerate" in capsys.readouterr().err
+@pytest.mark.parametrize("flags", [[], ["--autogenerate"]], ids=["plain", "autogenerate"])
+def test_revision_takes_autogenerate_as_optional(flags) -> None:
+    args = build_parser().parse_args(["server", "database", "revision", *flags, "-m", "x"])
+    assert (args.db_command, args.message) == ("revision", "x")

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from flowdesk.server.database.orm_models import Flow, FlowRun, Log, TaskRun
+from flowdesk.server.database.timestamps import utcnow
 
 
 def test_deleting_a_flow_cascades_to_its_runs_task_runs_and_logs(
@@ -28,4 +29,4 @@ def test_deleting_a_flow_cascades_to_its_runs_task_runs_and_logs(
 
 def test_a_run_of_an_unknown_flow_is_rejected(sessions) -> None:
     with pytest.raises(sa.exc.IntegrityError), sessions.begin() as session:
-        session.add(FlowRun(flow_id=uuid.uuid4()))
+        session.add(FlowRun(flow_id=uuid.uuid4(), expected_start_time=utcnow()))

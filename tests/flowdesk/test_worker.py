@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from flowdesk.registry import FlowRegistry
+from flowdesk.server.database.engine import make_engine
 from flowdesk.server.database.orm_models import FlowRun, StateType, TaskRun
 from flowdesk.server.database.timestamps import utcnow
 from flowdesk.server.states import move_flow_run
@@ -81,6 +82,49 @@ def test_an_exception_fails_the_run_and_is_logged(
     level, message = log_lines(client, run_id)[-1]
     assert level == 40
     assert "ValueError: boom at step 3" in message
+
+
+@pytest.mark.parametrize("stop", [SystemExit(3), KeyboardInterrupt()], ids=["sys.exit", "ctrl-c"])
+def test_a_flow_that_ends_the_process_fails_its_run_first(
+    client, worker, registry, add_flow, add_run, stop
+) -> None:
+    def leave() -> None:
+        raise stop
+
+    registry.register("leave", leave)
+    flow_id = add_flow("leave")
+    run_id = add_run(flow_id, expected_start_time=PAST)
+    next_run = add_run(flow_id, expected_start_time=PAST + timedelta(seconds=1))
+    with pytest.raises(type(stop)):
+        worker.run_once()
+    run = run_json(client, run_id)
+    assert run["state"] == "FAILED" and run["end_time"] is not None
+    task_runs = client.get(f"/api/flow_runs/{run_id}/task_runs").json()
+    assert [t["state"] for t in task_runs] == ["FAILED"]
+    level, message = log_lines(client, run_id)[-1]
+    assert level == 40 and type(stop).__name__ in message
+    assert run_json(client, next_run)["state"] == "SCHEDULED"  # the worker stopped there
+
+
+def test_an_outcome_that_cannot_be_written_is_reported(
+    client, worker, registry, add_flow, add_run, tmp_path, capsys
+) -> None:
+    unreachable = make_engine(f"sqlite:///{tmp_path / 'no' / 'such' / 'folder' / 'x.db'}")
+
+    def lose_the_database() -> None:  # from now on, every write of the worker fails
+        worker.sessions.configure(bind=unreachable)
+
+    registry.register("lose", lose_the_database)
+    run_id = add_run(add_flow("lose"), expected_start_time=PAST)
+    try:
+        with pytest.raises(sa.exc.OperationalError):  # the next claim fails as well
+            worker.run_once()
+    finally:
+        unreachable.dispose()
+    line = capsys.readouterr().err.strip()
+    assert f"the outcome of flow run {run_id} (COMPLETED) was not recorded" in line
+    assert "set_state" in line and "\n" not in line
+    assert run_json(client, run_id)["state"] == "RUNNING"
 
 
 def test_a_flow_without_a_callable_fails_with_a_log_line(client, worker, add_flow, add_run) -> None:
@@ -157,9 +201,15 @@ def test_two_concurrent_workers_claim_each_run_exactly_once(
 ) -> None:
     runs = 40
     executions: list[tuple[int, str]] = []
+    # Each worker's first run waits until the other has one too, so the two surely overlap
+    # (SQLite's lock could otherwise let one worker take every run) and neither claim blocks.
+    first_runs = threading.Barrier(2, timeout=10)
 
     def record(n: int) -> None:
-        executions.append((n, threading.current_thread().name))
+        name = threading.current_thread().name
+        if name not in {who for _, who in executions}:
+            first_runs.wait()
+        executions.append((n, name))
         time.sleep(0.001)  # let the other worker claim in between
 
     registry.register("record", record)
@@ -179,6 +229,7 @@ def test_two_concurrent_workers_claim_each_run_exactly_once(
         counts = list(pool.map(work, ["worker-1", "worker-2"]))
 
     assert sum(counts) == runs
+    assert min(counts) >= 1, counts
     assert sorted(n for n, _ in executions) == list(range(runs))
     executed_by = dict(executions)
     with sessions() as session:
@@ -188,3 +239,26 @@ def test_two_concurrent_workers_claim_each_run_exactly_once(
     for run_id, state, worker_name in rows:
         assert state is StateType.COMPLETED
         assert worker_name == executed_by[run_ids[run_id]]
+
+
+@pytest.mark.dialects("postgresql")  # SQLite has no row locks: its one write lock serialises claims
+def test_a_claim_skips_a_run_another_transaction_holds(
+    database_url, worker, add_flow, add_run
+) -> None:
+    """SKIP LOCKED: a run locked elsewhere (by a worker claiming it) neither blocks the claim
+    nor makes it come back empty; the next run is taken instead."""
+    flow_id = add_flow("noop")
+    held = add_run(flow_id, expected_start_time=PAST)
+    free = add_run(flow_id, expected_start_time=PAST + timedelta(seconds=1))
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as holder, ThreadPoolExecutor(max_workers=1) as pool:
+            holder.execute(sa.select(FlowRun.id).where(FlowRun.id == held).with_for_update())
+            claim = pool.submit(worker.claim_next)
+            try:
+                assert claim.result(timeout=10) == free
+            finally:
+                holder.rollback()  # unblocks a claim that waited, so the pool can shut down
+    finally:
+        engine.dispose()
+    assert worker.claim_next() == held

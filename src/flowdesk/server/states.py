@@ -1,9 +1,12 @@
 """The flow-run state machine: which moves are allowed and what each move records.
 
-Every state change, from the API or from a worker, goes through :func:`move_flow_run`, which
-writes with ``UPDATE … WHERE state = <the state it checked>``. A concurrent change therefore
-cannot be overwritten: the guarded update matches no row, and the move is re-checked against the
-state that won.
+Every state change goes through :func:`move_flow_run`, which writes with
+``UPDATE … WHERE state = <the state it checked>``. A concurrent change therefore cannot be
+overwritten: the guarded update matches no row, and the move is re-checked against the state that
+won. The one exception is the worker's claim (:meth:`flowdesk.worker.Worker.claim_next`), which
+must pick *and* move a run in a single statement; it is guarded the same way
+(``WHERE state = 'SCHEDULED'``) and takes its columns from :func:`transition_values`, so the
+start and end time rules still live only here.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ class FlowRunNotFound(LookupError):
 class IllegalTransition(ValueError):
     def __init__(self, run_id: uuid.UUID, current: StateType, new: StateType) -> None:
         super().__init__(f"cannot move flow run {run_id} from {current.value} to {new.value}")
-        self.current = current
 
 
 def is_allowed(current: StateType, new: StateType) -> bool:
@@ -52,8 +54,8 @@ def transition_values(new: StateType) -> dict[str, Any]:
     return values
 
 
-def move_flow_run(session: Session, run_id: uuid.UUID, new: StateType) -> StateType:
-    """Move the run to ``new`` (not committed) and return the state it left.
+def move_flow_run(session: Session, run_id: uuid.UUID, new: StateType) -> None:
+    """Move the run to ``new`` (not committed).
 
     Raises :class:`FlowRunNotFound` or :class:`IllegalTransition`. The retry loop ends: every
     retry means another writer moved the run forward, and the state graph has no cycles.
@@ -70,4 +72,4 @@ def move_flow_run(session: Session, run_id: uuid.UUID, new: StateType) -> StateT
             .values(transition_values(new))
         )
         if moved.rowcount == 1:
-            return current
+            return

@@ -1,13 +1,14 @@
 """Serving the built UI (``invoke ui.build`` writes it into ``ui_build/``) as a single-page app.
 
-Real files are served as they are; any other GET path outside ``/api`` gets ``index.html`` so
-that the UI's client-side router can handle deep links. Without a build, ``/`` explains how to
-make one.
+Real files are served as they are. Any other extension-less GET path outside ``/api`` gets
+``index.html`` so that the UI's client-side router can handle deep links; a missing file (a path
+under ``assets/`` or with an extension) is a 404, so that a stale script reference fails visibly
+instead of being answered with HTML. Without a build, ``/`` explains how to make one.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
@@ -38,8 +39,15 @@ def mount_ui(app: FastAPI, build_dir: Path) -> None:
     def ui(path: str) -> FileResponse:
         if path == "api" or path.startswith("api/"):
             raise HTTPException(404, "Not Found")
-        candidate = (build_dir / path).resolve()
-        # resolve() collapses "..": a path that leaves the build folder falls back to the index.
-        if candidate.is_relative_to(build_dir) and candidate.is_file():
+        candidate = build_dir / path
+        try:
+            # resolve() collapses "..", so a path that leaves the build folder is not a file here.
+            candidate = candidate.resolve()
+            found = candidate.is_relative_to(build_dir) and candidate.is_file()
+        except (ValueError, OSError):  # a NUL byte, a name too long for the file system
+            found = False
+        if found:
             return FileResponse(candidate)
+        if path.startswith("assets/") or PurePosixPath(path).suffix:
+            raise HTTPException(404, "Not Found")
         return FileResponse(index)

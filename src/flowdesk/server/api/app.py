@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import sessionmaker
 
+from contribkit.migrations.verify import one_line
 from flowdesk.server.api import flow_runs, flows, health
-from flowdesk.server.database.engine import make_engine, make_sessionmaker, one_line
+from flowdesk.server.database.engine import make_engine
 from flowdesk.server.ui import UI_BUILD_DIR, mount_ui
+
+
+class AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII characters escaped, so even a lone surrogate (which UTF-8 cannot
+    encode, but JSON's ``\\ud800`` can express) is sent back as the client wrote it."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode()
 
 
 def create_app(database_url: str | None = None, *, ui_dir: Path = UI_BUILD_DIR) -> FastAPI:
@@ -40,7 +54,19 @@ def create_app(database_url: str | None = None, *, ui_dir: Path = UI_BUILD_DIR) 
         lifespan=lifespan,
     )
     app.state.engine = engine
-    app.state.sessions = make_sessionmaker(engine)
+    app.state.sessions = sessionmaker(engine)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422 body, minus any ``input`` holding NaN or ±Infinity, which JSON cannot
+        carry: FastAPI's own handler echoes every input, so refusing one ended in a 500."""
+        errors = jsonable_encoder(exc.errors())
+        for error in errors:
+            try:
+                json.dumps(error.get("input"), allow_nan=False)
+            except ValueError:
+                del error["input"]
+        return AsciiJSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(sa.exc.OperationalError)
     def database_unavailable(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:

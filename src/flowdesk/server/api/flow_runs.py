@@ -51,10 +51,10 @@ def list_flow_runs(
     flow_id: uuid.UUID | None = None,
     state: Annotated[list[StateType] | None, Query(description="Repeatable.")] = None,
     start_after: Annotated[
-        schemas.UtcDatetime | None, Query(description="expected_start_time >= this")
+        schemas.AwareUtcDatetime | None, Query(description="expected_start_time >= this")
     ] = None,
     start_before: Annotated[
-        schemas.UtcDatetime | None, Query(description="expected_start_time <= this")
+        schemas.AwareUtcDatetime | None, Query(description="expected_start_time <= this")
     ] = None,
 ) -> schemas.Page[schemas.FlowRun]:
     """Runs sorted by expected_start_time, latest first."""
@@ -67,17 +67,15 @@ def list_flow_runs(
         conditions.append(FlowRun.expected_start_time >= start_after)
     if start_before is not None:
         conditions.append(FlowRun.expected_start_time <= start_before)
-    total = session.scalar(sa.select(sa.func.count()).select_from(FlowRun).where(*conditions))
+    total = session.execute(
+        sa.select(sa.func.count()).select_from(FlowRun).where(*conditions)
+    ).scalar_one()
     runs = session.scalars(
         sa.select(FlowRun)
         .options(joinedload(FlowRun.flow))
         .where(*conditions)
         # created and id break ties so that pages never overlap or skip a run.
-        .order_by(
-            FlowRun.expected_start_time.desc().nulls_last(),
-            FlowRun.created.desc(),
-            FlowRun.id,
-        )
+        .order_by(FlowRun.expected_start_time.desc(), FlowRun.created.desc(), FlowRun.id)
         .limit(page.limit)
         .offset(page.offset)
     )
@@ -159,7 +157,7 @@ def list_logs(
     """The run's logs, oldest first."""
     _run_or_404(session, run_id)
     of_run = Log.flow_run_id == run_id
-    total = session.scalar(sa.select(sa.func.count()).select_from(Log).where(of_run))
+    total = session.execute(sa.select(sa.func.count()).select_from(Log).where(of_run)).scalar_one()
     logs = session.scalars(
         sa.select(Log)
         .where(of_run)

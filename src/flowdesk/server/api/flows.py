@@ -35,7 +35,7 @@ def list_flows(
     session: DbSession, page: Annotated[Pagination, pagination(50)]
 ) -> schemas.Page[schemas.Flow]:
     """Flows sorted by name."""
-    total = session.scalar(sa.select(sa.func.count()).select_from(Flow))
+    total = session.execute(sa.select(sa.func.count()).select_from(Flow)).scalar_one()
     flows = session.scalars(
         sa.select(Flow).order_by(Flow.name).limit(page.limit).offset(page.offset)
     )

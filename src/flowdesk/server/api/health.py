@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from contribkit.migrations.verify import one_line
 from flowdesk.server.api import schemas
-from flowdesk.server.database.engine import one_line
 
 router = APIRouter(tags=["health"])
 

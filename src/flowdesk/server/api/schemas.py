@@ -2,18 +2,73 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, AliasPath, BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    AliasPath,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    create_model,
+)
 
 from flowdesk.server.database.orm_models import StateType
 from flowdesk.server.database.timestamps import as_utc
 
-#: A datetime that is always aware and in UTC: naive input is read as UTC, and SQLite's naive
-#: values come back as the UTC they were stored as.
+#: A datetime read back from the database, in UTC: SQLite's naive values are the UTC they were
+#: stored as.
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+#: A datetime sent by a client: it must carry an offset (docs/api.md), and is stored in UTC.
+AwareUtcDatetime = Annotated[AwareDatetime, AfterValidator(as_utc)]
+
+
+def storable_text(value: str) -> str:
+    """Refuse what the databases cannot store, so it is a 422 rather than a driver error.
+
+    PostgreSQL rejects NUL in text and JSONB; neither driver can encode a lone surrogate, which
+    JSON's ``\\ud800`` escapes can produce.
+    """
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL (\\u0000) characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("text must not contain unpaired surrogates") from None
+    return value
+
+
+#: Far deeper than real parameters, and far below the depth at which pydantic refuses to serialise
+#: a response (about 250 levels): deeper parameters would be stored, then fail every listing.
+MAX_JSON_DEPTH = 64
+
+
+def storable_json(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse NaN and ±Infinity (PostgreSQL's JSONB has no such numbers), unstorable text, and
+    nesting deeper than :data:`MAX_JSON_DEPTH`.
+
+    Walked with a stack rather than recursion, since nesting is as deep as the client sends.
+    """
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            storable_text(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("numbers must be finite: NaN and Infinity are not JSON")
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError(f"parameters must not nest more than {MAX_JSON_DEPTH} levels")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return value
+
+
+Text = Annotated[str, AfterValidator(storable_text)]
 
 T = TypeVar("T")
 
@@ -26,7 +81,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class FlowCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
 
 
 class Flow(BaseModel):
@@ -40,9 +95,11 @@ class Flow(BaseModel):
 
 class FlowRunCreate(BaseModel):
     flow_id: uuid.UUID
-    name: str | None = Field(default=None, max_length=200)
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    expected_start_time: UtcDatetime | None = Field(
+    name: Text | None = Field(default=None, max_length=200)
+    parameters: Annotated[dict[str, Any], AfterValidator(storable_json)] = Field(
+        default_factory=dict
+    )
+    expected_start_time: AwareUtcDatetime | None = Field(
         default=None, description="When the run is due; default: now."
     )
 
@@ -56,7 +113,7 @@ class FlowRun(BaseModel):
     name: str | None
     state: StateType
     parameters: dict[str, Any]
-    expected_start_time: UtcDatetime | None
+    expected_start_time: UtcDatetime
     start_time: UtcDatetime | None
     end_time: UtcDatetime | None
     worker: str | None
@@ -86,8 +143,8 @@ class TaskRun(BaseModel):
 
 class LogCreate(BaseModel):
     level: int = Field(ge=0, le=32767, description="A Python logging level, e.g. 20 for INFO.")
-    message: str
-    timestamp: UtcDatetime | None = Field(default=None, description="Default: when received.")
+    message: Text
+    timestamp: AwareUtcDatetime | None = Field(default=None, description="Default: when received.")
 
 
 class LogsCreated(BaseModel):

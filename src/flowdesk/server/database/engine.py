@@ -1,4 +1,4 @@
-"""The application's engine and sessions.
+"""The application's engine.
 
 flowdesk is synchronous on purpose: SQLAlchemy sync sessions over the same drivers the migrations
 use (``sqlite3`` and ``psycopg``), so no second, async driver stack (aiosqlite, asyncpg) has to be
@@ -13,22 +13,24 @@ Engines come from :func:`contribkit.databases.create_engine`, which turns on
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
 
 
 def make_engine(url: str) -> Engine:
     from contribkit.databases import create_engine
 
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        parsed = None  # create_engine reports the malformed URL in one line
+    options: dict[str, object] = {}
+    if parsed is not None and parsed.get_backend_name() == "postgresql":
+        # psycopg returns timestamptz in the session's time zone, where an instant the API
+        # accepts (any of years 1..9999 in UTC) can fall outside them: read everything in UTC.
+        # Appended to the URL's own ?options=, which connect_args would otherwise replace.
+        given = parsed.query.get("options", "")
+        given = " ".join(given) if isinstance(given, tuple) else given
+        options["connect_args"] = {"options": f"{given} -c TimeZone=UTC".strip()}
     # pre_ping: a server that outlives a database restart reconnects instead of failing once.
-    return create_engine(url, pool_pre_ping=True)
-
-
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine)
-
-
-def one_line(exc: BaseException) -> str:
-    """The driver's first line of a database error, without SQLAlchemy's SQL and links."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return create_engine(url, pool_pre_ping=True, **options)

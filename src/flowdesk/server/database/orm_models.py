@@ -80,7 +80,7 @@ class FlowRun(TimestampMixin, Base):
         index=True,
     )
     parameters: Mapped[dict[str, Any]] = mapped_column(JSONValue, default=dict)
-    expected_start_time: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
+    expected_start_time: Mapped[datetime] = mapped_column(Timestamp, index=True)
     start_time: Mapped[datetime | None] = mapped_column(Timestamp)
     end_time: Mapped[datetime | None] = mapped_column(Timestamp)
     worker: Mapped[str | None] = mapped_column(sa.String(200))

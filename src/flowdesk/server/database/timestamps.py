@@ -15,7 +15,14 @@ def utcnow() -> datetime:
 
 
 def as_utc(value: datetime) -> datetime:
-    """``value`` as an aware UTC datetime; a naive ``value`` is taken to be UTC already."""
+    """``value`` as an aware UTC datetime; a naive ``value`` is taken to be UTC already.
+
+    Raises ValueError (which pydantic reports as a validation error) when the instant lies
+    outside years 1..9999 in UTC, e.g. ``0001-01-01T00:00+01:00``.
+    """
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError as exc:
+        raise ValueError(f"{value.isoformat()} is out of range once converted to UTC") from exc
