@@ -74,3 +74,9 @@ def ui(session: nox.Session) -> None:
 def faults(session: nox.Session) -> None:
     """Fault trials for migrate (interrupts, concurrency, killed server, bad input) -> BENCHMARKS.md."""
     sessions.run_module(session, "benchmarks.faults")
+
+
+@nox.session(python="3.11", default=False)
+def bench(session: nox.Session) -> None:
+    """Performance figures (P1-P7, growth with history) -> BENCHMARKS.md; takes ~15 minutes."""
+    sessions.run_module(session, "benchmarks.bench", "dev", "bench")

@@ -26,9 +26,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.report import ROOT, machine, write_section
+from benchmarks.projects import Workspace, prepare
+from benchmarks.report import machine, write_section
 
-SAMPLE = ROOT / "tests" / "sample_project"
 INTERRUPTS = 20
 SEED = int(os.environ.get("FAULTS_SEED", "20261121"))
 
@@ -47,92 +47,8 @@ class Category:
             self.failures.append(f"{label}: {problem}")
 
 
-class Workspace:
-    """A fresh project copy and a private TMPDIR for one trial."""
-
-    def __init__(self, pristine: Path) -> None:
-        self.base = Path(tempfile.mkdtemp(prefix="ckf-", dir="/tmp"))  # short: sockets live below
-        self.project = self.base / "project"
-        self.tmp = self.base / "tmp"
-        shutil.copytree(pristine, self.project)
-        self.tmp.mkdir()
-        self.before = self.snapshot()
-
-    def env(self, **extra: str) -> dict[str, str]:
-        return {**os.environ, "PYTHONPATH": str(self.project), "TMPDIR": str(self.tmp), **extra}
-
-    def start(self, *args: str, **extra: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "contribkit", *args],
-            cwd=self.project,
-            env=self.env(**extra),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def snapshot(self) -> dict[str, bytes]:
-        files = [*self.project.joinpath("migrations").rglob("*.py"), self.project / "NOTES.md"]
-        return {
-            str(p.relative_to(self.project)): p.read_bytes()
-            for p in files
-            if "__pycache__" not in p.parts
-        }
-
-    def new_revisions(self) -> int:
-        return len(set(self.snapshot()) - set(self.before))
-
-    def debris(self) -> str | None:
-        left = [name for name in os.listdir(self.tmp) if not name.endswith(".lock")]
-        users = [pid for pid in _pids() if str(self.tmp) in _cmdline(pid)]
-        if left or users:
-            return f"left behind: files {left}, processes {users}"
-        return None
-
-    def unchanged(self) -> str | None:
-        return None if self.snapshot() == self.before else "the project changed"
-
-    def complete(self) -> str | None:
-        notes = (self.project / "NOTES.md").read_text()
-        if self.new_revisions() == 2 and notes.count("## Widen city") == 1:
-            return None
-        return f"incomplete: {self.new_revisions()} new revisions"
-
-    def close(self) -> None:
-        shutil.rmtree(self.base, ignore_errors=True)
-
-
-def _pids() -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
-    except OSError:
-        return ""
-
-
 def first(*problems: str | None) -> str | None:
     return next((p for p in problems if p), None)
-
-
-def prepare(base: Path) -> Path:
-    """The sample project, adopted and migrated, with one pending change (a widened column)."""
-    pristine = base / "pristine"
-    shutil.copytree(SAMPLE, pristine, ignore=shutil.ignore_patterns("__pycache__"))
-    env = {**os.environ, "PYTHONPATH": str(pristine)}
-    for args in (["init"], ["migrate", "-m", "initial"]):
-        subprocess.run(
-            [sys.executable, "-m", "contribkit", *args],
-            cwd=pristine,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-    models = pristine / "inventory" / "models.py"
-    models.write_text(models.read_text().replace("sa.String(80)", "sa.String(120)"))
-    return pristine
 
 
 def full_run_seconds(pristine: Path) -> float:

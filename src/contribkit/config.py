@@ -6,7 +6,6 @@ Every key has a default so a project can adopt contribkit one feature at a time.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,8 +163,3 @@ def config_from_table(table: dict[str, object], root: Path) -> ProjectConfig:
         tests=tests,
         extra=table,
     )
-
-
-def env_flag(name: str) -> bool:
-    """True when the environment variable ``name`` is set to a truthy value."""
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}

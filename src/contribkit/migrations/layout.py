@@ -102,14 +102,3 @@ class Migrations:
                 f"merge them first, e.g. 'alembic merge heads' for that dialect."
             )
         return heads[0] if heads else None
-
-    def revision_files(self, dialect: str) -> dict[str, Path]:
-        """Revision id → file, for files following the naming convention."""
-        found: dict[str, Path] = {}
-        folder = self.versions(dialect)
-        if folder.is_dir():
-            for path in sorted(folder.glob("*.py")):
-                match = REVISION_FILE.match(path.name)
-                if match:
-                    found[match["rev"]] = path
-        return found

@@ -25,6 +25,7 @@ class TrialDatabase:
         self.migrations = migrations
         self.dialect = dialect
         self.engine = create_engine(url, poolclass=NullPool)
+        self.script = migrations.script(dialect)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -35,18 +36,29 @@ class TrialDatabase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _alembic(self, command_name: str, revision: str) -> None:
-        from alembic import command
+    def _migrate(self, destination: str, *, down: bool) -> None:
+        """Upgrade or downgrade to ``destination``, as ``alembic.command`` would, but with this
+        trial's one ScriptDirectory: a new one per command re-imports every revision file,
+        which made a check quadratic in the length of the history."""
+        from alembic.runtime.environment import EnvironmentContext
+
+        script = self.script
+
+        def steps(current: Any, context: Any) -> Any:
+            if down:
+                return script._downgrade_revs(destination, current)
+            return script._upgrade_revs(destination, current)
 
         with self.engine.connect() as connection:
             config = self.migrations.alembic_config(self.dialect, connection=connection)
-            getattr(command, command_name)(config, revision)
+            with EnvironmentContext(config, script, fn=steps, destination_rev=destination):
+                script.run_env()
 
     def upgrade(self, revision: str) -> None:
-        self._alembic("upgrade", revision)
+        self._migrate(revision, down=False)
 
     def downgrade(self, revision: str) -> None:
-        self._alembic("downgrade", revision)
+        self._migrate(revision, down=True)
 
     def seed(self) -> dict[str, str]:
         with self.engine.connect() as connection:

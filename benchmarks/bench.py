@@ -1,0 +1,274 @@
+"""Performance figures: `nox -s bench` measures them and writes BENCHMARKS.md.
+
+Every figure is wall-clock time of the real command (a subprocess, start-up included) unless
+it says otherwise; ratios compare figures measured in this same run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.history import models_source, write_project
+from benchmarks.projects import Workspace, prepare
+from benchmarks.report import ROOT, machine, write_section
+
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+GROWTH = [int(n) for n in os.environ.get("BENCH_GROWTH", "10,100,300").split(",")]
+BIN = Path(sys.executable).parent
+
+
+def sample(action: Callable[[], float | None], runs: int = RUNS) -> list[float]:
+    """``runs`` timings of ``action`` (which may return its own figure instead of being timed)."""
+    figures = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        own = action()
+        figures.append(own if own is not None else time.perf_counter() - started)
+    return figures
+
+
+def cell(figures: list[float]) -> str:
+    return f"{statistics.median(figures):.2f} ({min(figures):.2f}-{max(figures):.2f})"
+
+
+def run(argv: list[str], cwd: Path, **env: str) -> None:
+    result = subprocess.run(
+        argv, cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise SystemExit(
+            f"benchmark command failed: {' '.join(argv)}\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
+
+
+def contribkit(project: Path, *args: str) -> None:
+    run([sys.executable, "-m", "contribkit", *args], project, PYTHONPATH=str(project))
+
+
+def migrate_end_to_end(pending: Path) -> list[float]:
+    def once() -> None:
+        ws = Workspace(pending)
+        try:
+            started = time.perf_counter()
+            contribkit(ws.project, "migrate", "-m", "widen_city")
+            return time.perf_counter() - started
+        finally:
+            ws.close()
+
+    return sample(once)
+
+
+def autogenerate_floor(pending: Path) -> list[float]:
+    """Plain Alembic autogenerate for both dialects, against databases already at head: the
+    least any per-dialect generator must do. Provisioning and upgrading are not timed."""
+    from alembic import command
+
+    from contribkit.config import load_config
+    from contribkit.databases import create_engine, ephemeral_database
+    from contribkit.migrations.migrate import project_migrations
+
+    sys.path.insert(0, str(pending))
+    config = load_config(pending)
+    figures = []
+    for _ in range(RUNS):
+        elapsed = 0.0
+        for dialect in config.dialects:
+            stage = Path(tempfile.mkdtemp(prefix="ckb-"))
+            shutil.copytree(config.migrations, stage / "migrations")
+            migrations = project_migrations(config, config.dialects)
+            migrations = type(migrations)(stage / "migrations", migrations.metadata)
+            with ephemeral_database(dialect) as url:
+                engine = create_engine(url)
+                with engine.connect() as connection:
+                    cfg = migrations.alembic_config(dialect, connection=connection)
+                    command.upgrade(cfg, "heads")
+                    connection.commit()
+                    started = time.perf_counter()
+                    command.revision(cfg, message="widen_city", autogenerate=True)
+                    elapsed += time.perf_counter() - started
+                engine.dispose()
+            shutil.rmtree(stage, ignore_errors=True)
+        figures.append(elapsed)
+    return figures
+
+
+def check_all(settled: Path) -> list[float]:
+    return sample(lambda: contribkit(settled, "check"))
+
+
+def nox_versus_pytest() -> tuple[list[float], list[float]]:
+    """Warm `nox -R` against the same pytest command in the session's own venv."""
+    session, venv = "tests-3.11(sqlite)", ROOT / ".nox" / "tests-3-11-sqlite"
+    target = ["tests/flowdesk", "-q", "-n", "2"]
+    run([sys.executable, "-m", "nox", "-s", session, "--", *target], ROOT)  # warm the venv
+    env = {"CONTRIBKIT_TEST_DIALECT": "sqlite"}
+    noxed = sample(
+        lambda: run([sys.executable, "-m", "nox", "-R", "-s", session, "--", *target], ROOT)
+    )
+    plain = sample(lambda: run([str(venv / "bin" / "pytest"), *target], ROOT, **env))
+    return noxed, plain
+
+
+def cold_clone_to_green(runs: int) -> list[float]:
+    def once() -> None:
+        clone = Path(tempfile.mkdtemp(prefix="ckb-clone-"))
+        try:
+            run(["git", "clone", "-q", str(ROOT), str(clone / "repo")], ROOT)
+            run(
+                [sys.executable, "-m", "nox", "-s", "tests-3.11(sqlite)", "tests-3.11(postgresql)"],
+                clone / "repo",
+            )
+        finally:
+            shutil.rmtree(clone, ignore_errors=True)
+
+    return sample(once, runs)
+
+
+def embedded_ready() -> list[float]:
+    from contribkit.pgembed import EmbeddedPostgres
+
+    def once() -> float:
+        started = time.perf_counter()
+        server = EmbeddedPostgres().start()
+        elapsed = time.perf_counter() - started
+        server.stop()
+        return elapsed
+
+    return sample(once)
+
+
+def noop_ui_build() -> list[float]:
+    run([str(BIN / "invoke"), "ui.build"], ROOT)  # make sure the next ones have nothing to do
+    return sample(lambda: run([str(BIN / "invoke"), "ui.build"], ROOT))
+
+
+def startup(argv: list[str]) -> list[float]:
+    return sample(lambda: run(argv, ROOT))
+
+
+def growth(base: Path) -> list[tuple[int, list[float], list[float]]]:
+    rows = []
+    for revisions in GROWTH:
+        project = write_project(base / f"grown-{revisions}", revisions)
+        checks = sample(lambda p=project: contribkit(p, "check"))
+        models = project / "grown" / "models.py"
+
+        def migrate_once(p: Path = project, m: Path = models, n: int = revisions) -> float:
+            ws = Workspace(p)
+            try:
+                (ws.project / "grown" / "models.py").write_text(models_source(n, extra_column=True))
+                started = time.perf_counter()
+                contribkit(ws.project, "migrate", "-m", "add_pending")
+                return time.perf_counter() - started
+            finally:
+                ws.close()
+
+        rows.append((revisions, sample(migrate_once), checks))
+        print(
+            f"  {revisions} revisions: migrate {cell(rows[-1][1])}, check {cell(checks)}",
+            flush=True,
+        )
+    return rows
+
+
+def plot(rows: list[tuple[int, list[float], list[float]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    revisions = [r for r, _, _ in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
+    for index, label in (
+        (1, "invoke migrate (one column, both dialects)"),
+        (2, "migrate --check (both dialects)"),
+    ):
+        medians = [statistics.median(r[index]) for r in rows]
+        ax.plot(revisions, medians, marker="o", label=label)
+    ax.set_xlabel("revisions per dialect")
+    ax.set_ylabel("seconds (median)")
+    ax.set_title("Growth with the length of the migration history")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def main() -> int:
+    base = Path(tempfile.mkdtemp(prefix="ckb-", dir="/tmp"))
+    try:
+        print("P1/P2: migrate and check on the sample project", flush=True)
+        pending, settled = prepare(base), prepare(base, pending_change=False)
+        p1, floor, p2 = migrate_end_to_end(pending), autogenerate_floor(pending), check_all(settled)
+        print("P5-P7: server, no-op UI build, start-up", flush=True)
+        p5, p6 = embedded_ready(), noop_ui_build()
+        p7_invoke, p7_cli = (
+            startup([str(BIN / "invoke"), "--list"]),
+            startup([str(BIN / "contribkit"), "--help"]),
+        )
+        print("growth", flush=True)
+        grown = growth(base)
+        print("P3: nox -R against pytest", flush=True)
+        p3_nox, p3_pytest = nox_versus_pytest()
+        print("P4: fresh clone to green", flush=True)
+        clone_runs = int(os.environ.get("BENCH_CLONE_RUNS", "3"))
+        p4 = cold_clone_to_green(clone_runs)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    png = ROOT / "benchmarks" / "growth.png"
+    plot(grown, png)
+    ratio = statistics.median(p1) / statistics.median(floor)
+    p3_ratio = statistics.median(p3_nox) / statistics.median(p3_pytest)
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    growth_rows = "\n".join(f"| {n} | {cell(m)} | {cell(c)} |" for n, m, c in grown)
+    body = f"""## Performance
+
+{machine()}; {RUNS} runs per figure unless stated.
+
+| | figure | seconds: median (min-max) | target | |
+|---|---|---|---|---|
+| P1 | `contribkit migrate -m widen_city`, one-column change, both dialects, end to end | {cell(p1)} | ≤ 3 s | {verdict(statistics.median(p1) <= 3)} |
+| P1 floor | plain Alembic autogenerate, both dialects, databases already at head (in-process) | {cell(floor)} | | |
+| P1 ratio | migrate ÷ floor | {ratio:.1f}x | ≤ 3x | {verdict(ratio <= 3)} |
+| P2 | `contribkit check`, both dialects | {cell(p2)} | ≤ 2 s | {verdict(statistics.median(p2) <= 2)} |
+| P3 | warm `nox -R -s "tests-3.11(sqlite)" -- tests/flowdesk` | {cell(p3_nox)} | | |
+| P3 | the same pytest command in that session's venv | {cell(p3_pytest)} | | |
+| P3 ratio | nox ÷ pytest | {p3_ratio:.2f}x | ≤ 1.10x | {verdict(p3_ratio <= 1.10)} |
+| P4 | fresh clone → `nox -s "tests-3.11(sqlite)" "tests-3.11(postgresql)"` green ({clone_runs} runs, uv cache warm) | {cell(p4)} | | |
+| P5 | embedded PostgreSQL: initdb + start until ready (in-process) | {cell(p5)} | ≤ 1 s | {verdict(statistics.median(p5) <= 1)} |
+| P6 | no-op `invoke ui.build` | {cell(p6)} | ≤ 0.5 s | {verdict(statistics.median(p6) <= 0.5)} |
+| P7 | `invoke --list` | {cell(p7_invoke)} | ≤ 0.3 s | {verdict(statistics.median(p7_invoke) <= 0.3)} |
+| P7 | `contribkit --help` | {cell(p7_cli)} | ≤ 0.3 s | {verdict(statistics.median(p7_cli) <= 0.3)} |
+
+P1/P2 run on the sample project (`tests/sample_project`: 2 tables, one revision per dialect).
+P3 uses the flowdesk tests so the session's fixed cost weighs more than on the full suite: a
+stricter ratio.
+
+### Growth with the migration history
+
+Projects with 5 tables and N revisions per dialect (1 creates the tables, each later one adds a
+column), generated by `benchmarks/history.py`:
+
+| revisions per dialect | `migrate` one column, both dialects | `check`, both dialects |
+|---|---|---|
+{growth_rows}
+
+![growth](benchmarks/growth.png)
+"""
+    print(f"wrote {write_section('bench', body)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
