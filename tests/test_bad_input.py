@@ -30,7 +30,7 @@ def adopted(sample):  # type: ignore[no-untyped-def]
         (["-m", "   "], "the migration message is empty"),
         (["-m", "a" * 61], "is 61 characters long"),
         (["-m", "9lives"], "must start with a letter"),
-        ([], "say what changed"),
+        ([], "the migration message is empty"),
     ],
 )
 def test_bad_arguments(adopted, args: list[str], fragment: str) -> None:

@@ -35,27 +35,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     if args.check:
         return cmd_check(args)
-    if not args.message:
-        from contribkit.errors import UsageError
-
-        raise UsageError("say what changed: contribkit migrate -m add_flow_run_new_column.")
+    from contribkit import console
     from contribkit.migrations.migrate import migrate
 
     config = _config()
     result = migrate(
-        config, args.message, dialect=args.dialect, allow_destructive=args.allow_destructive
+        config, args.message or "", dialect=args.dialect, allow_destructive=args.allow_destructive
     )
-    report_written(config.root, result.written, result.notes)
+    console.report_written(config.root, result.written, result.notes)
     return 0
-
-
-def report_written(root, written, notes) -> None:  # type: ignore[no-untyped-def]
-    from contribkit import console
-
-    for path in written:
-        console.ok(f"wrote {path.relative_to(root)}")
-    if notes is not None:
-        console.ok(f"updated {notes.relative_to(root)}")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -92,23 +80,10 @@ def cmd_lint_versions(args: argparse.Namespace) -> int:
     return 0
 
 
-def report_ui_build(root, result) -> None:  # type: ignore[no-untyped-def]
-    from contribkit import console
-
-    where = (
-        result.static_dir.relative_to(root)
-        if result.static_dir.is_relative_to(root)
-        else result.static_dir
-    )
-    if result.built:
-        console.ok(f"built the UI into {where} in {result.seconds:.1f} s")
-    else:
-        console.ok(f"UI unchanged since the last build: {where} (use --force to rebuild)")
-
-
 def cmd_ui(args: argparse.Namespace) -> int:
     config = _config()
     if args.ui_command == "build":
+        from contribkit.console import report_ui_build
         from contribkit.ui import build
 
         report_ui_build(config.root, build(config, force=args.force))

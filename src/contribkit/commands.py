@@ -28,11 +28,12 @@ def lint_commands(fix: bool = False) -> list[list[str]]:
     return [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["actionlint"]]
 
 
-def setup_commands(venv: str = ".venv") -> list[list[str]]:
-    """Create ``venv`` from the lock with every dev tool, then install the git hooks."""
+def setup_commands() -> list[list[str]]:
+    """Sync ``.venv`` (uv's project environment) to the lock with every dev tool, then install
+    the git hooks."""
     return [
         ["uv", "sync", "--frozen", "--extra", "dev"],
-        [str(Path(venv) / "bin" / "pre-commit"), "install"],
+        [str(Path(".venv") / "bin" / "pre-commit"), "install"],
     ]
 
 

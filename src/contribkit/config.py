@@ -53,7 +53,6 @@ class ProjectConfig:
     default_database_url: str | None = None
     ui_dir: Path | None = None
     static_dir: Path | None = None
-    tests: tuple[str, ...] = ("tests",)
     extra: dict[str, object] = field(default_factory=dict)
 
     def require_models(self) -> str:
@@ -148,8 +147,6 @@ def config_from_table(table: dict[str, object], root: Path) -> ProjectConfig:
     if not isinstance(raw_dialects, list) or not raw_dialects:
         raise UsageError("[tool.contribkit] dialects must be a non-empty list, e.g. ['sqlite'].")
     dialects = tuple(dict.fromkeys(normalize_dialect(str(d)) for d in raw_dialects))
-    raw_tests = table.pop("tests", ["tests"])
-    tests = tuple(raw_tests) if isinstance(raw_tests, list) else (str(raw_tests),)
     return ProjectConfig(
         root=root.resolve(),
         models=text("models", None),
@@ -160,6 +157,5 @@ def config_from_table(table: dict[str, object], root: Path) -> ProjectConfig:
         default_database_url=text("default_database_url", None),
         ui_dir=path("ui"),
         static_dir=path("static"),
-        tests=tests,
         extra=table,
     )

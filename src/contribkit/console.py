@@ -37,3 +37,22 @@ def error(message: str) -> None:
         _console(stderr=True).print(f"[red]error:[/] {message}", markup=True)
     else:
         print(f"error: {message}", file=sys.stderr)
+
+
+def report_written(root, written, notes) -> None:  # type: ignore[no-untyped-def]
+    for path in written:
+        ok(f"wrote {path.relative_to(root)}")
+    if notes is not None:
+        ok(f"updated {notes.relative_to(root)}")
+
+
+def report_ui_build(root, result) -> None:  # type: ignore[no-untyped-def]
+    where = (
+        result.static_dir.relative_to(root)
+        if result.static_dir.is_relative_to(root)
+        else result.static_dir
+    )
+    if result.built:
+        ok(f"built the UI into {where} in {result.seconds:.1f} s")
+    else:
+        ok(f"UI unchanged since the last build: {where} (use --force to rebuild)")

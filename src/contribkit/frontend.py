@@ -54,5 +54,5 @@ def run(action: Callable[[], T], *, debug: bool = False) -> T | int:
     except KeyboardInterrupt:
         if debug:
             raise
-        console.error("interrupted: this run's files and databases were removed.")
+        console.error("interrupted: nothing this run started was left behind.")
         return INTERRUPTED

@@ -93,8 +93,8 @@ def cmd_database(args: argparse.Namespace) -> int:
 
 def cmd_revision(args: argparse.Namespace) -> int:
     """For contributors: generate the migrations from the checkout's pyproject.toml."""
-    from contribkit.cli import report_written
     from contribkit.config import load_config
+    from contribkit.console import report_written
     from contribkit.migrations.migrate import migrate
 
     config = load_config()

@@ -113,10 +113,10 @@ def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectRepo
             )
     failed = [r for r in reports if r.problems]
     if failed:
-        details = "\n".join(f"{r.dialect}: {p}" for r in failed for p in r.problems)
         count = sum(len(r.problems) for r in failed)
         raise CheckFailed(
-            f"migrations check failed with {count} problem(s) in {', '.join(r.dialect for r in failed)}",
-            details=details,
+            f"migrations check failed with {count} problem(s) in "
+            f"{', '.join(r.dialect for r in failed)}: fix those above "
+            "(drift means the models changed: run 'invoke migrate -m <what_changed>')"
         )
     return reports

@@ -26,13 +26,11 @@ PRAGMA_ON = "PRAGMA foreign_keys=ON"
 class Generated:
     """One written (staged) revision and what review needs to know about it."""
 
-    dialect: str
     revision: str
     down_revision: str | None
     path: Path
     upgrade_ops: list[Any]
     existing_enums: dict[str, list[str]] = field(default_factory=dict)
-    created_enums: list[str] = field(default_factory=list)
 
 
 def _bracket_with_pragmas(container: Any) -> None:
@@ -83,9 +81,7 @@ def generate_revision(
         else:
             # op.drop_table leaves a PostgreSQL enum type behind, and the next upgrade then
             # fails with "type already exists": the downgrade drops the types it created.
-            created = created_enums(captured["ops"], captured["enums"])
-            captured["created_enums"] = created
-            for name in created:
+            for name in created_enums(captured["ops"], captured["enums"]):
                 script.downgrade_ops.ops.append(ops.ExecuteSQLOp(f'DROP TYPE IF EXISTS "{name}"'))
 
     try:
@@ -110,13 +106,11 @@ def generate_revision(
     assert script is not None and not isinstance(script, list)
     path = Path(script.path)
     return Generated(
-        dialect=dialect,
         revision=rev_id,
         down_revision=head,
         path=path,
         upgrade_ops=captured["ops"],
         existing_enums=captured["enums"],
-        created_enums=captured.get("created_enums", []),
     )
 
 

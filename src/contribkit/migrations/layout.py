@@ -58,7 +58,6 @@ class Migrations:
         dialect: str,
         *,
         connection: Any = None,
-        url: str | None = None,
         file_stamp: str | None = None,
         output: Any = None,
     ) -> Config:
@@ -78,8 +77,6 @@ class Migrations:
         )
         config.set_main_option("file_template", f"{stamp}_%%(rev)s_%%(slug)s")
         config.set_main_option("contribkit.dialect", dialect)
-        if url is not None:
-            config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
         config.attributes[runtime.ATTR_DIALECT] = dialect
         config.attributes[runtime.ATTR_EXCLUDE] = self.exclude_tables
         if self.metadata is not None:

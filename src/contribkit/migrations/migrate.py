@@ -43,7 +43,7 @@ def project_migrations(config: ProjectConfig, dialects: tuple[str, ...]) -> Migr
     from contribkit.importing import load_metadata
 
     folder = config.require_migrations()
-    exclude = frozenset(str(t) for t in config.extra.get("exclude_tables", []))  # type: ignore[union-attr]
+    exclude = frozenset(config.option("exclude_tables", list, []))
     live = Migrations(folder, None, exclude)
     live.ensure_exists(dialects)
     metadata = load_metadata(config.require_models(), config.root)

@@ -15,9 +15,7 @@ Concern kinds, as printed and recorded in the notes:
 from __future__ import annotations
 
 import subprocess
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -174,27 +172,29 @@ def enum_label_drift(existing: dict[str, list[str]], models: sa.MetaData | None)
 
 def squawk(sql: str, label: str) -> list[Concern]:
     """squawk's findings on PostgreSQL SQL (``label`` names it in messages)."""
-    binary = Path(sys.executable).parent / "squawk"
-    command = [str(binary) if binary.exists() else "squawk"]
+    from contribkit.commands import resolve_tool
+    from contribkit.errors import UsageError
+
     try:
-        result = subprocess.run(
-            [
-                *command,
-                "--reporter",
-                "gcc",
-                "--assume-in-transaction",
-                "--exclude",
-                SQUAWK_EXCLUDED_RULES,
-                "--stdin-filepath",
-                label,
-            ],
-            input=sql,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    except FileNotFoundError:
+        squawk_binary = resolve_tool("squawk")
+    except UsageError:
         return [Concern(SQUAWK, "squawk is not installed (pip install squawk-cli); SQL not linted")]
+    result = subprocess.run(
+        [
+            squawk_binary,
+            "--reporter",
+            "gcc",
+            "--assume-in-transaction",
+            "--exclude",
+            SQUAWK_EXCLUDED_RULES,
+            "--stdin-filepath",
+            label,
+        ],
+        input=sql,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     findings: dict[str, None] = {}
     for line in result.stdout.splitlines():
         # gcc style: file:line:col: warning: rule message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,9 @@ def contribkit_errors(body: Callable[..., Any]) -> Callable[..., Any]:
 
         from contribkit.frontend import run
 
-        outcome = run(lambda: body(c, *args, **kwargs))
+        # `invoke --debug` (or INVOKE_DEBUG=1) shows tracebacks, as `contribkit --debug` does.
+        debug = logging.getLogger("invoke").isEnabledFor(logging.DEBUG)
+        outcome = run(lambda: body(c, *args, **kwargs), debug=debug)
         if isinstance(outcome, int) and outcome != 0:
             raise Exit(code=outcome)
         return None

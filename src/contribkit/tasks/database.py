@@ -11,42 +11,42 @@ from contribkit.tasks._runner import contribkit_errors, project
 @contribkit_errors
 def upgrade(c, revision="head", dry_run=False):  # type: ignore[no-untyped-def]
     """Apply migrations to the configured database."""
-    from contribkit import realdb
+    from contribkit import console, realdb
 
-    print(realdb.upgrade(project(), revision, dry_run=dry_run))
+    console.info(realdb.upgrade(project(), revision, dry_run=dry_run))
 
 
 @task(help={"revision": "target revision (default: -1, one step)", "yes": "really do it"})
 @contribkit_errors
 def downgrade(c, revision="-1", yes=False):  # type: ignore[no-untyped-def]
     """Undo migrations; shows what it would undo unless -y is given."""
-    from contribkit import realdb
+    from contribkit import console, realdb
 
-    print(realdb.downgrade(project(), revision, yes=yes))
+    console.info(realdb.downgrade(project(), revision, yes=yes))
 
 
 @task
 @contribkit_errors
 def current(c):  # type: ignore[no-untyped-def]
     """Show the database's revision and whether it is at head."""
-    from contribkit import realdb
+    from contribkit import console, realdb
 
-    print(realdb.describe_status(project()))
+    console.info(realdb.describe_status(project()))
 
 
 @task(help={"revision": "revision id, head or base"})
 @contribkit_errors
 def stamp(c, revision):  # type: ignore[no-untyped-def]
     """Record a revision without running migrations."""
-    from contribkit import realdb
+    from contribkit import console, realdb
 
-    print(realdb.stamp(project(), revision))
+    console.info(realdb.stamp(project(), revision))
 
 
 @task(help={"yes": "really do it: every row is deleted"})
 @contribkit_errors
 def reset(c, yes=False):  # type: ignore[no-untyped-def]
     """Drop every table, then upgrade to head: a clean database at the latest revision."""
-    from contribkit import realdb
+    from contribkit import console, realdb
 
-    print(realdb.reset(project(), yes=yes))
+    console.info(realdb.reset(project(), yes=yes))

@@ -18,7 +18,7 @@ from contribkit.tasks._runner import contribkit_errors, project
 @contribkit_errors
 def migrate(c, message=None, dialect=None, allow_destructive=False, check=False):  # type: ignore[no-untyped-def]
     """Write one verified migration per dialect for the models' pending changes."""
-    from contribkit.cli import report_written
+    from contribkit import console
 
     config = project()
     if check:
@@ -26,13 +26,12 @@ def migrate(c, message=None, dialect=None, allow_destructive=False, check=False)
 
         run_check(config, dialect)
         return
-    from contribkit.errors import UsageError
     from contribkit.migrations.migrate import migrate as run_migrate
 
-    if not message:
-        raise UsageError("say what changed: invoke migrate -m add_flow_run_new_column.")
-    result = run_migrate(config, message, dialect=dialect, allow_destructive=allow_destructive)
-    report_written(config.root, result.written, result.notes)
+    result = run_migrate(
+        config, message or "", dialect=dialect, allow_destructive=allow_destructive
+    )
+    console.report_written(config.root, result.written, result.notes)
 
 
 TASKS = (migrate,)

@@ -11,7 +11,7 @@ from contribkit.tasks._runner import contribkit_errors, project
 @contribkit_errors
 def build(c, force=False):  # type: ignore[no-untyped-def]
     """npm ci and npm run build, then swap the output into [tool.contribkit] static."""
-    from contribkit.cli import report_ui_build
+    from contribkit.console import report_ui_build
     from contribkit.ui import build as build_ui
 
     config = project()
