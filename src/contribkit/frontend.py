@@ -37,6 +37,20 @@ def exit_with(code: int) -> None:
     sys.exit(code)
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """True when Ctrl-C/SIGTERM started this failure: a driver interrupted mid-statement
+    invalidates its connection, and the cleanup then fails with an error of its own that
+    replaces the interrupt (e.g. SQLAlchemy's PendingRollbackError)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def run(action: Callable[[], T], *, debug: bool = False) -> T | int:
     """Call ``action``; on a known failure print one line and return its exit code."""
     from contribkit import console
@@ -45,6 +59,8 @@ def run(action: Callable[[], T], *, debug: bool = False) -> T | int:
     try:
         return action()
     except ContribkitError as exc:
+        if _interrupted(exc) and not debug:
+            return _report_interrupt()
         if debug:
             raise
         if exc.details:
@@ -54,5 +70,15 @@ def run(action: Callable[[], T], *, debug: bool = False) -> T | int:
     except KeyboardInterrupt:
         if debug:
             raise
-        console.error("interrupted: nothing this run started was left behind.")
-        return INTERRUPTED
+        return _report_interrupt()
+    except Exception as exc:  # not ours: a traceback, unless an interrupt caused it
+        if _interrupted(exc) and not debug:
+            return _report_interrupt()
+        raise
+
+
+def _report_interrupt() -> int:
+    from contribkit import console
+
+    console.error("interrupted: nothing this run started was left behind.")
+    return INTERRUPTED
