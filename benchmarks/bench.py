@@ -54,14 +54,11 @@ def contribkit(project: Path, *args: str) -> None:
 
 
 def migrate_end_to_end(pending: Path) -> list[float]:
-    def once() -> None:
-        ws = Workspace(pending)
-        try:
+    def once() -> float:
+        with Workspace(pending) as ws:
             started = time.perf_counter()
             contribkit(ws.project, "migrate", "-m", "widen_city")
             return time.perf_counter() - started
-        finally:
-            ws.close()
 
     return sample(once)
 
@@ -162,14 +159,11 @@ def growth(base: Path) -> list[tuple[int, list[float], list[float]]]:
         models = project / "grown" / "models.py"
 
         def migrate_once(p: Path = project, m: Path = models, n: int = revisions) -> float:
-            ws = Workspace(p)
-            try:
+            with Workspace(p) as ws:
                 (ws.project / "grown" / "models.py").write_text(models_source(n, extra_column=True))
                 started = time.perf_counter()
                 contribkit(ws.project, "migrate", "-m", "add_pending")
                 return time.perf_counter() - started
-            finally:
-                ws.close()
 
         rows.append((revisions, sample(migrate_once), checks))
         print(

@@ -89,6 +89,12 @@ class Workspace:
     def close(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)
 
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def _pids() -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
