@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import signal
 import socket
 import sys
@@ -35,7 +36,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import sqlalchemy as sa
@@ -67,10 +68,18 @@ class Worker:
         self.registry = registry
         self.engine = make_engine(database_url)
         self.sessions = sessionmaker(self.engine)
-        self._stopping = threading.Event()
+        # A stop request is a flag plus a byte on a socket pair that the idle wait selects on,
+        # not a threading.Event: stop() runs inside signal handlers, and a handler that runs
+        # while this thread holds the Event's internal lock (inside Event.wait) and then calls
+        # Event.set() waits for that lock forever.
+        self._stop_requested = False
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_writer.setblocking(False)
 
     def close(self) -> None:
         self.engine.dispose()
+        self._wake_reader.close()
+        self._wake_writer.close()
 
     def __enter__(self) -> Worker:
         return self
@@ -101,7 +110,7 @@ class Worker:
     def run_once(self) -> int:
         """Run every flow run that is due now, one after the other; return how many."""
         count = 0
-        while not self._stopping.is_set():
+        while not self._stop_requested:
             run_id = self.claim_next()
             if run_id is None:
                 break
@@ -187,19 +196,27 @@ class Worker:
             )
 
     def stop(self) -> None:
-        """Ask :meth:`run_forever` to return after the run in progress (callable from a thread)."""
-        self._stopping.set()
+        """Ask :meth:`run_forever` to return after the run in progress.
+
+        Safe from another thread and from a signal handler: it takes no lock.
+        """
+        self._stop_requested = True
+        # OSError: the buffer is full (a wake-up is pending anyway) or the worker is closed.
+        with suppress(OSError):
+            self._wake_writer.send(b"\0")
 
     def run_forever(self, poll_interval: float = 2.0) -> None:
         """Poll every ``poll_interval`` seconds until :meth:`stop`, SIGINT or SIGTERM."""
         with self._stop_on_signals():
-            while not self._stopping.is_set():
+            while not self._stop_requested:
                 try:
                     self.run_once()
                 except sa.exc.OperationalError as exc:
                     # A database restart must not end the worker: say so and poll again.
                     self._warn(f"database error: {one_line(exc)}")
-                self._stopping.wait(poll_interval)
+                # Returns early once stop() has written its byte, which is never read back:
+                # a stopped worker stays stopped.
+                select.select([self._wake_reader], [], [], poll_interval)
 
     def _warn(self, message: str) -> None:
         print(f"worker {self.name}: {message}", file=sys.stderr)
@@ -215,7 +232,7 @@ class Worker:
         previous = {sig: signal.getsignal(sig) for sig in handled}
 
         def request_stop(signum: int, frame: Any) -> None:
-            if self._stopping.is_set():
+            if self._stop_requested:
                 raise KeyboardInterrupt
             self.stop()
 

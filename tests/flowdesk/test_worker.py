@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -194,6 +196,37 @@ def test_run_forever_polls_until_stopped(client, worker, registry, add_flow, add
         worker.stop()
         loop.join(timeout=5)
     assert not loop.is_alive()
+
+
+# Fires SIGTERM at random moments of the polling loop, through SIGALRM so that it lands at
+# bytecode granularity, and checks that the worker stops each time; a hang dumps where it was.
+# run_once is emptied so that the signals land in the loop's own code, not in database calls.
+STOP_AT_RANDOM_MOMENTS = """
+import faulthandler, random, signal, sys
+from flowdesk.worker import Worker
+
+def fire(signum, frame):
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # run_forever has not begun yet
+        signal.setitimer(signal.ITIMER_REAL, 0.0001)
+    else:
+        signal.raise_signal(signal.SIGTERM)
+
+signal.signal(signal.SIGALRM, fire)
+faulthandler.dump_traceback_later(20, exit=True)
+for trial in range(int(sys.argv[1])):
+    with Worker("sqlite://") as worker:
+        worker.run_once = lambda: 0
+        signal.setitimer(signal.ITIMER_REAL, random.uniform(0.0001, 0.002))
+        worker.run_forever(poll_interval=0.00001)
+print("stopped", trial + 1)
+"""
+
+
+def test_sigterm_at_any_moment_of_the_polling_loop_stops_the_worker() -> None:
+    trials = 1000
+    args = [sys.executable, "-c", STOP_AT_RANDOM_MOMENTS, str(trials)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, f"stopped {trials}\n"), done.stderr
 
 
 def test_two_concurrent_workers_claim_each_run_exactly_once(
