@@ -5,6 +5,9 @@ server's whole life is ours: it runs as our child (never daemonized), listens on
 socket in a private temporary folder, dies with us even on SIGKILL (``PR_SET_PDEATHSIG``), and its
 data folder is removed on stop. PostgreSQL refuses to run as root, so as root it runs as a
 dedicated system user that is created on first use.
+
+The data folder is a copy of a cached fresh cluster when there is one (see ``pgtemplate``); the
+first start runs ``initdb`` and fills that cache.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from contribkit import pgtemplate
 from contribkit.errors import UsageError
 from contribkit.signals import deferred_signals
 
@@ -30,6 +34,15 @@ SYSTEM_USER = "contribkit-pg"
 _READY_TIMEOUT = 30.0
 # Durability is pointless for a database that is deleted minutes later; these make DDL fast.
 _FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+_INITDB_ARGS = (
+    "-U",
+    "postgres",
+    "--auth=trust",
+    "--encoding=UTF8",
+    "--locale=C",
+    "--no-sync",
+    "--no-instructions",
+)
 
 
 def binaries() -> Path:
@@ -67,6 +80,12 @@ def _ensure_system_user() -> str:
             capture_output=True,
         )
     return SYSTEM_USER
+
+
+def _uid(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_uid
 
 
 def _make_traversable(path: Path) -> None:
@@ -125,9 +144,13 @@ class EmbeddedPostgres:
     def __init__(self) -> None:
         self.folder: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
-        self._initdb: subprocess.Popen[bytes] | None = None
+        # initdb, or the copy of a cached cluster: what makes the data folder.
+        self._preparing: subprocess.Popen[bytes] | None = None
         self._bindir = Path()
         self._user: str | None = None
+        self._template_key = ""
+        #: The cached cluster this server's data folder is copied from, if any.
+        self.template: Path | None = None
 
     @property
     def socket_dir(self) -> Path:
@@ -148,8 +171,8 @@ class EmbeddedPostgres:
         return self.begin().finish()
 
     def begin(self) -> EmbeddedPostgres:
-        """Create the folder and launch initdb without waiting for it, so the caller can do
-        other work (imports, another dialect) while the cluster is being created."""
+        """Create the folder and launch initdb (or the copy of a cached cluster) without waiting
+        for it, so the caller can do other work (imports, another dialect) meanwhile."""
         self._bindir = binaries()
         # From here on, whatever interrupts us, the server and its folder go at exit at the latest.
         atexit.register(self.stop)
@@ -158,48 +181,87 @@ class EmbeddedPostgres:
         with deferred_signals():  # the folder is ours to remove from the moment it exists
             self.folder = Path(tempfile.mkdtemp(prefix="ckpg-", dir=parent))
         try:
-            if os.geteuid() == 0:
+            owner = os.geteuid()
+            if owner == 0:
                 self._user = _ensure_system_user()
+                owner = _uid(self._user)
                 _make_traversable(self._bindir)
                 _make_traversable(self.folder.parent)
                 shutil.chown(self.folder, self._user, self._user)
-            initdb = [
-                str(self._bindir / "initdb"),
-                "-D",
-                str(self.folder / "data"),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-                "--no-sync",
-                "--no-instructions",
-            ]
-            # Launched and recorded together, so that stop() can always find and kill it.
-            with deferred_signals(), open(self.folder / "initdb.log", "wb") as log:
-                self._initdb = subprocess.Popen(
-                    initdb,
-                    **self._credentials(),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    # initdb runs postgres children of its own: stopped, the whole group must go.
-                    start_new_session=True,
-                )
+            self._template_key = pgtemplate.cache_key(self._bindir, _INITDB_ARGS, owner)
+            self.template = pgtemplate.find(self._template_key)
+            if self.template is None:
+                self._start_initdb()
+            else:
+                # Run as us, who can read the cache; the copy keeps the server user as owner.
+                self._start_preparing(pgtemplate.copy_command(self.template, self._data), {})
         except BaseException:
             self.stop()
             raise
         return self
 
+    @property
+    def _data(self) -> Path:
+        assert self.folder is not None, "server not started"
+        return self.folder / "data"
+
+    def _start_initdb(self) -> None:
+        initdb = [str(self._bindir / "initdb"), "-D", str(self._data), *_INITDB_ARGS]
+        self._start_preparing(initdb, self._credentials())
+
+    def _start_preparing(self, argv: list[str], credentials: dict[str, object]) -> None:
+        assert self.folder is not None
+        # Launched and recorded together, so that stop() can always find and kill it.
+        with deferred_signals(), open(self.folder / "prepare.log", "wb") as log:
+            self._preparing = subprocess.Popen(
+                argv,
+                **credentials,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                # initdb runs postgres children of its own: stopped, the whole group must go.
+                start_new_session=True,
+            )
+
+    def _finish_preparing(self) -> bool:
+        """Wait for the data folder; False when the copy of a cached cluster failed."""
+        assert self.folder is not None and self._preparing is not None, "call begin() first"
+        code = self._preparing.wait()
+        self._preparing = None
+        if code == 0:
+            if self.template is None:  # a fresh initdb: cache it before a server changes it
+                pgtemplate.publish(self._data, self._template_key)
+            return True
+        if self.template is not None:
+            return False
+        tail = (self.folder / "prepare.log").read_text(errors="replace").strip()[-300:]
+        raise UsageError(f"the embedded PostgreSQL server failed to initialise: {tail}")
+
+    def _without_template(self) -> None:
+        """Drop the cached cluster that failed us and make the data folder with initdb."""
+        pgtemplate.discard(self._template_key)
+        self.template = None
+        self._stop_server()
+        _remove(self._data)
+        self._start_initdb()
+        self._finish_preparing()
+
     def finish(self) -> EmbeddedPostgres:
-        """Wait for initdb, then start the server and wait until it is ready."""
-        assert self.folder is not None and self._initdb is not None, "call begin() first"
+        """Wait for the data folder, then start the server and wait until it is ready.
+
+        A cached cluster that cannot be copied or started is discarded and replaced by initdb,
+        so a damaged cache costs one slow start, never a failed one.
+        """
         try:
-            if self._initdb.wait() != 0:
-                tail = (self.folder / "initdb.log").read_text(errors="replace").strip()[-300:]
-                raise UsageError(f"the embedded PostgreSQL server failed to initialise: {tail}")
-            self._initdb = None
-            self._launch()
+            if not self._finish_preparing():
+                self._without_template()
+            try:
+                self._launch()
+            except UsageError:
+                if self.template is None:
+                    raise
+                self._without_template()
+                self._launch()
         except BaseException:
             self.stop()
             raise
@@ -207,7 +269,7 @@ class EmbeddedPostgres:
 
     def _launch(self) -> None:
         assert self.folder is not None
-        data = self.folder / "data"
+        data = self._data
         log = self.folder / "server.log"
         settings = [arg for s in _FAST_SETTINGS for arg in ("-c", s)]
         with open(log, "wb") as log_file:
@@ -257,11 +319,17 @@ class EmbeddedPostgres:
         atexit.unregister(self.stop)
 
     def _stop(self) -> None:
-        initdb, self._initdb = self._initdb, None
-        if initdb is not None and initdb.poll() is None:
+        preparing, self._preparing = self._preparing, None
+        if preparing is not None and preparing.poll() is None:
             with contextlib.suppress(ProcessLookupError):  # it may have just finished
-                os.killpg(initdb.pid, signal.SIGKILL)
-            initdb.wait()
+                os.killpg(preparing.pid, signal.SIGKILL)
+            preparing.wait()
+        self._stop_server()
+        folder, self.folder = self.folder, None
+        if folder is not None:
+            _remove(folder)
+
+    def _stop_server(self) -> None:
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -270,9 +338,6 @@ class EmbeddedPostgres:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        folder, self.folder = self.folder, None
-        if folder is not None:
-            _remove(folder)
 
     def __enter__(self) -> EmbeddedPostgres:
         return self.start()
