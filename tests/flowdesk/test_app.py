@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -43,8 +44,18 @@ def test_openapi_and_swagger_ui(shared_client) -> None:
     assert set(schema["paths"]) == CONTRACT_PATHS
     docs = shared_client.get("/api/docs")
     assert docs.status_code == 200
-    assert "swagger-ui" in docs.text
     assert "/api/openapi.json" in docs.text
+    # Served from the package, not a CDN: the page must work offline.
+    assets = sorted(re.findall(r'(?:src|href)="([^"]+)"', docs.text))
+    assert assets == [
+        "/api/docs/assets/favicon.png",
+        "/api/docs/assets/swagger-ui-bundle.js",
+        "/api/docs/assets/swagger-ui.css",
+    ]
+    for asset in assets:
+        response = shared_client.get(asset)
+        assert response.status_code == 200 and len(response.content) > 1000, asset
+    assert "SwaggerUIBundle" in shared_client.get(assets[1]).text
 
 
 def test_without_a_build_the_root_says_how_to_build_it(shared_database_url, tmp_path) -> None:

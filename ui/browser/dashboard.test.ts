@@ -110,6 +110,26 @@ describe("dashboard", () => {
     await shoot("run-detail");
   });
 
+  it("serves the API docs with no request leaving the server", async () => {
+    const docs = await browser.newPage();
+    const elsewhere: string[] = [];
+    await docs.route("**/*", (route) => {
+      const url = route.request().url();
+      if (url.startsWith(baseUrl)) return route.continue();
+      elsewhere.push(url);
+      return route.abort();
+    });
+    await docs.goto(`${baseUrl}/api/docs`);
+    await expect
+      .poll(() => docs.locator(".swagger-ui .info .title").textContent(), { timeout: 10_000 })
+      .toContain("flowdesk");
+    const operations = docs.locator(".opblock-summary-path");
+    await expect.poll(() => operations.allTextContents()).toContain("/api/flow_runs");
+    expect(elsewhere).toEqual([]);
+    await docs.screenshot({ path: join(SHOTS, "api-docs.png") });
+    await docs.close();
+  });
+
   it("shows a new run on the next auto-refresh, without a reload", async () => {
     await page.goto(`${baseUrl}/`);
     await expectRows(seeded.runs.map((run) => run.name));

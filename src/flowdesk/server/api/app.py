@@ -17,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 
 from contribkit.migrations.verify import one_line
 from flowdesk.server.api import flow_runs, flows, health
+from flowdesk.server.api.docs import mount_docs
 from flowdesk.server.database.engine import make_engine
 from flowdesk.server.ui import UI_BUILD_DIR, mount_ui
 
@@ -48,7 +49,7 @@ def create_app(database_url: str | None = None, *, ui_dir: Path = UI_BUILD_DIR) 
     app = FastAPI(
         title="flowdesk",
         summary="Track flows, their runs, task runs and logs.",
-        docs_url="/api/docs",
+        docs_url=None,  # mount_docs serves it without a CDN
         openapi_url="/api/openapi.json",
         redoc_url=None,
         lifespan=lifespan,
@@ -74,6 +75,7 @@ def create_app(database_url: str | None = None, *, ui_dir: Path = UI_BUILD_DIR) 
 
     for module in (health, flows, flow_runs):
         app.include_router(module.router, prefix="/api")
+    mount_docs(app)
     # Last, so that no UI path can shadow an API route.
     mount_ui(app, ui_dir)
     return app
