@@ -18,7 +18,7 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 ALLOWED_RUN = [
     re.compile(r"^python -m pip install( [\w.<>=\"-]+)+$"),
     re.compile(
-        r'^echo "sessions=\$\(nox -l --json -t ci \| jq -c \'\[\.\[\]\.session\]\'\)" >> "\$GITHUB_OUTPUT"$'
+        r'^echo "sessions=\$\(nox -l --json -t ci \| jq -c \'\[\.\[\] \| \{session, python\}\]\'\)" >> "\$GITHUB_OUTPUT"$'
     ),
     re.compile(r'^nox -s "\$SESSION"$'),
 ]
@@ -103,8 +103,14 @@ def test_workflow_matrix_comes_from_nox_and_permissions_are_read_only() -> None:
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
     assert workflow["permissions"] == {"contents": "read"}
     assert "concurrency" in workflow
-    matrix = workflow["jobs"]["nox"]["strategy"]["matrix"]["session"]
-    assert matrix == "${{ fromJSON(needs.sessions.outputs.sessions) }}"
+    job = workflow["jobs"]["nox"]
+    assert job["strategy"]["matrix"] == {
+        "include": "${{ fromJSON(needs.sessions.outputs.sessions) }}"
+    }
+    [setup_python] = [
+        s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python@")
+    ]
+    assert setup_python["with"]["python-version"].splitlines() == ["${{ matrix.python }}", "3.11"]
 
 
 def test_actionlint_accepts_the_workflows() -> None:
@@ -123,7 +129,10 @@ def test_nox_lists_ci_sessions_for_every_python_and_dialect() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    names = {s["session"] for s in json.loads(result.stdout)}
+    sessions = json.loads(result.stdout)
+    names = {s["session"] for s in sessions}
+    # Each becomes one matrix job {session, python}: the job sets up exactly that Python.
+    assert all(re.fullmatch(r"3\.\d+", s["python"]) for s in sessions), sessions
     for python in ("3.10", "3.11", "3.12", "3.13"):
         for dialect in ("sqlite", "postgresql"):
             assert f"tests-{python}({dialect})" in names
