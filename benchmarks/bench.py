@@ -70,7 +70,7 @@ def autogenerate_floor(pending: Path) -> list[float]:
 
     from contribkit.config import load_config
     from contribkit.databases import create_engine, ephemeral_database
-    from contribkit.migrations.migrate import project_migrations
+    from contribkit.migrations.layout import project_migrations
 
     sys.path.insert(0, str(pending))
     config = load_config(pending)

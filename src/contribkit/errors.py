@@ -29,3 +29,11 @@ class CheckFailed(ContribkitError):
     """A check ran and found a problem; ``details`` holds the report (exit 1)."""
 
     exit_code = 1
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of a (database) error, without SQLAlchemy's SQL dump and links."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first.rstrip(".")

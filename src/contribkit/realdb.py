@@ -17,7 +17,7 @@ from typing import Any
 
 from contribkit.config import ProjectConfig
 from contribkit.databases import create_engine, redact
-from contribkit.errors import CheckFailed, UsageError
+from contribkit.errors import CheckFailed, UsageError, one_line
 
 
 def database_url(config: ProjectConfig) -> str:
@@ -50,7 +50,7 @@ class Target:
 def target(config: ProjectConfig) -> Target:
     from sqlalchemy.engine import make_url
 
-    from contribkit.migrations.migrate import project_migrations
+    from contribkit.migrations.layout import project_migrations
 
     url = database_url(config)
     try:
@@ -68,8 +68,6 @@ def _connection(t: Target) -> Iterator[Any]:
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
-
-    from contribkit.migrations.verify import one_line
 
     parsed = make_url(t.url)
     if t.dialect == "sqlite" and parsed.database and parsed.database != ":memory:":
@@ -89,8 +87,6 @@ def _connection(t: Target) -> Iterator[Any]:
 def _run(t: Target, action: Callable[[Any], Any]) -> Any:
     import sqlalchemy as sa
     from alembic.util import CommandError
-
-    from contribkit.migrations.verify import one_line
 
     with _connection(t) as connection:
         config = t.migrations.alembic_config(t.dialect, connection=connection)

@@ -29,7 +29,7 @@ class MigratedDatabases:
         from sqlalchemy.pool import NullPool
 
         from contribkit.databases import create_engine, postgres_server, unique_name
-        from contribkit.migrations.migrate import project_migrations
+        from contribkit.migrations.layout import project_migrations
 
         migrations = project_migrations(self.config, (self.dialect,))
         if self.dialect == "sqlite":

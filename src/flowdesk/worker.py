@@ -42,7 +42,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from contribkit.migrations.verify import one_line
+from contribkit.errors import one_line
 from flowdesk.registry import FlowRegistry, default_registry
 from flowdesk.server.database.engine import make_engine
 from flowdesk.server.database.orm_models import Flow, FlowRun, Log, StateType, TaskRun

@@ -89,7 +89,8 @@ def check_dialect(migrations: Migrations, dialect: str, recorded: set[str]) -> D
 def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectReport]:
     """Run the check for the selected dialects; raise :class:`CheckFailed` with the report."""
     from contribkit.databases import prewarm
-    from contribkit.migrations.migrate import project_migrations, step
+    from contribkit.migrations.layout import project_migrations
+    from contribkit.migrations.migrate import step
     from contribkit.migrations.notes import recorded_revisions
 
     dialects = config.select_dialects(dialect)

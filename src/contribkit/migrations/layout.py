@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
+    from contribkit.config import ProjectConfig
+
 #: ``2026_11_21_051500_1a2b3c4d5e6f_add_flow_run_new_column.py``
 REVISION_FILE = re.compile(
     r"^(?P<stamp>\d{4}_\d{2}_\d{2}_\d{6})_(?P<rev>[0-9a-f]+)_(?P<slug>\w+)\.py$"
@@ -99,3 +101,15 @@ class Migrations:
                 f"merge them first, e.g. 'alembic merge heads' for that dialect."
             )
         return heads[0] if heads else None
+
+
+def project_migrations(config: ProjectConfig, dialects: tuple[str, ...]) -> Migrations:
+    """The project's migrations with its models loaded; fails early with a one-line reason."""
+    from contribkit.importing import load_metadata
+
+    folder = config.require_migrations()
+    exclude = frozenset(config.option("exclude_tables", list, []))
+    live = Migrations(folder, None, exclude)
+    live.ensure_exists(dialects)
+    metadata = load_metadata(config.require_models(), config.root)
+    return Migrations(folder, metadata, exclude)

@@ -22,9 +22,9 @@ from pathlib import Path
 from contribkit import console
 from contribkit.config import ProjectConfig
 from contribkit.databases import prewarm
-from contribkit.errors import CheckFailed, ContribkitError, UsageError
+from contribkit.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.migrations import review as reviewing
-from contribkit.migrations.layout import Migrations
+from contribkit.migrations.layout import Migrations, project_migrations
 from contribkit.migrations.slug import message_to_slug, slug_to_title
 
 LOCK_WAIT_SECONDS = 600
@@ -36,18 +36,6 @@ class MigrateResult:
     revisions: dict[str, str] = field(default_factory=dict)
     concerns: list[str] = field(default_factory=list)
     notes: Path | None = None
-
-
-def project_migrations(config: ProjectConfig, dialects: tuple[str, ...]) -> Migrations:
-    """The project's migrations with its models loaded; fails early with a one-line reason."""
-    from contribkit.importing import load_metadata
-
-    folder = config.require_migrations()
-    exclude = frozenset(config.option("exclude_tables", list, []))
-    live = Migrations(folder, None, exclude)
-    live.ensure_exists(dialects)
-    metadata = load_metadata(config.require_models(), config.root)
-    return Migrations(folder, metadata, exclude)
 
 
 @contextmanager
@@ -84,8 +72,6 @@ def step(dialect: str, name: str) -> Iterator[None]:
         exc.args = (exc.message,)
         raise
     except Exception as exc:
-        from contribkit.migrations.verify import one_line
-
         raise CheckFailed(f"{dialect}: {name}: {type(exc).__name__}: {one_line(exc)}") from exc
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contribkit.errors import CheckFailed
+from contribkit.errors import CheckFailed, one_line
 from contribkit.migrations import seed
 from contribkit.migrations.describe import describe, flatten
 from contribkit.migrations.runtime import context_options
@@ -129,14 +129,6 @@ def _checked(what: str, action: Any) -> None:
         action()
     except sa.exc.DBAPIError as exc:
         raise CheckFailed(f"{what} failed: {one_line(exc)}") from exc
-
-
-def one_line(exc: BaseException) -> str:
-    """The first line of a (database) error, without SQLAlchemy's SQL dump and links."""
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    return first.rstrip(".")
 
 
 def verify_new_revision(db: TrialDatabase, revision: str, previous: str | None) -> list[str]:
