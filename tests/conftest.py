@@ -7,6 +7,7 @@ defaulting to SQLite, so a bare ``pytest`` works too.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,16 @@ def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-unt
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _restore_signal_handlers() -> Iterator[None]:
+    """Frontends called in-process install SIGTERM handlers, and a finished migrate ignores
+    SIGINT/SIGTERM until exit: give the test process its own handlers back."""
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +31,7 @@ def _processes_using(folder: str) -> list[str]:
     ("signum", "delay"), [(signal.SIGINT, 0.8), (signal.SIGTERM, 1.6), (signal.SIGINT, 2.4)]
 )
 def test_interrupted_migrate_writes_nothing_and_leaves_no_server(
-    sample, signum: int, delay: float
+    sample, request, signum: int, delay: float
 ) -> None:
     assert sample.cli("init").code == 0
     assert sample.cli("migrate", "-m", "initial").code == 0
@@ -39,6 +40,7 @@ def test_interrupted_migrate_writes_nothing_and_leaves_no_server(
     )
     before = sample.snapshot()
     private_tmp = tempfile.mkdtemp(prefix="ckt-", dir="/tmp")  # short: sockets live here
+    request.addfinalizer(lambda: shutil.rmtree(private_tmp, ignore_errors=True))
 
     process = subprocess.Popen(
         [sys.executable, "-m", "contribkit", "migrate", "-m", "widen_city"],
@@ -94,3 +96,27 @@ def test_two_migrates_at_once_write_one_revision_per_dialect(sample, dialect: st
     assert "nothing to do" in combined
     notes = (sample.root / "NOTES.md").read_text()
     assert notes.count("## Widen city") == 1
+
+
+def test_a_ctrl_c_during_the_commit_leaves_a_finished_run(sample, monkeypatch) -> None:
+    """The signal is held while the files move; once they have, the run is done: exit 0 with
+    everything written, not "interrupted" with the files in place."""
+    from contribkit.migrations import notes
+
+    assert sample.cli("init").code == 0
+    assert sample.cli("migrate", "-m", "initial").code == 0
+    sample.edit(
+        "inventory/models.py", 'sa.Column("city", sa.String(80)', 'sa.Column("city", sa.String(120)'
+    )
+    write_notes = notes.write_atomically
+
+    def ctrl_c_then_write(path: Path, text: str) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # delivered here, were it not held
+        write_notes(path, text)
+
+    monkeypatch.setattr(notes, "write_atomically", ctrl_c_then_write)
+    outcome = sample.cli("migrate", "-m", "widen_city")
+    assert outcome.code == 0, outcome.err
+    assert len(sample.versions("sqlite")) == len(sample.versions("postgresql")) == 2
+    assert "Widen city" in (sample.root / "NOTES.md").read_text()

@@ -168,13 +168,14 @@ def run_services(services: Sequence[Service], out: IO[str] | None = None) -> Non
     try:
         for index, service in enumerate(services):
             if len(services) == 1:  # nothing to tell apart: keep the terminal (and its colours)
-                running[service.name] = start(service)
+                with deferred_signals():  # started and recorded together, so stop() finds it
+                    running[service.name] = start(service)
                 continue
             label = f"{service.name:<{width}} | "
             if out.isatty():
                 label = f"\033[{COLORS[index % len(COLORS)]}m{label}\033[0m"
-            process = start(service, stdout=subprocess.PIPE)
-            running[service.name] = process
+            with deferred_signals():
+                process = running[service.name] = start(service, stdout=subprocess.PIPE)
             assert process.stdout is not None
             pump = threading.Thread(
                 target=_pump, args=(label, process.stdout, out, lock), daemon=True
@@ -228,7 +229,8 @@ def run_with_reload(argv: Sequence[str], paths: Sequence[Path], cwd: Path | None
     from contribkit import console
 
     service = Service(argv[0], list(argv), cwd=cwd)
-    process = start(service)
+    with deferred_signals():  # started and recorded together, so the finally clause stops it
+        process = start(service)
     reported = False
     changes_or_timeouts = watch(
         *paths, watch_filter=PythonFilter(), yield_on_timeout=True, rust_timeout=500
@@ -237,8 +239,9 @@ def run_with_reload(argv: Sequence[str], paths: Sequence[Path], cwd: Path | None
         for changes in changes_or_timeouts:
             if changes:
                 console.step(f"{len(changes)} file(s) changed: restarting {' '.join(argv)}")
-                stop([process])
-                process, reported = start(service), False
+                with deferred_signals():
+                    stop([process])
+                    process, reported = start(service), False
             elif process.poll() is not None and not reported:
                 console.warn(
                     f"{' '.join(argv)} {describe_exit(process.returncode)}; "

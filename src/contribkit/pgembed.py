@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from contribkit import pgtemplate
@@ -56,9 +57,20 @@ def binaries() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG: fast shutdown when we die
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the child sent SIGINT (a fast shutdown) when we die.
+
+    libc is loaded here, in the parent: loading a library in the forked child of a process
+    with threads can deadlock on a lock another thread held at the fork.
+    """
+    if sys.platform != "linux":
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def die_with_parent() -> None:  # pragma: no cover - runs in the forked child
+        prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+
+    return die_with_parent
 
 
 def _ensure_system_user() -> str:
@@ -272,7 +284,8 @@ class EmbeddedPostgres:
         data = self._data
         log = self.folder / "server.log"
         settings = [arg for s in _FAST_SETTINGS for arg in ("-c", s)]
-        with open(log, "wb") as log_file:
+        # Launched and recorded together, so that stop() can always find and stop it.
+        with deferred_signals(), open(log, "wb") as log_file:
             self.process = subprocess.Popen(
                 [
                     str(self._bindir / "postgres"),
@@ -288,7 +301,7 @@ class EmbeddedPostgres:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=_die_with_parent_hook(),
                 start_new_session=True,  # Ctrl-C reaches us, and we stop the server in order
             )
         self._wait_ready(data, log)

@@ -1,4 +1,4 @@
-"""Cleanup that a second Ctrl-C or SIGTERM cannot cut short."""
+"""Cleanup that a second Ctrl-C or SIGTERM cannot cut short, and work it cannot undo."""
 
 from __future__ import annotations
 
@@ -6,22 +6,52 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-_DEFERRED = {signal.SIGINT, signal.SIGTERM}
+_DEFERRED = (signal.SIGINT, signal.SIGTERM)
+
+
+class Deferral:
+    """What a :func:`deferred_signals` block caught, and what to do with it at the end."""
+
+    def __init__(self) -> None:
+        self.caught: list[int] = []
+        self.work_done = False
+
+    def hold(self, signum: int, frame: Any) -> None:
+        self.caught.append(signum)  # no lock, no I/O: this runs between any two bytecodes
+
+    def finish_work(self) -> None:
+        """The block's work is committed and an interrupt can no longer undo it: drop what was
+        caught and ignore SIGINT/SIGTERM until the process exits, so that a Ctrl-C pressed
+        during the commit does not report a finished run as interrupted."""
+        self.work_done = True
 
 
 @contextmanager
-def deferred_signals() -> Iterator[None]:
+def deferred_signals() -> Iterator[Deferral]:
     """Hold SIGINT/SIGTERM while the block runs; a signal that arrived is delivered after it.
 
     Used around the steps that undo a run (stopping the embedded server, dropping a throw-away
-    database, removing staged files): interrupted half-way they would leave debris behind.
+    database, removing staged files) and around commits: interrupted half-way they would leave
+    debris behind. The handlers are swapped rather than the signals masked, because a mask
+    covers only the calling thread: with other threads running (output pumps, the test runner's
+    I/O) the kernel hands the signal to one of them and Python runs its handler here anyway.
     """
+    deferral = Deferral()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield deferral  # only the main thread runs signal handlers
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    previous = {signum: signal.signal(signum, deferral.hold) for signum in _DEFERRED}
     try:
-        yield
+        yield deferral
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if deferral.work_done:
+            for signum in _DEFERRED:
+                signal.signal(signum, signal.SIG_IGN)
+        else:
+            for signum, handler in previous.items():
+                # None: a handler installed outside Python, which cannot be put back as such.
+                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+            for signum in dict.fromkeys(deferral.caught):
+                signal.raise_signal(signum)  # to the handler just restored, as if it came now

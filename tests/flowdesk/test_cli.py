@@ -10,7 +10,6 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,6 @@ from flowdesk.server.database.orm_models import FlowRun, Log, StateType
 
 FLOWDESK = str(Path(sys.executable).parent / "flowdesk")
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/nothing"
-
-
-@pytest.fixture(autouse=True)
-def keep_sigterm_handler() -> Iterator[None]:
-    """main() installs a SIGTERM handler; give the test process its own back."""
-    handler = signal.getsignal(signal.SIGTERM)
-    yield
-    signal.signal(signal.SIGTERM, handler)
 
 
 @pytest.fixture
@@ -218,7 +209,9 @@ def test_bad_numbers_are_a_one_line_usage_error(capsys, command, option, value) 
     assert f"{option}: must be a" in line and repr(value) in line and "Traceback" not in err
 
 
-def wait_for(predicate, timeout: float = 15) -> None:
+# Generous: a subprocess that starts Python and imports the server takes over 15 s on a loaded
+# 2-core machine, and a deadline only costs time when something is wrong.
+def wait_for(predicate, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
@@ -237,7 +230,9 @@ def test_server_start_serves_refuses_a_taken_port_and_stops_on_sigterm(
         def healthy() -> bool:
             assert server.poll() is None, server.communicate()
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health") as response:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/health", timeout=5
+                ) as response:
                     return response.read() == b'{"status":"ok","database":"ok"}'
             except OSError:
                 return False
@@ -248,7 +243,7 @@ def test_server_start_serves_refuses_a_taken_port_and_stops_on_sigterm(
         assert f"cannot listen on 127.0.0.1:{port}" in one_error_line(second.stderr)
     finally:
         server.send_signal(signal.SIGTERM)
-        _, err = server.communicate(timeout=15)
+        _, err = server.communicate(timeout=60)
     assert server.returncode == 0, err
 
 
@@ -277,12 +272,12 @@ def test_worker_start_runs_imported_flows_until_sigterm(
         wait_for(finished)
     finally:
         worker.send_signal(signal.SIGTERM)
-        out, err = worker.communicate(timeout=15)
+        out, err = worker.communicate(timeout=60)
     assert worker.returncode == 0, err
     assert "hello ada" in out and "greet" in out
 
 
-def test_a_second_sigterm_interrupts_a_hung_flow_and_fails_its_run(
+def test_a_second_signal_interrupts_a_hung_flow_and_fails_its_run(
     database_url, add_flow, add_run, sessions, tmp_path
 ) -> None:
     (tmp_path / "hung_flows.py").write_text(
@@ -308,8 +303,9 @@ def test_a_second_sigterm_interrupts_a_hung_flow_and_fails_its_run(
         worker.send_signal(signal.SIGTERM)
         time.sleep(0.5)  # still running: the first signal only waits for the run to end
         assert worker.poll() is None and state() is StateType.RUNNING
-        worker.send_signal(signal.SIGTERM)
-        out, err = worker.communicate(timeout=15)
+        # Another signal than the first: two pending SIGTERMs would merge into one.
+        worker.send_signal(signal.SIGINT)
+        out, err = worker.communicate(timeout=60)
     finally:
         worker.kill()
     assert worker.returncode == 130, err

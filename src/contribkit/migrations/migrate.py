@@ -186,13 +186,13 @@ def _commit(
     """Move staged files into the project and record the notes entry; undo on any failure.
 
     Only a handful of renames: signals are held meanwhile, so an interrupt cannot land between
-    a move and its undo.
+    a move and its undo. Once it has succeeded the run is done, and later interrupts are ignored.
     """
     from contribkit.migrations import notes
     from contribkit.signals import deferred_signals
 
     moved: list[Path] = []
-    with deferred_signals():
+    with deferred_signals() as deferral:
         try:
             for dialect, source in staged_files.items():
                 target = live.versions(dialect) / source.name
@@ -214,6 +214,7 @@ def _commit(
                 path.unlink(missing_ok=True)
             result.revisions.clear()
             raise
+        deferral.finish_work()
     result.written = moved
 
 
