@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -119,3 +120,39 @@ def test_external_server_gets_a_unique_database_that_is_dropped(monkeypatch) -> 
         assert name.startswith("ck_")
         assert _exists(url, "postgresql")
     assert not _exists(url, "postgresql")
+
+
+def test_servers_live_in_ram_unless_tmpdir_says_otherwise(
+    monkeypatch, request, tmp_path: Path
+) -> None:
+    from contribkit import pgembed
+
+    monkeypatch.delenv("TMPDIR", raising=False)
+    roomy = pgembed._ram_folder_has_room()
+    assert pgembed.server_parent() == (pgembed.RAM_FOLDER if roomy else Path("/tmp"))
+    monkeypatch.setattr(pgembed, "RAM_FOLDER_MIN_FREE", 1 << 62)  # more than any machine has
+    assert pgembed.server_parent() == Path("/tmp")
+    monkeypatch.setattr(pgembed, "RAM_FOLDER_MIN_FREE", 0)
+    monkeypatch.setattr(pgembed, "RAM_FOLDER", tmp_path / "no-such-folder")
+    assert pgembed.server_parent() == Path("/tmp")
+    short = Path(tempfile.mkdtemp(prefix="ck-", dir="/tmp"))  # a long one is refused: sockets
+    request.addfinalizer(lambda: short.rmdir())
+    monkeypatch.setenv("TMPDIR", str(short))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() caches what it found first
+    assert pgembed.server_parent() == short
+    monkeypatch.setenv("TMPDIR", str(tmp_path / ("x" * 60)))
+    (tmp_path / ("x" * 60)).mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    assert pgembed.server_parent() == Path("/tmp")
+
+
+def test_the_embedded_server_runs_where_server_parent_says(monkeypatch) -> None:
+    from contribkit.pgembed import server_parent
+
+    monkeypatch.delenv("TMPDIR", raising=False)
+    server = EmbeddedPostgres().start()
+    try:
+        assert server.folder.parent == server_parent()
+        assert server.process.poll() is None
+    finally:
+        server.stop()

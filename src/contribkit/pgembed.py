@@ -109,10 +109,31 @@ def _make_traversable(path: Path) -> None:
             folder.chmod(mode | stat.S_IXOTH)
 
 
-def _short_temp_dir() -> str:
-    """The temp folder, unless its path would push the socket past the 107-byte Unix limit."""
+RAM_FOLDER = Path("/dev/shm")
+RAM_FOLDER_MIN_FREE = 1 << 30
+
+
+def _ram_folder_has_room() -> bool:
+    try:
+        usage = os.statvfs(RAM_FOLDER)
+    except OSError:
+        return False
+    free = usage.f_bavail * usage.f_frsize
+    return free >= RAM_FOLDER_MIN_FREE and os.access(RAM_FOLDER, os.W_OK | os.X_OK)
+
+
+def server_parent() -> Path:
+    """Where server folders go.
+
+    A RAM-backed folder when the system has a roomy one and ``TMPDIR`` does not name another
+    place: a cluster is about 1,000 files, and creating them (the copy, each CREATE DATABASE)
+    took up to a second on this machine's disk against 0.08 s in RAM. Otherwise the temp
+    folder, unless its path would push the socket past the 107-byte Unix limit.
+    """
+    if "TMPDIR" not in os.environ and _ram_folder_has_room():
+        return RAM_FOLDER
     default = tempfile.gettempdir()
-    return default if len(default) <= 48 or os.name != "posix" else "/tmp"
+    return Path(default if len(default) <= 48 or os.name != "posix" else "/tmp")
 
 
 STALE_AFTER_SECONDS = 600
@@ -188,8 +209,8 @@ class EmbeddedPostgres:
         self._bindir = binaries()
         # From here on, whatever interrupts us, the server and its folder go at exit at the latest.
         atexit.register(self.stop)
-        parent = _short_temp_dir()
-        sweep_stale_folders(Path(parent))
+        parent = server_parent()
+        sweep_stale_folders(parent)
         with deferred_signals():  # the folder is ours to remove from the moment it exists
             self.folder = Path(tempfile.mkdtemp(prefix="ckpg-", dir=parent))
         try:
