@@ -32,11 +32,11 @@ def find_interpreters() -> None:
 
 def install_locked(session: Any, *extras: str) -> None:
     """Install the project and ``extras`` into the session's venv, exactly as locked."""
+    from contribkit.commands import UV_SYNC
+
     flags = [arg for extra in extras for arg in ("--extra", extra)]
     session.run_install(
-        "uv",
-        "sync",
-        "--frozen",
+        *UV_SYNC,
         "--inexact",
         *flags,
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
