@@ -25,7 +25,10 @@ from devtools_support import NODE_MAJOR, contribkit, write_project, write_ui
 from contribkit.devserver import STOP_TIMEOUT
 
 SUPERVISE = """
-import json, sys
+import json, signal, sys
+# Ctrl-C as a foreground terminal delivers it, even when the tests themselves run as a
+# background job (whose children start with SIGINT ignored, and Python keeps it so).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from contribkit.devserver import Service, run_services
 from contribkit.frontend import run
 services = [Service(**service) for service in json.loads(sys.argv[1])]
