@@ -247,20 +247,30 @@ def test_server_start_serves_refuses_a_taken_port_and_stops_on_sigterm(
     assert server.returncode == 0, err
 
 
+def start_worker(
+    folder: Path, database_url: str, module: str, source: str
+) -> subprocess.Popen[str]:
+    """``flowdesk worker start`` polling every 0.1 s, with flows from ``module`` (``source``)."""
+    (folder / f"{module}.py").write_text(source)
+    env = {**os.environ, "FLOWDESK_DATABASE_URL": database_url}
+    args = [FLOWDESK, "worker", "start", "--poll-interval", "0.1", "--import", module]
+    return subprocess.Popen(
+        args, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
 def test_worker_start_runs_imported_flows_until_sigterm(
     database_url, add_flow, add_run, sessions, tmp_path
 ) -> None:
-    (tmp_path / "my_flows.py").write_text(
+    run_id = add_run(add_flow("greet"), parameters={"name": "ada"})
+    worker = start_worker(
+        tmp_path,
+        database_url,
+        "my_flows",
         "from flowdesk.registry import flow\n\n"
         "@flow('greet')\n"
         "def greet(name):\n"
-        "    print('hello', name)\n"
-    )
-    run_id = add_run(add_flow("greet"), parameters={"name": "ada"})
-    env = {**os.environ, "FLOWDESK_DATABASE_URL": database_url}
-    args = [FLOWDESK, "worker", "start", "--poll-interval", "0.1", "--import", "my_flows"]
-    worker = subprocess.Popen(
-        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        "    print('hello', name)\n",
     )
     try:
 
@@ -280,18 +290,16 @@ def test_worker_start_runs_imported_flows_until_sigterm(
 def test_a_second_signal_interrupts_a_hung_flow_and_fails_its_run(
     database_url, add_flow, add_run, sessions, tmp_path
 ) -> None:
-    (tmp_path / "hung_flows.py").write_text(
+    run_id = add_run(add_flow("hang"))
+    worker = start_worker(
+        tmp_path,
+        database_url,
+        "hung_flows",
         "import time\n"
         "from flowdesk.registry import flow\n\n"
         "@flow('hang')\n"
         "def hang():\n"
-        "    time.sleep(600)\n"
-    )
-    run_id = add_run(add_flow("hang"))
-    env = {**os.environ, "FLOWDESK_DATABASE_URL": database_url}
-    args = [FLOWDESK, "worker", "start", "--poll-interval", "0.1", "--import", "hung_flows"]
-    worker = subprocess.Popen(
-        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        "    time.sleep(600)\n",
     )
 
     def state() -> StateType:
