@@ -35,8 +35,8 @@ def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-unt
 
 @pytest.fixture(autouse=True)
 def _restore_signal_handlers() -> Iterator[None]:
-    """Frontends called in-process install SIGTERM handlers, and a finished migrate ignores
-    SIGINT/SIGTERM until exit: give the test process its own handlers back."""
+    """Frontends called in-process install a SIGTERM handler: give the test process its own
+    handlers back."""
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     yield
     for signum, handler in handlers.items():

@@ -16,16 +16,15 @@ class Deferral:
 
     def __init__(self) -> None:
         self.caught: list[int] = []
-        self.work_done = False
 
     def hold(self, signum: int, frame: Any) -> None:
         self.caught.append(signum)  # no lock, no I/O: this runs between any two bytecodes
 
     def finish_work(self) -> None:
         """The block's work is committed and an interrupt can no longer undo it: drop what was
-        caught and ignore SIGINT/SIGTERM until the process exits, so that a Ctrl-C pressed
-        during the commit does not report a finished run as interrupted."""
-        self.work_done = True
+        caught, so that a Ctrl-C pressed during the commit does not report a finished run as
+        interrupted. Later signals reach the restored handlers as usual."""
+        self.caught.clear()
 
 
 @contextmanager
@@ -46,12 +45,8 @@ def deferred_signals() -> Iterator[Deferral]:
     try:
         yield deferral
     finally:
-        if deferral.work_done:
-            for signum in _DEFERRED:
-                signal.signal(signum, signal.SIG_IGN)
-        else:
-            for signum, handler in previous.items():
-                # None: a handler installed outside Python, which cannot be put back as such.
-                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-            for signum in dict.fromkeys(deferral.caught):
-                signal.raise_signal(signum)  # to the handler just restored, as if it came now
+        for signum, handler in previous.items():
+            # None: a handler installed outside Python, which cannot be put back as such.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for signum in dict.fromkeys(deferral.caught):
+            signal.raise_signal(signum)  # to the handler just restored, as if it came now

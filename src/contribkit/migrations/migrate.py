@@ -186,7 +186,8 @@ def _commit(
     """Move staged files into the project and record the notes entry; undo on any failure.
 
     Only a handful of renames: signals are held meanwhile, so an interrupt cannot land between
-    a move and its undo. Once it has succeeded the run is done, and later interrupts are ignored.
+    a move and its undo. One that arrived meanwhile is dropped once the commit has succeeded:
+    the run is done.
     """
     from contribkit.migrations import notes
     from contribkit.signals import deferred_signals
