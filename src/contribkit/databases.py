@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from contribkit.errors import UsageError
+from contribkit.errors import UsageError, one_line
 from contribkit.signals import deferred_signals
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class PostgresServer:
             with self._admin().connect() as conn:
                 conn.execute(sa.text(statement))
         except sa.exc.OperationalError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            reason = one_line(exc)
             process = getattr(self.owner, "process", None)
             if process is not None and process.poll() is not None:
                 raise UsageError(

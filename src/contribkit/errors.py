@@ -26,7 +26,7 @@ class UsageError(ContribkitError):
 
 
 class CheckFailed(ContribkitError):
-    """A check ran and found a problem; ``details`` holds the report (exit 1)."""
+    """A check ran and found a problem (exit 1); ``details``, when given, is printed first."""
 
     exit_code = 1
 

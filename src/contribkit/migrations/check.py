@@ -72,7 +72,7 @@ def check_dialect(migrations: Migrations, dialect: str, recorded: set[str]) -> D
         f"the notes name {r}, which has no revision file" for r in sorted(recorded - on_disk)
     ]
 
-    with ephemeral_database(dialect) as url, TrialDatabase(migrations, dialect, url) as db:
+    with ephemeral_database(dialect) as url, TrialDatabase(migrations, dialect, url, script) as db:
         previous = None
         for rev in revisions:
             try:
@@ -87,7 +87,8 @@ def check_dialect(migrations: Migrations, dialect: str, recorded: set[str]) -> D
 
 
 def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectReport]:
-    """Run the check for the selected dialects; raise :class:`CheckFailed` with the report."""
+    """Run the check for the selected dialects, printing each problem as it is found; raise
+    :class:`CheckFailed` naming how many problems and where if there were any."""
     from contribkit.databases import prewarm
     from contribkit.migrations.layout import project_migrations
     from contribkit.migrations.migrate import step
@@ -118,6 +119,6 @@ def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectRepo
         raise CheckFailed(
             f"migrations check failed with {count} problem(s) in "
             f"{', '.join(r.dialect for r in failed)}: fix those above "
-            "(drift means the models changed: run 'invoke migrate -m <what_changed>')"
+            "(drift means the models changed: generate a migration with 'migrate -m <what_changed>')"
         )
     return reports

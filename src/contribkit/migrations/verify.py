@@ -17,7 +17,9 @@ from contribkit.migrations.runtime import context_options
 
 
 class TrialDatabase:
-    def __init__(self, migrations: Any, dialect: str, url: str) -> None:
+    def __init__(self, migrations: Any, dialect: str, url: str, script: Any = None) -> None:
+        """``script``: the dialect's ``ScriptDirectory`` when the caller has loaded it already
+        (loading one executes every revision file)."""
         from sqlalchemy.pool import NullPool
 
         from contribkit.databases import create_engine
@@ -25,7 +27,7 @@ class TrialDatabase:
         self.migrations = migrations
         self.dialect = dialect
         self.engine = create_engine(url, poolclass=NullPool)
-        self.script = migrations.script(dialect)
+        self.script = script if script is not None else migrations.script(dialect)
 
     def close(self) -> None:
         self.engine.dispose()
