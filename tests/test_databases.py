@@ -128,8 +128,11 @@ def test_servers_live_in_ram_unless_tmpdir_says_otherwise(
     from contribkit import pgembed
 
     monkeypatch.delenv("TMPDIR", raising=False)
-    roomy = pgembed._ram_folder_has_room()
-    assert pgembed.server_parent() == (pgembed.RAM_FOLDER if roomy else Path("/tmp"))
+    ram = tmp_path / "ram"
+    ram.mkdir()
+    monkeypatch.setattr(pgembed, "RAM_FOLDER", ram)
+    monkeypatch.setattr(pgembed, "RAM_FOLDER_MIN_FREE", 0)
+    assert pgembed.server_parent() == ram
     monkeypatch.setattr(pgembed, "RAM_FOLDER_MIN_FREE", 1 << 62)  # more than any machine has
     assert pgembed.server_parent() == Path("/tmp")
     monkeypatch.setattr(pgembed, "RAM_FOLDER_MIN_FREE", 0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -38,10 +37,8 @@ def test_unchanged_sources_skip_the_build_without_node(
 ) -> None:
     ui.build(ui_project)
     monkeypatch.setenv("PATH", str(tmp_path / "no-tools-here"))  # npm could not run now
-    started = time.perf_counter()
     result = ui.build(ui_project)
     assert not result.built
-    assert time.perf_counter() - started < 0.5
     assert served(ui_project) == "<p>version one</p>"
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from contribkit.errors import UsageError
 from flowdesk.cli import build_parser, main
 from flowdesk.server.database.engine import make_engine
-from flowdesk.server.database.orm_models import FlowRun, Log, StateType
+from flowdesk.server.database.orm_models import Flow, FlowRun, Log, StateType
 
 FLOWDESK = str(Path(sys.executable).parent / "flowdesk")
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/nothing"
@@ -106,16 +106,21 @@ def test_downgrade_needs_yes(database_url, use_database, capsys) -> None:
     assert previous != head and f"downgraded to {previous or 'base'}" in out
 
 
-def test_stamp_and_reset(database_url, use_database, capsys) -> None:
+def test_stamp_and_reset(database_url, use_database, capsys, add_flow, sessions) -> None:
     use_database(database_url)
     head = revision(database_url)
     assert flowdesk(capsys, "server", "database", "stamp", "base")[0] == 0
     assert revision(database_url) is None
     assert flowdesk(capsys, "server", "database", "stamp", "head")[0] == 0
+    flow_id = add_flow("kept-until-reset")
     code, _, err = flowdesk(capsys, "server", "database", "reset")
     assert code == 2 and "-y" in one_error_line(err)
+    with sessions() as session:
+        assert session.get(Flow, flow_id) is not None  # refused: nothing dropped
     assert flowdesk(capsys, "server", "database", "reset", "-y")[0] == 0
     assert revision(database_url) == head
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Flow)) == 0
 
 
 @pytest.mark.parametrize(
