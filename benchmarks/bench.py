@@ -82,7 +82,9 @@ def autogenerate_floor(pending: Path) -> list[float]:
             stage = Path(tempfile.mkdtemp(prefix="ckb-"))
             shutil.copytree(config.migrations, stage / "migrations")
             migrations = project_migrations(config, config.dialects)
-            migrations = type(migrations)(stage / "migrations", migrations.metadata)
+            migrations = type(migrations)(
+                stage / "migrations", migrations.metadata, migrations.exclude_tables
+            )
             with ephemeral_database(dialect) as url:
                 engine = create_engine(url)
                 with engine.connect() as connection:
@@ -162,9 +164,8 @@ def growth(base: Path) -> list[tuple[int, list[float], list[float]]]:
     for revisions in GROWTH:
         project = write_project(base / f"grown-{revisions}", revisions)
         checks = sample(lambda p=project: contribkit(p, "check"))
-        models = project / "grown" / "models.py"
 
-        def migrate_once(p: Path = project, m: Path = models, n: int = revisions) -> float:
+        def migrate_once(p: Path = project, n: int = revisions) -> float:
             with Workspace(p) as ws:
                 (ws.project / "grown" / "models.py").write_text(models_source(n, extra_column=True))
                 started = time.perf_counter()

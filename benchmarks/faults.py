@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.projects import Workspace, prepare
+from benchmarks.projects import Workspace, prepare, replace_in
 from benchmarks.report import machine, write_section
 
 INTERRUPTS = 20
@@ -162,8 +162,7 @@ def _two_heads(project: Path) -> None:
 
 def _edit(relative: str, old: str, new: str):  # type: ignore[no-untyped-def]
     def apply(project: Path) -> None:
-        path = project / relative
-        path.write_text(path.read_text().replace(old, new))
+        replace_in(project / relative, old, new)
 
     return apply
 

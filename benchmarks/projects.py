@@ -30,9 +30,17 @@ def prepare(base: Path, *, pending_change: bool = True) -> Path:
         )
     if not pending_change:
         return pristine
-    models = pristine / "inventory" / "models.py"
-    models.write_text(models.read_text().replace("sa.String(80)", "sa.String(120)"))
+    replace_in(pristine / "inventory" / "models.py", "sa.String(80)", "sa.String(120)")
     return pristine
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    """Edit ``path``, failing loudly if ``old`` is not there: a silent no-op would time (or
+    trial) a run with nothing to do."""
+    text = path.read_text()
+    if old not in text:
+        raise SystemExit(f"benchmark set-up: {old!r} not found in {path}")
+    path.write_text(text.replace(old, new))
 
 
 class Workspace:
