@@ -140,7 +140,16 @@ describe("dashboard", () => {
     });
     expect(response.status).toBe(201);
     await expect.poll(rowNames, { timeout: 8_000, interval: 250 }).toContain("late-arrival");
+    const unnamed = await fetch(`${baseUrl}/api/flow_runs`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ flow_id: seeded.flows[0].id }),
+    });
+    const { id } = (await unnamed.json()) as { id: string };
+    await expect
+      .poll(rowNames, { timeout: 8_000, interval: 250 })
+      .toContain(`run ${id.slice(0, 8)}`);
     const scheduled = page.locator('[data-testid="count-SCHEDULED"] .count-value');
-    await expect.poll(() => scheduled.textContent()).toBe(String(seeded.counts.SCHEDULED + 1));
+    await expect.poll(() => scheduled.textContent()).toBe(String(seeded.counts.SCHEDULED + 2));
   });
 });

@@ -2,9 +2,12 @@
 
 import type { Flow, FlowRun, State } from "../src/api";
 
+/** Every seeded run is given a name. */
+export type NamedRun = FlowRun & { name: string };
+
 export interface Seeded {
   flows: Flow[];
-  runs: FlowRun[];
+  runs: NamedRun[];
   counts: Record<State, number>;
 }
 
@@ -37,7 +40,7 @@ async function call<T>(method: string, url: string, body: unknown): Promise<T> {
 
 export async function seed(api: string): Promise<Seeded> {
   const flows: Flow[] = [];
-  const runs: FlowRun[] = [];
+  const runs: NamedRun[] = [];
   const counts = { SCHEDULED: 0, PENDING: 0, RUNNING: 0, COMPLETED: 0, FAILED: 0, CANCELLED: 0 };
   let minutesAgo = 60;
   for (const [name, states] of Object.entries(PLAN)) {
@@ -58,7 +61,8 @@ export async function seed(api: string): Promise<Seeded> {
         { level: 20, message: `${run.name} reached ${state}` },
         ...(state === "FAILED" ? [{ level: 40, message: "ValueError: bad input row 42" }] : []),
       ]);
-      runs.push(run);
+      if (!run.name) throw new Error(`seeded run ${run.id} came back without its name`);
+      runs.push({ ...run, name: run.name });
       counts[state]++;
     }
   }

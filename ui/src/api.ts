@@ -30,7 +30,8 @@ export interface FlowRun {
   id: string;
   flow_id: string;
   flow_name: string;
-  name: string;
+  /** Optional when a run is created: null (or empty) then. */
+  name: string | null;
   state: State;
   parameters: Record<string, unknown>;
   expected_start_time: string;

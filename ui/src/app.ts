@@ -18,6 +18,7 @@ import {
   levelName,
   relativeTime,
   runDuration,
+  runLabel,
   stateLabel,
   summarizeCounts,
 } from "./format";
@@ -264,7 +265,11 @@ function renderRuns(runs: Page<FlowRun>, flows: Flow[], filter: Filter, now: Dat
         "data-state": run.state,
         onclick: () => navigate({ view: "run", runId: run.id, filter }),
       },
-      h("td", {}, h("a", { href: routeToHash({ view: "run", runId: run.id, filter }) }, run.name)),
+      h(
+        "td",
+        {},
+        h("a", { href: routeToHash({ view: "run", runId: run.id, filter }) }, runLabel(run)),
+      ),
       h("td", {}, run.flow_name),
       h("td", {}, badge(run.state)),
       h(
@@ -326,7 +331,7 @@ function renderRun(detail: NonNullable<Data["run"]>, filter: Filter, now: Date):
     h(
       "div",
       { class: "run-title" },
-      h("h1", { "data-testid": "run-name" }, run.name),
+      h("h1", { "data-testid": "run-name" }, runLabel(run)),
       badge(run.state),
     ),
     h(

@@ -1,6 +1,6 @@
 // Numbers, durations and times as the dashboard shows them. Pure functions: `now` is passed in.
 
-import { STATES, type State, type StateCounts } from "./api";
+import { type FlowRun, STATES, type State, type StateCounts } from "./api";
 
 export interface StateCount {
   state: State;
@@ -92,4 +92,9 @@ export function levelName(level: number): string {
   if (level >= 30) return "WARNING";
   if (level >= 20) return "INFO";
   return "DEBUG";
+}
+
+/** A run's name, or for a run created without one its short id, so every row has a link. */
+export function runLabel(run: Pick<FlowRun, "id" | "name">): string {
+  return run.name || `run ${run.id.slice(0, 8)}`;
 }

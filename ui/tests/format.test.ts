@@ -5,6 +5,7 @@ import {
   levelName,
   relativeTime,
   runDuration,
+  runLabel,
   summarizeCounts,
 } from "../src/format";
 
@@ -78,5 +79,14 @@ describe("durations and times", () => {
       "CRITICAL",
       "INFO",
     ]);
+  });
+});
+
+describe("runLabel", () => {
+  it("shows the name, or the short id of a run created without one", () => {
+    const id = "0f8c2a7e-1d2b-4c3d-9e4f-5a6b7c8d9e0f";
+    expect(runLabel({ id, name: "nightly" })).toBe("nightly");
+    expect(runLabel({ id, name: null })).toBe("run 0f8c2a7e");
+    expect(runLabel({ id, name: "" })).toBe("run 0f8c2a7e");
   });
 });
