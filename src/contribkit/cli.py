@@ -132,6 +132,16 @@ def add_db_commands(parser: argparse.ArgumentParser) -> argparse._SubParsersActi
     return sub
 
 
+def port_number(text: str) -> int:
+    """argparse type for ``--port``."""
+    from contribkit.devserver import parse_port
+
+    port = parse_port(text)
+    if port is None:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text!r}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="contribkit",
@@ -175,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev_commands = dev.add_subparsers(dest="dev_command", required=True, metavar="COMMAND")
     api = dev_commands.add_parser("api", help="the API with hot reload")
     api.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    api.add_argument("--port", type=int, help="port to listen on (default: api_port)")
+    api.add_argument("--port", type=port_number, help="port to listen on (default: api_port)")
     dev_commands.add_parser("worker", help="the worker, restarted on source changes")
     dev_commands.add_parser("start", help="API, UI dev server and worker together")
     k8s = dev_commands.add_parser("k8s-manifest", help="print a dev Deployment and Service")

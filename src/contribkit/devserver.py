@@ -61,10 +61,10 @@ def check_port_free(host: str, port: int) -> None:
             ) from exc
 
 
-def parse_port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise UsageError(f"--port must be a number from 1 to 65535, not {text!r}.")
-    return int(text)
+def parse_port(text: str) -> int | None:
+    """``text`` as a TCP port (1 to 65535), or None when it is not one: each frontend reports
+    that in its own way."""
+    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
 
 
 def watch_paths(config: ProjectConfig) -> list[Path]:

@@ -169,18 +169,8 @@ def poll_seconds(text: str) -> float:
     return value
 
 
-def port_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0  # out of range, so it is reported below
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from contribkit.cli import add_db_commands
+    from contribkit.cli import add_db_commands, port_number
 
     parser = argparse.ArgumentParser(prog="flowdesk", description="Track and run flows.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")

@@ -257,6 +257,16 @@ def test_invoke_dev_api_rejects_a_bad_port(port: str) -> None:
     assert result.stderr == f"error: --port must be a number from 1 to 65535, not '{port}'.\n"
 
 
+@pytest.mark.parametrize("port", ["abc", "0", "70000"])
+def test_contribkit_dev_api_rejects_a_bad_port(port: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    from contribkit.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["dev", "api", "--port", port])
+    assert exited.value.code == 2
+    assert f"--port: must be a port number from 1 to 65535, not '{port}'" in capsys.readouterr().err
+
+
 def get(url: str) -> str | None:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:

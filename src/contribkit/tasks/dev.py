@@ -17,8 +17,12 @@ from contribkit.tasks._runner import contribkit_errors, project
 def api(c, host="127.0.0.1", port=None):  # type: ignore[no-untyped-def]
     """The API under uvicorn, reloaded when a source file changes."""
     from contribkit.devserver import parse_port, serve_api
+    from contribkit.errors import UsageError
 
-    serve_api(project(), host, parse_port(port) if port else None)
+    number = parse_port(str(port)) if port else None
+    if port and number is None:
+        raise UsageError(f"--port must be a number from 1 to 65535, not {port!r}.")
+    serve_api(project(), host, number)
 
 
 @task
