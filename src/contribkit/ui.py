@@ -128,6 +128,16 @@ def npm(args: Sequence[str], ui_dir: Path) -> None:
         )
 
 
+def ensure_dependencies(ui_dir: Path, *, always: bool = False) -> None:
+    """``npm ci``, unless ``node_modules`` is newer than the lockfile (``always``: regardless)."""
+    if not (ui_dir / "package-lock.json").is_file():
+        raise UsageError(
+            f"{ui_dir} has no package-lock.json: run 'npm install' there and commit the lockfile."
+        )
+    if always or dependencies_stale(ui_dir):
+        npm(NPM_CI, ui_dir)
+
+
 def dependencies_stale(ui_dir: Path) -> bool:
     """True when ``node_modules`` is missing or older than the lockfile."""
     installed = ui_dir / "node_modules" / ".package-lock.json"
@@ -169,12 +179,8 @@ def build(config: ProjectConfig, *, force: bool = False) -> BuildResult:
     digest = source_hash(ui_dir)
     if not force and built_hash(static_dir) == digest:
         return BuildResult(static_dir, built=False, seconds=time.perf_counter() - started)
-    if not (ui_dir / "package-lock.json").is_file():
-        raise UsageError(
-            f"{ui_dir} has no package-lock.json: run 'npm install' there and commit the lockfile."
-        )
     check_node(config)
-    npm(NPM_CI, ui_dir)
+    ensure_dependencies(ui_dir, always=True)
     npm(["run", "build"], ui_dir)
     output = ui_dir / OUTPUT
     if not (output / "index.html").is_file():
@@ -195,6 +201,5 @@ def dev_command(config: ProjectConfig, api_url: str) -> tuple[list[str], Path, d
     """
     ui_dir, _ = ui_folders(config)
     check_node(config)
-    if dependencies_stale(ui_dir):
-        npm(NPM_CI, ui_dir)
+    ensure_dependencies(ui_dir)
     return ["npm", "run", "dev"], ui_dir, {"API_PROXY_TARGET": api_url}

@@ -107,9 +107,14 @@ def test_node_major_must_match_nvmrc(ui_project: ProjectConfig) -> None:
 
 
 def test_a_missing_lockfile_is_bad_input(ui_project: ProjectConfig) -> None:
+    ui.build(ui_project)  # node_modules exists: the dev server would not need npm ci
     (ui_project.root / "ui" / "package-lock.json").unlink()
-    with pytest.raises(UsageError, match=r"has no package-lock\.json: run 'npm install' there"):
-        ui.build(ui_project)
+    for action in (
+        lambda: ui.build(ui_project, force=True),
+        lambda: ui.dev_command(ui_project, "http://127.0.0.1:4200"),
+    ):
+        with pytest.raises(UsageError, match=r"has no package-lock\.json: run 'npm install' there"):
+            action()
 
 
 def test_cli_reports_the_build_and_exits_2_on_bad_input(ui_project: ProjectConfig) -> None:
