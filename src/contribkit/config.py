@@ -94,6 +94,16 @@ class ProjectConfig:
             raise UsageError(f"no {key} configured: set [tool.contribkit] {key} = {example}.")
         return value
 
+    @property
+    def exclude_tables(self) -> frozenset[str]:
+        """Tables that autogenerate, verification and the check leave alone."""
+        return frozenset(self.option("exclude_tables", list, []))
+
+    @property
+    def api_port(self) -> int:
+        """The API's port for the dev servers and the Kubernetes manifest."""
+        return self.option("api_port", int, 8000)
+
     def dialect(self, name: str) -> str:
         """Canonical name of ``name``, which must be one of this project's dialects."""
         return normalize_dialect(name, self.dialects)

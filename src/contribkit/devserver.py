@@ -73,13 +73,9 @@ def watch_paths(config: ProjectConfig) -> list[Path]:
     return [folder for folder in folders if folder.is_dir()] or [config.root]
 
 
-def api_port(config: ProjectConfig) -> int:
-    return config.option("api_port", int, 8000)
-
-
 def api_url(config: ProjectConfig) -> str:
     """Where the dev API listens: what the UI's dev server forwards ``/api`` to."""
-    return f"http://127.0.0.1:{api_port(config)}"
+    return f"http://127.0.0.1:{config.api_port}"
 
 
 def api_service(config: ProjectConfig, host: str, port: int) -> Service:
@@ -201,7 +197,7 @@ def run_services(services: Sequence[Service], out: IO[str] | None = None) -> Non
 
 def serve_api(config: ProjectConfig, host: str, port: int | None = None) -> None:
     """``dev.api``: the API with hot reload, after checking that its port is free."""
-    port = port or api_port(config)
+    port = port or config.api_port
     check_port_free(host, port)
     run_services([api_service(config, host, port)])
 
@@ -213,7 +209,7 @@ def serve_ui(config: ProjectConfig) -> None:
 
 def serve_all(config: ProjectConfig, host: str = "127.0.0.1") -> None:
     """``dev.start``: API, UI dev server and worker, under one supervisor."""
-    port = api_port(config)
+    port = config.api_port
     check_port_free(host, port)
     run_services([api_service(config, host, port), ui_service(config), worker_service(config)])
 

@@ -68,7 +68,7 @@ def manifest_objects(
     if namespace is not None:
         metadata["namespace"] = check_label(namespace, "namespace")
     app = config.require_option("app", str, "'package.module:create_app'")
-    port = config.option("api_port", int, 8000)
+    port = config.api_port
     health = config.option("health_path", str, "/health")
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": deployment}
     env = [

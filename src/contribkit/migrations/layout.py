@@ -108,7 +108,7 @@ def project_migrations(config: ProjectConfig, dialects: tuple[str, ...]) -> Migr
     from contribkit.importing import load_metadata
 
     folder = config.require_migrations()
-    exclude = frozenset(config.option("exclude_tables", list, []))
+    exclude = config.exclude_tables
     live = Migrations(folder, None, exclude)
     live.ensure_exists(dialects)
     metadata = load_metadata(config.require_models(), config.root)

@@ -70,7 +70,7 @@ def run_env() -> None:
 
         project = load_config()
         metadata = load_metadata(project.require_models(), project.root)
-        attrs.setdefault(ATTR_EXCLUDE, frozenset(project.option("exclude_tables", list, [])))
+        attrs.setdefault(ATTR_EXCLUDE, project.exclude_tables)
     options = context_options(dialect, metadata, frozenset(attrs.get(ATTR_EXCLUDE, ())))
 
     if context.is_offline_mode():
