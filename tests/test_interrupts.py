@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import signal
@@ -13,18 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-
-def _processes_using(folder: str) -> list[str]:
-    found = []
-    for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
-        try:
-            text = Path(cmdline).read_bytes().decode(errors="replace").replace("\0", " ")
-        except OSError:
-            continue
-        if folder in text:
-            found.append(text)
-    return found
+from process_support import live_processes
 
 
 # Each signal goes out as the run prints a step, so it always lands mid-run (a fixed delay
@@ -70,7 +58,7 @@ def test_interrupted_migrate_writes_nothing_and_leaves_no_server(
 
     # The lock file stays by design (removing lock files is racy); nothing else may.
     leftovers = [name for name in os.listdir(private_tmp) if not name.endswith(".lock")]
-    processes = _processes_using(private_tmp)
+    processes = [cmd for _, _, cmd in live_processes() if private_tmp in cmd]
     assert not leftovers, leftovers  # staging copy, SQLite files, server folder: all gone
     assert not processes, processes
     assert process.returncode == 130, out + err

@@ -8,7 +8,6 @@ inside the test's folder (every service, and whatever it started, runs there).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from devtools_support import NODE_MAJOR, contribkit, write_project, write_ui
+from process_support import free_port, live_processes
 
 from contribkit.devserver import STOP_TIMEOUT
 
@@ -141,20 +141,12 @@ def background() -> Iterator[Callable[..., Running]]:
 
 
 def processes_in(folder: Path) -> list[str]:
-    """Live processes whose working directory is inside ``folder`` (zombies are dead)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cwd = os.readlink(proc / "cwd")
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if state != "Z" and (cwd == str(folder) or cwd.startswith(f"{folder}/")):
-            found.append(f"{proc.name}: {cmdline}")
-    return found
+    """Live processes whose working directory is inside ``folder``."""
+    return [
+        f"{pid}: {cmdline}"
+        for pid, cwd, cmdline in live_processes()
+        if cwd == str(folder) or cwd.startswith(f"{folder}/")
+    ]
 
 
 def assert_no_process_left(folder: Path, timeout: float = 5.0) -> None:
@@ -167,12 +159,6 @@ def assert_no_process_left(folder: Path, timeout: float = 5.0) -> None:
 def supervise(background, tmp_path: Path, services: dict[str, list[str]]) -> Running:  # type: ignore[no-untyped-def]
     spec = [{"name": name, "argv": argv, "cwd": str(tmp_path)} for name, argv in services.items()]
     return background([sys.executable, "-c", SUPERVISE, json.dumps(spec)], tmp_path)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def service(name: str) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from process_support import free_port
 
 from contribkit.errors import UsageError
 from flowdesk.cli import build_parser, main
@@ -55,12 +55,6 @@ def revision(url: str) -> str | None:
             return connection.scalar(sa.text("SELECT version_num FROM alembic_version"))
     finally:
         engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_help_imports_nothing_heavy() -> None:
