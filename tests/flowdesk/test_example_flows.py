@@ -2,52 +2,34 @@
 
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 
-from flowdesk.registry import FlowRegistry
-from flowdesk.server.database.orm_models import Flow, FlowRun, Log, StateType
+from flowdesk.registry import default_registry
+from flowdesk.server.database.orm_models import FlowRun, Log, StateType
 from flowdesk.worker import Worker
 
 
-def test_example_flows_complete_and_fail_as_documented(database_url: str) -> None:
-    import flowdesk.example_flows as examples
+def test_example_flows_complete_and_fail_as_documented(
+    database_url: str, add_flow, add_run, sessions
+) -> None:
+    import flowdesk.example_flows  # noqa: F401 - registers its flows, as --import does
 
-    registry = FlowRegistry()
-    for name, fn in (("hello", examples.hello), ("sleep", examples.sleep), ("fail", examples.fail)):
-        registry.register(name, fn)
-    engine = sa.create_engine(database_url)
-    runs = {}
-    with engine.begin() as conn:
+    runs = {
+        name: add_run(add_flow(name), parameters=parameters)
         for name, parameters in (
             ("hello", {"name": "dev"}),
             ("sleep", {"seconds": 0.01}),
             ("fail", {}),
-        ):
-            flow_id, run_id = uuid.uuid4(), uuid.uuid4()
-            conn.execute(sa.insert(Flow).values(id=flow_id, name=name))
-            conn.execute(
-                sa.insert(FlowRun).values(
-                    id=run_id,
-                    flow_id=flow_id,
-                    parameters=parameters,
-                    expected_start_time=sa.func.now(),
-                    state=StateType.SCHEDULED,
-                )
-            )
-            runs[name] = run_id
-    with Worker(database_url, registry=registry, name="examples") as worker:
+        )
+    }
+    # The registry the worker CLI uses, filled by the module's own @flow names.
+    with Worker(database_url, registry=default_registry, name="examples") as worker:
         assert worker.run_once() == 3
-    with engine.connect() as conn:
-        states = {
-            name: conn.scalar(sa.select(FlowRun.state).where(FlowRun.id == rid))
-            for name, rid in runs.items()
-        }
-        fail_logs = conn.scalars(
+    with sessions() as session:
+        states = {name: session.get(FlowRun, run_id).state for name, run_id in runs.items()}
+        fail_logs = session.scalars(
             sa.select(Log.message).where(Log.flow_run_id == runs["fail"])
         ).all()
-    engine.dispose()
     assert states == {
         "hello": StateType.COMPLETED,
         "sleep": StateType.COMPLETED,
