@@ -83,8 +83,6 @@ def cmd_server_start(args: argparse.Namespace) -> int:
 
 
 def cmd_database(args: argparse.Namespace) -> int:
-    if args.db_command == "revision":
-        return cmd_revision(args)
     from contribkit.cli import run_db_command
     from flowdesk.settings import runtime_config
 
@@ -194,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Alembic users type it out of habit.
     revision.add_argument("--autogenerate", action="store_true", help="the default (always on)")
     revision.add_argument("-m", "--message", required=True, help="snake_case, e.g. add_flow_tags")
+    revision.set_defaults(func=cmd_revision)  # a subcommand's default wins over its parent's
     database.set_defaults(func=cmd_database)
 
     worker = commands.add_parser("worker", help="run due flow runs")

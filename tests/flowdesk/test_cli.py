@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from process_support import free_port
 
 from contribkit.errors import UsageError
-from flowdesk.cli import build_parser, main
+from flowdesk.cli import build_parser, cmd_revision, main
 from flowdesk.server.database.engine import make_engine
 from flowdesk.server.database.orm_models import Flow, FlowRun, Log, StateType
 
@@ -350,4 +350,4 @@ def test_revision_generates_a_migration_from_the_checkout(flowdesk_copy) -> None
 @pytest.mark.parametrize("flags", [[], ["--autogenerate"]], ids=["plain", "autogenerate"])
 def test_revision_takes_autogenerate_as_optional(flags) -> None:
     args = build_parser().parse_args(["server", "database", "revision", *flags, "-m", "x"])
-    assert (args.db_command, args.message) == ("revision", "x")
+    assert (args.func, args.message) == (cmd_revision, "x")
