@@ -6,6 +6,7 @@ import { h } from "./dom";
 import {
   type Filter,
   isFiltered,
+  NO_FILTER,
   parseRoute,
   type Route,
   routeToHash,
@@ -240,7 +241,7 @@ function renderFilterBar(filter: Filter, flows: Flow[], shown: number, total: nu
           {
             type: "button",
             class: "ghost",
-            onclick: () => navigate({ view: "runs", filter: { flowId: null, states: [] } }),
+            onclick: () => navigate({ view: "runs", filter: NO_FILTER }),
           },
           "Clear filters",
         )
