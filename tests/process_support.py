@@ -1,8 +1,10 @@
-"""Processes and ports, for tests that start servers and check that nothing outlives them."""
+"""Processes, ports and signals, for tests that start servers or interrupt work and check that
+nothing outlives it."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,3 +29,19 @@ def live_processes() -> Iterator[tuple[str, str, str]]:
             continue
         if state != "Z":
             yield proc.name, cwd, cmdline
+
+
+class Interrupted(Exception):
+    """Raised by SIGINT and SIGTERM under :func:`raise_on_signals`."""
+
+
+def raise_on_signals() -> None:
+    """SIGINT and SIGTERM raise :class:`Interrupted`, which pytest reports as one failed test,
+    where a stray KeyboardInterrupt would end the whole run. The conftest puts the old
+    handlers back after each test."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handler)

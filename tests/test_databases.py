@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from process_support import Interrupted, raise_on_signals
 
 from contribkit.databases import (
     EXTERNAL_URL_ENV,
+    PostgresServer,
     create_engine,
     ephemeral_database,
     postgres_server,
@@ -46,6 +48,43 @@ def test_ephemeral_database_is_removed_even_when_the_block_fails(dialect: str) -
         assert _exists(url, dialect)
         raise RuntimeError("boom")
     assert not _exists(url, dialect)
+
+
+def test_an_interrupt_right_after_creation_still_removes_the_database(
+    dialect: str, monkeypatch
+) -> None:
+    raise_on_signals()
+    created: list[str] = []
+    if dialect == "sqlite":
+        real_mkdtemp = tempfile.mkdtemp
+
+        def create(**kwargs: object) -> str:
+            folder = real_mkdtemp(**kwargs)
+            created.append(f"sqlite:///{folder}/db.sqlite")
+            interrupt_now()
+            return folder
+
+        monkeypatch.setattr(tempfile, "mkdtemp", create)
+    else:
+        real_create = PostgresServer.create_database
+
+        def create(self: PostgresServer, name: str, template: str | None = None) -> sa.URL:
+            url = real_create(self, name, template)
+            created.append(url.render_as_string(hide_password=False))
+            interrupt_now()
+            return url
+
+        monkeypatch.setattr(PostgresServer, "create_database", create)
+    with pytest.raises(Interrupted), ephemeral_database(dialect):
+        pass
+    monkeypatch.undo()
+    assert created and not _exists(created[0], dialect)
+
+
+def interrupt_now() -> None:
+    """SIGINT, handled here unless held: where a signal lands just after a resource exists."""
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.05)
 
 
 def test_sqlite_connections_enforce_foreign_keys() -> None:

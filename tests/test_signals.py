@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import threading
 import time
 
 import pytest
+from process_support import Interrupted, raise_on_signals
 
-from contribkit.signals import deferred_signals
-
-
-class Interrupted(Exception):
-    pass
+from contribkit.signals import deferred_signals, temporary_folder
 
 
 @pytest.fixture
 def raising_sigterm() -> None:
-    """SIGTERM and SIGINT raise Interrupted: a regression fails one test, not the whole run."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise Interrupted(signum)
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, handler)  # the autouse fixture puts the old ones back
+    raise_on_signals()
 
 
 def test_a_signal_during_the_block_is_delivered_after_it(raising_sigterm) -> None:
@@ -84,3 +76,28 @@ def test_without_signals_the_handlers_are_put_back(raising_sigterm) -> None:
     with deferred_signals():
         pass
     assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_a_temporary_folder_outlives_no_interrupt(raising_sigterm, monkeypatch) -> None:
+    # The interrupt lands the moment mkdtemp returns, before any cleanup could own the folder.
+    made: list[str] = []
+
+    def mkdtemp_then_interrupted(**kwargs: object) -> str:
+        made.append(real_mkdtemp(**kwargs))
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs here unless held
+        return made[-1]
+
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp_then_interrupted)
+    with pytest.raises(Interrupted), temporary_folder("ck-test-"):
+        pass
+    assert made and not os.path.exists(made[0])
+
+
+def test_a_temporary_folder_renamed_away_is_kept(tmp_path) -> None:
+    with temporary_folder("ck-test-", tmp_path) as folder:
+        (folder / "built").write_text("x")
+        folder.rename(tmp_path / "published")
+    assert (tmp_path / "published" / "built").read_text() == "x"
+    assert [p.name for p in tmp_path.iterdir()] == ["published"]

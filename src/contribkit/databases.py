@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import atexit
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from contribkit.errors import UsageError, one_line
-from contribkit.signals import deferred_signals
+from contribkit.signals import deferred_signals, temporary_folder
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
@@ -188,20 +185,22 @@ def unique_name(prefix: str = "ck") -> str:
 def ephemeral_database(dialect: str) -> Iterator[str]:
     """Yield the URL of a new, empty database of ``dialect``; remove it afterwards."""
     if dialect == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="ck-sqlite-"))
-        try:
+        with temporary_folder("ck-sqlite-") as folder:
             yield f"sqlite:///{folder / 'db.sqlite'}"
-        finally:
-            with deferred_signals():
-                shutil.rmtree(folder, ignore_errors=True)
     elif dialect == "postgresql":
         server = postgres_server()
         name = unique_name()
-        url = server.create_database(name)
+        created = False
         try:
+            # Held, so that `created` tells the truth and an interrupt right after CREATE is
+            # delivered inside this try, whose finally then drops the database.
+            with deferred_signals():
+                url = server.create_database(name)
+                created = True
             yield url.render_as_string(hide_password=False)
         finally:
-            with deferred_signals():
-                server.drop_database(name)
+            if created:
+                with deferred_signals():
+                    server.drop_database(name)
     else:
         raise UsageError(f"cannot provision a {dialect!r} database: sqlite and postgresql only.")

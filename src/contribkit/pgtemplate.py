@@ -17,12 +17,11 @@ import os
 import shutil
 import stat
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from contribkit.signals import deferred_signals
+from contribkit.signals import temporary_folder
 
 PARTIAL_STALE_AFTER_SECONDS = 600
 
@@ -87,15 +86,11 @@ def publish(data: Path, key: str) -> None:
         if not _trusted(root) or _entry(key).exists():
             return
         _sweep_partial(root)
-        partial = Path(tempfile.mkdtemp(prefix=f"pgdata-{key}.partial-", dir=root))
-        try:
+        # Removed on the way out unless published.
+        with temporary_folder(f"pgdata-{key}.partial-", root) as partial:
             subprocess.run(copy_command(data, partial / "data"), check=True, capture_output=True)
             # Fails when another run published first: theirs is as good as ours.
             partial.rename(_entry(key))
-        except BaseException:
-            with deferred_signals():
-                shutil.rmtree(partial, ignore_errors=True)
-            raise
     except (OSError, subprocess.CalledProcessError):
         pass
 

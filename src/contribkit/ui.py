@@ -13,7 +13,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from contribkit.config import ProjectConfig
 from contribkit.errors import CheckFailed, UsageError
+from contribkit.signals import deferred_signals, temporary_folder
 
 #: Stored in the static folder: the hash of the sources that build came from.
 HASH_FILE = ".build-hash"
@@ -152,24 +152,26 @@ def swap_in(output: Path, static_dir: Path, digest: str) -> None:
     rename fails the old build is put back, so the server always has a complete build to serve.
     """
     static_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{static_dir.name}-new-", dir=static_dir.parent))
-    retired = staging.with_name(staging.name.replace("-new-", "-old-"))
-    try:
+    # Both folders are removed on the way out unless renamed into place meanwhile.
+    with (
+        temporary_folder(f".{static_dir.name}-new-", static_dir.parent) as staging,
+        temporary_folder(f".{static_dir.name}-old-", static_dir.parent) as retired,
+    ):
         shutil.copytree(output, staging, dirs_exist_ok=True)
         (staging / HASH_FILE).write_text(digest + "\n", encoding="utf-8")
         # mkdtemp's 0700 would hide the build from a server run as another user.
         staging.chmod(0o755)
-        if static_dir.exists():
-            static_dir.rename(retired)
-        try:
-            staging.rename(static_dir)
-        except OSError:
-            if retired.exists():
-                retired.rename(static_dir)
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(retired, ignore_errors=True)
+        retired.rmdir()  # only its name is needed: the old build is renamed to it
+        # Held: an interrupt between the two renames would leave no build in place.
+        with deferred_signals():
+            if static_dir.exists():
+                static_dir.rename(retired)
+            try:
+                staging.rename(static_dir)
+            except OSError:
+                if retired.exists():
+                    retired.rename(static_dir)
+                raise
 
 
 def build(config: ProjectConfig, *, force: bool = False) -> BuildResult:

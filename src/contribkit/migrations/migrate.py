@@ -26,6 +26,7 @@ from contribkit.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.migrations import review as reviewing
 from contribkit.migrations.layout import Migrations, project_migrations
 from contribkit.migrations.slug import message_to_slug, slug_to_title
+from contribkit.signals import deferred_signals, temporary_folder
 
 LOCK_WAIT_SECONDS = 600
 
@@ -89,8 +90,8 @@ def migrate(
     live = project_migrations(config, dialects)
     for name in dialects:
         live.single_head(name)
-    with project_lock(live.folder), tempfile.TemporaryDirectory(prefix="ck-stage-") as tmp:
-        staged = Migrations(Path(tmp) / "migrations", live.metadata, live.exclude_tables)
+    with project_lock(live.folder), temporary_folder("ck-stage-") as tmp:
+        staged = Migrations(tmp / "migrations", live.metadata, live.exclude_tables)
         shutil.copytree(live.folder, staged.folder, ignore=shutil.ignore_patterns("__pycache__"))
         file_stamp = datetime.now(timezone.utc).strftime("%Y_%m_%d_%H%M%S")
         result = MigrateResult()
@@ -190,7 +191,6 @@ def _commit(
     the run is done.
     """
     from contribkit.migrations import notes
-    from contribkit.signals import deferred_signals
 
     moved: list[Path] = []
     with deferred_signals() as deferral:

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from contribkit.config import DIALECT_LABELS
+from contribkit.signals import deferred_signals
 
 PREAMBLE = """# Migration notes
 
@@ -62,13 +63,18 @@ def with_entry(existing: str | None, entry: str) -> str:
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` in one rename: readers see the old or the new file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp: str | None = None
     try:
+        # Held, so that no interrupt lands between creating the file and owning its removal.
+        with deferred_signals():
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            with deferred_signals():
+                Path(tmp).unlink(missing_ok=True)
         raise
