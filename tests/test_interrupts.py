@@ -118,3 +118,38 @@ def test_a_ctrl_c_during_the_commit_leaves_a_finished_run(sample, monkeypatch) -
     assert outcome.code == 0, outcome.err
     assert len(sample.versions("sqlite")) == len(sample.versions("postgresql")) == 2
     assert "Widen city" in (sample.root / "NOTES.md").read_text()
+
+
+class _SignalsItselfWhenCollected:
+    """Python prints and ignores an exception raised in ``__del__``: a signal whose handler
+    runs here is swallowed."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # the handler runs, and raises, inside the finalizer
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # that is the point
+def test_a_sigterm_lost_in_a_finalizer_still_stops_the_run(sample, monkeypatch) -> None:
+    from contribkit.migrations import generate
+
+    assert sample.cli("init").code == 0
+    assert sample.cli("migrate", "-m", "initial").code == 0
+    sample.edit(
+        "inventory/models.py", 'sa.Column("city", sa.String(80)', 'sa.Column("city", sa.String(120)'
+    )
+    before = sample.snapshot()
+    real_format = generate.ruff_format
+    carried_on = []
+
+    def format_while_collecting(*args: object, **kwargs: object) -> object:
+        _SignalsItselfWhenCollected()  # collected at once: SIGTERM raised and swallowed
+        carried_on.append(True)
+        return real_format(*args, **kwargs)
+
+    monkeypatch.setattr(generate, "ruff_format", format_while_collecting)
+    outcome = sample.cli("migrate", "-m", "widen_city")
+    assert carried_on == [True]  # the finalizer really swallowed it: the step went on
+    assert outcome.code == 130, outcome.out + outcome.err
+    assert "interrupted" in outcome.err
+    assert sample.snapshot() == before

@@ -11,7 +11,12 @@ import time
 import pytest
 from process_support import Interrupted, raise_on_signals
 
-from contribkit.signals import deferred_signals, temporary_folder
+from contribkit.signals import (
+    deferred_signals,
+    install_interrupt_handlers,
+    raise_if_interrupted,
+    temporary_folder,
+)
 
 
 @pytest.fixture
@@ -101,3 +106,19 @@ def test_a_temporary_folder_renamed_away_is_kept(tmp_path) -> None:
         folder.rename(tmp_path / "published")
     assert (tmp_path / "published" / "built").read_text() == "x"
     assert [p.name for p in tmp_path.iterdir()] == ["published"]
+
+
+def test_an_ignored_ctrl_c_stays_ignored() -> None:
+    # A shell starts background jobs with SIGINT ignored: Ctrl-C is meant for the foreground.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    install_interrupt_handlers()
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    install_interrupt_handlers()
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+    with pytest.raises(KeyboardInterrupt):  # and it is remembered, in case it got lost
+        raise_if_interrupted()
+    install_interrupt_handlers()  # a new run starts with nothing received
+    raise_if_interrupted()

@@ -1,8 +1,4 @@
-"""How every frontend ends: one line for errors, exit codes, and Ctrl-C/SIGTERM that clean up.
-
-SIGTERM is turned into an exception so ``with`` blocks and ``finally`` clauses run (ephemeral
-databases dropped, staged files removed, the embedded server stopped) exactly as for Ctrl-C.
-"""
+"""How every frontend ends: one line for errors, exit codes, and Ctrl-C/SIGTERM that clean up."""
 
 from __future__ import annotations
 
@@ -12,21 +8,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from contribkit.errors import ContribkitError
+from contribkit.signals import install_interrupt_handlers
 
 T = TypeVar("T")
 INTERRUPTED = 130
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that cleanup runs."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
-def install_signal_handlers() -> None:
-    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def exit_with(code: int) -> None:
@@ -55,7 +40,7 @@ def run(action: Callable[[], T], *, debug: bool = False) -> T | int:
     """Call ``action``; on a known failure print one line and return its exit code."""
     from contribkit import console
 
-    install_signal_handlers()
+    install_interrupt_handlers()
     try:
         return action()
     except ContribkitError as exc:

@@ -1,4 +1,9 @@
-"""Cleanup that a second Ctrl-C or SIGTERM cannot cut short, and work it cannot undo."""
+"""Ctrl-C and SIGTERM: raised so that cleanup runs, never lost, and held where cleanup or a
+commit must not be cut short.
+
+SIGTERM is turned into an exception so ``with`` blocks and ``finally`` clauses run (ephemeral
+databases dropped, staged files removed, the embedded server stopped) exactly as for Ctrl-C.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,44 @@ from pathlib import Path
 from typing import Any
 
 _DEFERRED = (signal.SIGINT, signal.SIGTERM)
+# Every interrupt the handler raised since the frontend installed it.
+_received: list[int] = []
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that cleanup runs."""
+
+
+def _exception_for(signum: int) -> KeyboardInterrupt:
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    _received.append(signum)
+    raise _exception_for(signum)
+
+
+def install_interrupt_handlers() -> None:
+    """Make SIGTERM and Ctrl-C raise, and remember them (see :func:`raise_if_interrupted`).
+
+    A SIGINT that the parent set to be ignored (a shell's background job) stays ignored.
+    """
+    _received.clear()
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _raise_interrupt)
+
+
+def raise_if_interrupted() -> None:
+    """Raise again an interrupt that arrived but never got through.
+
+    Python prints and then ignores an exception raised inside a finalizer (``__del__``, a
+    weakref callback), so an interrupt that lands while one runs is lost, and the work would
+    carry on as if nobody had asked it to stop. Long work calls this between its steps and
+    before it commits.
+    """
+    if _received:
+        raise _exception_for(_received[-1])
 
 
 class Deferral:

@@ -26,7 +26,7 @@ from contribkit.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.migrations import review as reviewing
 from contribkit.migrations.layout import Migrations, project_migrations
 from contribkit.migrations.slug import message_to_slug, slug_to_title
-from contribkit.signals import deferred_signals, temporary_folder
+from contribkit.signals import deferred_signals, raise_if_interrupted, temporary_folder
 
 LOCK_WAIT_SECONDS = 600
 
@@ -65,6 +65,7 @@ def project_lock(folder: Path) -> Iterator[None]:
 @contextmanager
 def step(dialect: str, name: str) -> Iterator[None]:
     """Name the dialect and step in any failure raised inside."""
+    raise_if_interrupted()
     console.step(f"{dialect}: {name}")
     try:
         yield
@@ -195,6 +196,7 @@ def _commit(
     moved: list[Path] = []
     with deferred_signals() as deferral:
         try:
+            raise_if_interrupted()  # in case it was lost: nothing is committed after a Ctrl-C
             for dialect, source in staged_files.items():
                 target = live.versions(dialect) / source.name
                 tmp = target.with_name(f".{target.name}.tmp")
