@@ -21,12 +21,22 @@ _DEFERRED = (signal.SIGINT, signal.SIGTERM)
 _received: list[int] = []
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C.
+
+    A subclass, because CPython remembers a plain KeyboardInterrupt that propagates out of an
+    ``exec`` of a string (dataclasses and SQLAlchemy build functions that way) and then ends
+    the process by SIGINT, however the interrupt was handled and whatever exit code was chosen.
+    It compares the exact type, so a subclass passes through unremembered.
+    """
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that cleanup runs."""
 
 
 def _exception_for(signum: int) -> KeyboardInterrupt:
-    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+    return Terminated() if signum == signal.SIGTERM else Interrupted()
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
