@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from contribkit.config import ProjectConfig
     from contribkit.realdb import Target
+    from flowdesk.worker import Worker
 
 UPGRADE_HINT = "flowdesk server database upgrade -y"
 
@@ -145,10 +146,32 @@ def cmd_worker_start(args: argparse.Namespace) -> int:
         try:
             worker.run_forever(args.poll_interval)
         except KeyboardInterrupt:
-            console.error(f"worker {worker.name} interrupted: the run it was executing is FAILED")
+            console.error(f"worker {worker.name} interrupted: {left_behind(worker)}")
             return INTERRUPTED
     console.info(f"worker {worker.name} stopped")
     return 0
+
+
+def left_behind(worker: Worker) -> str:
+    """What an interrupted worker leaves for a person to do, from the database's own record."""
+    import sqlalchemy as sa
+
+    from contribkit.errors import one_line
+
+    try:
+        unfinished = worker.unfinished_runs()
+    except sa.exc.OperationalError as exc:
+        return (
+            f"cannot tell which of its runs are unfinished ({one_line(exc)}): "
+            f"look for PENDING or RUNNING runs of worker {worker.name}."
+        )
+    if unfinished:
+        runs = ", ".join(f"run {run_id} is left {state.value}" for run_id, state in unfinished)
+        them = "it" if len(unfinished) == 1 else "them"
+        return f"{runs}: fail {them} through POST /api/flow_runs/{{id}}/set_state."
+    if worker.stopped_run is not None:
+        return f"run {worker.stopped_run} was stopped and recorded as FAILED."
+    return "no run was in progress."
 
 
 MAX_POLL_INTERVAL = 86400.0

@@ -43,6 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from contribkit.errors import one_line
+from contribkit.signals import Interrupted
 from flowdesk.registry import FlowRegistry, default_registry
 from flowdesk.server.database.engine import make_engine
 from flowdesk.server.database.orm_models import Flow, FlowRun, Log, StateType, TaskRun
@@ -75,6 +76,8 @@ class Worker:
         self._stop_requested = False
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_writer.setblocking(False)
+        # The run whose flow an interrupt (Ctrl-C, sys.exit) stopped; it is recorded as FAILED.
+        self.stopped_run: uuid.UUID | None = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -157,6 +160,7 @@ class Worker:
             failure = f"flow {flow_name!r} failed:\n" + "".join(traceback.format_exception(exc))
             self._record(run_id, task_run_id, StateType.FAILED, logging.ERROR, failure)
             if not isinstance(exc, Exception):
+                self.stopped_run = run_id
                 raise  # sys.exit() or Ctrl-C inside the flow: recorded, now it stops the worker
             return
         elapsed = time.perf_counter() - started
@@ -194,6 +198,23 @@ class Worker:
                 f"the outcome of flow run {run_id} ({outcome.value}) was not recorded: "
                 f"{one_line(exc)}; fail the run through set_state"
             )
+
+    def unfinished_runs(self) -> list[tuple[uuid.UUID, StateType]]:
+        """The runs this worker claimed that are still PENDING or RUNNING, with their state.
+
+        After an interrupt this is what is left for a person to fail: asking the database
+        covers an interrupt at any point, during the claim or the recording too.
+        """
+        with self.sessions() as session:
+            rows = session.execute(
+                sa.select(FlowRun.id, FlowRun.state)
+                .where(
+                    FlowRun.worker == self.name,
+                    FlowRun.state.in_([StateType.PENDING, StateType.RUNNING]),
+                )
+                .order_by(FlowRun.expected_start_time)
+            )
+            return [(run_id, state) for run_id, state in rows]
 
     def stop(self) -> None:
         """Ask :meth:`run_forever` to return after the run in progress.
@@ -233,7 +254,7 @@ class Worker:
 
         def request_stop(signum: int, frame: Any) -> None:
             if self._stop_requested:
-                raise KeyboardInterrupt
+                raise Interrupted  # not a bare KeyboardInterrupt: see its docstring
             self.stop()
 
         for sig in handled:

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from flowdesk.cli import left_behind
 from flowdesk.registry import FlowRegistry
 from flowdesk.server.database.engine import make_engine
 from flowdesk.server.database.orm_models import FlowRun, StateType, TaskRun
@@ -106,6 +107,27 @@ def test_a_flow_that_ends_the_process_fails_its_run_first(
     level, message = log_lines(client, run_id)[-1]
     assert level == 40 and type(stop).__name__ in message
     assert run_json(client, next_run)["state"] == "SCHEDULED"  # the worker stopped there
+    assert left_behind(worker) == f"run {run_id} was stopped and recorded as FAILED."
+
+
+def test_an_interrupted_worker_says_what_it_left_unfinished(
+    worker, registry, add_flow, add_run, database_url
+) -> None:
+    registry.register("noop", lambda: None)
+    flow_id = add_flow("noop")
+    theirs = add_run(flow_id, expected_start_time=PAST)
+    claimed = add_run(flow_id, expected_start_time=PAST + timedelta(seconds=1))
+    with Worker(database_url, registry=registry, name="other-worker") as other:
+        assert other.claim_next() == theirs  # another worker's unfinished run is not ours
+    assert left_behind(worker) == "no run was in progress."
+
+    assert worker.claim_next() == claimed  # interrupted right after the claim
+    assert worker.unfinished_runs() == [(claimed, StateType.PENDING)]
+    assert left_behind(worker) == (
+        f"run {claimed} is left PENDING: fail it through POST /api/flow_runs/{{id}}/set_state."
+    )
+    worker.execute(claimed)
+    assert worker.unfinished_runs() == []
 
 
 def test_an_outcome_that_cannot_be_written_is_reported(
