@@ -111,3 +111,44 @@ def test_check_requires_notes_to_match_the_revision_files(adopted) -> None:
     assert f"sqlite: revision {rev} has no entry in the notes" in outcome.out
     assert "sqlite: the notes name 0123456789ab, which has no revision file" in outcome.out
     assert "postgresql: 1 revisions" in outcome.out
+
+
+def test_custom_types_are_written_as_the_types_they_store(adopted, dialect) -> None:
+    """A TypeDecorator's Python-side conversion stays in the models: the revision holds the
+    database type, so it runs wherever alembic runs, without the project's package. The seed
+    rows that verify it are values of the stored type, bound through the conversion."""
+    adopted.edit(
+        MODELS, "import sqlalchemy as sa\n", "import datetime\n\nimport sqlalchemy as sa\n"
+    )
+    models = adopted.root / MODELS
+    models.write_text(
+        models.read_text() + "\n\nclass Lowercase(sa.types.TypeDecorator):\n"
+        "    impl = sa.String(40)\n"
+        "    cache_ok = True\n\n"
+        "    def process_bind_param(self, value, dialect):\n"
+        "        return value.lower()\n\n\n"
+        "class Utc(sa.types.TypeDecorator):\n"
+        "    impl = sa.DateTime(timezone=True)\n"
+        "    cache_ok = True\n\n"
+        "    def process_bind_param(self, value, dialect):\n"
+        "        return value.astimezone(datetime.timezone.utc)\n\n\n"
+        "audit = sa.Table(\n"
+        "    'audit',\n"
+        "    metadata,\n"
+        "    sa.Column('id', sa.Integer, primary_key=True),\n"
+        "    sa.Column('label', Lowercase(), nullable=False),\n"
+        "    sa.Column('at', Utc(), nullable=False),\n"
+        ")\n"
+    )
+    outcome = adopted.cli("migrate", "-m", "add_audit", "--dialect", dialect)
+    assert outcome.code == 0, outcome.err
+    [new] = [p for p in adopted.versions(dialect) if p.name.endswith("_add_audit.py")]
+    text = new.read_text().replace('"', "'")
+    assert "sa.Column('label', sa.String(length=40), nullable=False)" in text, text
+    assert "sa.Column('at', sa.DateTime(timezone=True), nullable=False)" in text, text
+    assert "inventory" not in text and "Lowercase" not in text and "Utc" not in text
+    # The next change is verified on seed rows in every table, the custom-typed one included.
+    adopted.edit(MODELS, 'sa.Column("city", sa.String(80)', 'sa.Column("city", sa.String(120)')
+    widened = adopted.cli("migrate", "-m", "widen_city", "--dialect", dialect)
+    assert widened.code == 0, widened.err
+    assert adopted.cli("check", "--dialect", dialect).code == 0

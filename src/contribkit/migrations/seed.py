@@ -18,6 +18,10 @@ ROWS_PER_TABLE = 2
 
 def _value(column: sa.Column, model_column: sa.Column | None, n: int) -> Any:
     type_ = model_column.type if model_column is not None else column.type
+    if isinstance(type_, sa.types.TypeDecorator):
+        # A custom type declares no python_type: make a value of the type it stores, which
+        # the custom type's own conversion then binds.
+        type_ = type_.impl_instance
     enums = getattr(type_, "enums", None)
     if enums:
         return enums[0]
