@@ -10,7 +10,8 @@ Portable choices, made deliberately:
   faster to query, indexable with GIN) while the Python side stays the same.
 * ids are ``Uuid``: native ``UUID`` on PostgreSQL, ``CHAR(32)`` on SQLite, generated in Python
   so a client can know a run's id before the INSERT commits.
-* timestamps are timezone-aware; SQLite stores them as text, PostgreSQL as ``timestamptz``.
+* timestamps are timezone-aware; SQLite stores them as text, PostgreSQL as ``timestamptz``;
+  the ORM reads and writes them as aware UTC datetimes on both (``UtcTimestamp``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from flowdesk.server.database.timestamps import UtcTimestamp
+
 # Names for every constraint and index, so SQLite batch migrations can find them again and both
 # dialects' migrations name the same objects the same way.
 NAMING_CONVENTION = {
@@ -35,7 +38,7 @@ NAMING_CONVENTION = {
 }
 
 JSONValue = sa.JSON().with_variant(JSONB(), "postgresql")
-Timestamp = sa.DateTime(timezone=True)
+Timestamp = UtcTimestamp()
 
 
 class StateType(str, enum.Enum):

@@ -8,6 +8,9 @@ database is converted to UTC first, and a naive one read back from SQLite is UTC
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
 
 
 def utcnow() -> datetime:
@@ -26,3 +29,21 @@ def as_utc(value: datetime) -> datetime:
         return value.astimezone(timezone.utc)
     except OverflowError as exc:
         raise ValueError(f"{value.isoformat()} is out of range once converted to UTC") from exc
+
+
+class UtcTimestamp(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware column whose values are aware UTC datetimes going in and coming out.
+
+    Without it the ORM reads naive datetimes from SQLite and ones in the session's time zone
+    from PostgreSQL, and a non-UTC datetime written to SQLite would be stored with the wrong
+    instant. Migrations see the plain ``DateTime(timezone=True)`` it stores.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else as_utc(value)
