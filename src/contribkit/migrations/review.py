@@ -14,6 +14,7 @@ Concern kinds, as printed and recorded in the notes:
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from alembic.operations import ops
 
 from contribkit.migrations.describe import describe, type_name
+from contribkit.migrations.storedtypes import stored_type
 
 DESTRUCTIVE = "destructive"
 DATA_DEPENDENT = "data-dependent"
@@ -42,8 +44,18 @@ class Concern:
         return f"{self.kind}: {self.text}"
 
 
+@functools.cache
+def _postgresql() -> Any:
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.dialect()
+
+
 def _native_enums(type_: Any) -> list[sa.Enum]:
-    return [type_] if isinstance(type_, sa.Enum) and type_.native_enum and type_.name else []
+    """The PostgreSQL enum type a column of ``type_`` creates, if any (variants and custom
+    types included: what counts is what PostgreSQL stores)."""
+    stored = stored_type(type_, _postgresql())
+    return [stored] if isinstance(stored, sa.Enum) and stored.native_enum and stored.name else []
 
 
 def _widens(old: Any, new: Any) -> bool:

@@ -27,31 +27,17 @@ def context_options(dialect: str, metadata: Any, exclude_tables: frozenset[str] 
         return table_name not in exclude_tables
 
     def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+        # Each dialect has its own files, so a type is written as what that dialect stores (see
+        # storedtypes): Alembic's repr of a variant does not even import cleanly, and of a
+        # project's TypeDecorator it would make the revision import the project.
         if type_ != "type":
             return False
         from alembic.autogenerate.render import _repr_type
-        from sqlalchemy.types import TypeDecorator
 
-        # Each dialect has its own files, so a `with_variant` type is written as the one
-        # implementation that dialect uses (SQLite: sa.JSON(); PostgreSQL: postgresql.JSONB()),
-        # instead of Alembic's repr of the whole variant, which does not even import cleanly.
-        variants = getattr(obj, "_variant_mapping", None)
-        if variants:
-            import copy
+        from contribkit.migrations.storedtypes import stored_type
 
-            chosen = variants.get(dialect)
-            if chosen is None:  # this dialect uses the base type: drop the other dialects' variants
-                chosen = copy.copy(obj)
-                chosen._variant_mapping = type(variants)()
-            return _repr_type(chosen, autogen_context)
-        # A custom type is written as the type it stores on this dialect: its Python-side
-        # conversion belongs to the models, and Alembic's `package.module.Type()` would make
-        # the revision import the project (and fail, as the script imports only sqlalchemy).
-        if isinstance(obj, TypeDecorator):
-            stored = obj.load_dialect_impl(autogen_context.dialect)
-            if stored is not obj:
-                return _repr_type(stored, autogen_context)
-        return False
+        stored = stored_type(obj, autogen_context.dialect)
+        return False if stored is obj else _repr_type(stored, autogen_context)
 
     return {
         "target_metadata": metadata,

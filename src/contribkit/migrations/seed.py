@@ -13,15 +13,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from contribkit.errors import one_line
+from contribkit.migrations.storedtypes import stored_type
+
 ROWS_PER_TABLE = 2
 
 
-def _value(column: sa.Column, model_column: sa.Column | None, n: int) -> Any:
+def _value(column: sa.Column, model_column: sa.Column | None, n: int, dialect: Any) -> Any:
     type_ = model_column.type if model_column is not None else column.type
-    if isinstance(type_, sa.types.TypeDecorator):
-        # A custom type declares no python_type: make a value of the type it stores, which
-        # the custom type's own conversion then binds.
-        type_ = type_.impl_instance
+    # A custom type declares no python_type: make a value of the type it stores on this
+    # dialect, which the custom type's own conversion then binds.
+    type_ = stored_type(type_, dialect)
     enums = getattr(type_, "enums", None)
     if enums:
         return enums[0]
@@ -41,6 +43,8 @@ def _value(column: sa.Column, model_column: sa.Column | None, n: int) -> Any:
         return dt.date(2024, 1, 1 + n)
     if python_type is dt.time:
         return dt.time(12, 0, n)
+    if python_type is dt.timedelta:
+        return dt.timedelta(minutes=n)
     if python_type is uuid.UUID:
         return uuid.uuid4()
     if python_type in (dict, list) or isinstance(type_, sa.JSON):
@@ -101,7 +105,8 @@ def seed(connection: sa.Connection, models: sa.MetaData) -> dict[str, str]:
                 # Bind with the type the value was made for (the model's Uuid, say), not the
                 # reflected storage type (CHAR(32) on SQLite), so the driver gets what it expects.
                 type_ = model_column.type if model_column is not None else column.type
-                row[column.name] = sa.literal(_value(column, model_column, n), type_=type_)
+                value = _value(column, model_column, n, connection.dialect)
+                row[column.name] = sa.literal(value, type_=type_)
             rows.append(row)
         try:
             with connection.begin():
@@ -110,8 +115,8 @@ def seed(connection: sa.Connection, models: sa.MetaData) -> dict[str, str]:
                 parents[table.name] = [
                     dict(r._mapping) for r in connection.execute(sa.select(table))
                 ]
-        except sa.exc.DBAPIError as exc:
-            failures[table.name] = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        except sa.exc.StatementError as exc:  # the database's refusal, or a custom type's
+            failures[table.name] = one_line(exc)
     if connection.in_transaction():
         connection.commit()
     return failures
