@@ -148,30 +148,39 @@ def dependencies_stale(ui_dir: Path) -> bool:
 def swap_in(output: Path, static_dir: Path, digest: str) -> None:
     """Copy ``output`` next to ``static_dir`` and rename it into place.
 
-    The old build is renamed aside and the new one renamed in, microseconds apart; if the second
-    rename fails the old build is put back, so the server always has a complete build to serve.
+    The old build is renamed aside and the new one renamed in, microseconds apart and with
+    Ctrl-C held; if the second rename fails the old build is put back, so the server always has
+    a complete build to serve. The old build is removed only once the new one is in place.
     """
     static_dir.parent.mkdir(parents=True, exist_ok=True)
-    # Both folders are removed on the way out unless renamed into place meanwhile.
-    with (
-        temporary_folder(f".{static_dir.name}-new-", static_dir.parent) as staging,
-        temporary_folder(f".{static_dir.name}-old-", static_dir.parent) as retired,
-    ):
+    # Removed on the way out unless renamed into place.
+    with temporary_folder(f".{static_dir.name}-new-", static_dir.parent) as staging:
         shutil.copytree(output, staging, dirs_exist_ok=True)
         (staging / HASH_FILE).write_text(digest + "\n", encoding="utf-8")
         # mkdtemp's 0700 would hide the build from a server run as another user.
         staging.chmod(0o755)
-        retired.rmdir()  # only its name is needed: the old build is renamed to it
-        # Held: an interrupt between the two renames would leave no build in place.
-        with deferred_signals():
+        retired = staging.with_name(staging.name.replace("-new-", "-old-"))
+        with deferred_signals() as deferral:
             if static_dir.exists():
                 static_dir.rename(retired)
             try:
                 staging.rename(static_dir)
-            except OSError:
+            except OSError as exc:
                 if retired.exists():
-                    retired.rename(static_dir)
+                    _put_back(retired, static_dir, exc)
                 raise
+            deferral.finish_work()  # the new build is served: a Ctrl-C held meanwhile undoes nothing
+            shutil.rmtree(retired, ignore_errors=True)
+
+
+def _put_back(retired: Path, static_dir: Path, failure: OSError) -> None:
+    try:
+        retired.rename(static_dir)
+    except OSError:
+        raise CheckFailed(
+            f"could not move the new UI build into {static_dir} ({failure.strerror}), nor the "
+            f"previous one back: it is in {retired}; rename it to {static_dir.name}."
+        ) from failure
 
 
 def build(config: ProjectConfig, *, force: bool = False) -> BuildResult:

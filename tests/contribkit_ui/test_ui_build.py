@@ -1,12 +1,18 @@
-"""``invoke ui.build``: Node checks, npm ci + build, atomic swap, and the skip when unchanged."""
+"""``invoke ui.build``: Node checks, npm ci + build, the swap into place, and the skip when
+unchanged."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
 from devtools_support import NODE_MAJOR, contribkit
+from process_support import raise_on_signals
 
 from contribkit import ui
 from contribkit.config import ProjectConfig
@@ -71,6 +77,70 @@ def test_a_failed_build_keeps_the_previous_one_served(ui_project: ProjectConfig)
     assert "build.js: cannot compile src/app.txt" in (failure.value.details or "")
     assert served(ui_project) == "<p>version one</p>"
     assert ui.built_hash(ui_project.static_dir) == previous_hash
+    assert sorted(p.name for p in ui_project.static_dir.parent.iterdir()) == ["ui_build"]
+
+
+def failing_renames(monkeypatch: pytest.MonkeyPatch, *kinds: str) -> None:
+    """Make renames onto the served folder fail: of the new build ("new"), of the old one put
+    back ("old")."""
+    real_rename = Path.rename
+
+    def rename(self: Path, target: Path) -> Path:
+        if Path(target).name == "ui_build" and any(f"-{kind}-" in self.name for kind in kinds):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+
+
+def change_the_sources(config: ProjectConfig) -> None:
+    (config.root / "ui" / "src" / "app.txt").write_text("version two")
+
+
+def test_a_failed_swap_puts_the_previous_build_back(
+    ui_project: ProjectConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ui.build(ui_project)
+    change_the_sources(ui_project)
+    failing_renames(monkeypatch, "new")
+    with pytest.raises(OSError, match="Invalid cross-device link"):
+        ui.build(ui_project)
+    assert served(ui_project) == "<p>version one</p>"
+    assert ui_project.static_dir is not None
+    assert sorted(p.name for p in ui_project.static_dir.parent.iterdir()) == ["ui_build"]
+
+
+def test_a_previous_build_that_cannot_be_put_back_is_kept_and_named(
+    ui_project: ProjectConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ui.build(ui_project)
+    change_the_sources(ui_project)
+    failing_renames(monkeypatch, "new", "old")
+    with pytest.raises(CheckFailed, match="nor the previous one back: it is in ") as failure:
+        ui.build(ui_project)
+    kept = Path(failure.value.message.split("it is in ")[1].split(";")[0])
+    assert (kept / "index.html").read_text() == "<p>version one</p>"
+
+
+def test_a_ctrl_c_during_the_swap_leaves_the_new_build_served(
+    ui_project: ProjectConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held while the folders move; once the new build is served, the run is done."""
+    ui.build(ui_project)
+    change_the_sources(ui_project)
+    raise_on_signals()
+    real_rename = Path.rename
+
+    def ctrl_c_then_rename(self: Path, target: Path) -> Path:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # delivered here, were it not held
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", ctrl_c_then_rename)
+    assert ui.build(ui_project).built
+    monkeypatch.undo()
+    assert served(ui_project) == "<p>version two</p>"
+    assert ui_project.static_dir is not None
     assert sorted(p.name for p in ui_project.static_dir.parent.iterdir()) == ["ui_build"]
 
 
