@@ -48,3 +48,16 @@ def test_timestamps_keep_the_instant_and_read_back_in_utc(sessions, add_flow, ad
             )
         ).all()
     assert due == [run_id]  # compared as the same instant, not as wall-clock digits
+
+
+def test_timestamp_arithmetic_binds_the_interval_as_an_interval(
+    dialect, sessions, add_flow, add_run
+) -> None:
+    start = datetime(2026, 7, 1, 12, 30, tzinfo=timezone.utc)
+    run_id = add_run(add_flow("etl"), expected_start_time=start)
+    later = FlowRun.expected_start_time + timedelta(hours=1)
+    assert isinstance(later.right.type, sa.Interval)  # not passed through the UTC conversion
+    if dialect == "postgresql":  # SQLite has no datetime arithmetic to run it on
+        with sessions() as session:
+            value = session.execute(sa.select(later).where(FlowRun.id == run_id)).scalar()
+        assert value == start + timedelta(hours=1)

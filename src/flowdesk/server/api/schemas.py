@@ -20,9 +20,6 @@ from pydantic import (
 from flowdesk.server.database.orm_models import StateType
 from flowdesk.server.database.timestamps import as_utc
 
-#: A datetime read back from the database, in UTC: SQLite's naive values are the UTC they were
-#: stored as.
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 #: A datetime sent by a client: it must carry an offset (docs/api.md), and is stored in UTC.
 AwareUtcDatetime = Annotated[AwareDatetime, AfterValidator(as_utc)]
 
@@ -89,8 +86,8 @@ class Flow(BaseModel):
 
     id: uuid.UUID
     name: str
-    created: UtcDatetime
-    updated: UtcDatetime
+    created: datetime
+    updated: datetime
 
 
 class FlowRunCreate(BaseModel):
@@ -113,12 +110,12 @@ class FlowRun(BaseModel):
     name: str | None
     state: StateType
     parameters: dict[str, Any]
-    expected_start_time: UtcDatetime
-    start_time: UtcDatetime | None
-    end_time: UtcDatetime | None
+    expected_start_time: datetime
+    start_time: datetime | None
+    end_time: datetime | None
     worker: str | None
-    created: UtcDatetime
-    updated: UtcDatetime
+    created: datetime
+    updated: datetime
 
 
 #: ``{"SCHEDULED": n, …}`` with every state required, generated so it follows :class:`StateType`.
@@ -136,9 +133,9 @@ class TaskRun(BaseModel):
     flow_run_id: uuid.UUID
     name: str
     state: StateType
-    start_time: UtcDatetime | None
-    end_time: UtcDatetime | None
-    created: UtcDatetime
+    start_time: datetime | None
+    end_time: datetime | None
+    created: datetime
 
 
 class LogCreate(BaseModel):
@@ -158,7 +155,7 @@ class Log(BaseModel):
     flow_run_id: uuid.UUID
     level: int
     message: str
-    timestamp: UtcDatetime
+    timestamp: datetime
 
 
 class Health(BaseModel):

@@ -47,3 +47,10 @@ class UtcTimestamp(sa.types.TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else as_utc(value)
+
+    def coerce_compared_value(self, op: Any, value: Any) -> Any:
+        # Only datetimes go through the UTC conversion: in `column + timedelta(...)` the other
+        # side is an interval, which DateTime itself knows how to bind.
+        if isinstance(value, datetime):
+            return self
+        return self.impl_instance.coerce_compared_value(op, value)
