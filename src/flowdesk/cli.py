@@ -160,9 +160,10 @@ def left_behind(worker: Worker) -> str:
 
     try:
         unfinished = worker.unfinished_runs()
-    except sa.exc.OperationalError as exc:
+    except (sa.exc.SQLAlchemyError, KeyboardInterrupt) as exc:  # database gone, or a 3rd Ctrl-C
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else one_line(exc)
         return (
-            f"cannot tell which of its runs are unfinished ({one_line(exc)}): "
+            f"cannot tell which of its runs are unfinished ({reason}): "
             f"look for PENDING or RUNNING runs of worker {worker.name}."
         )
     if unfinished:
@@ -170,7 +171,7 @@ def left_behind(worker: Worker) -> str:
         them = "it" if len(unfinished) == 1 else "them"
         return f"{runs}: fail {them} through POST /api/flow_runs/{{id}}/set_state."
     if worker.stopped_run is not None:
-        return f"run {worker.stopped_run} was stopped and recorded as FAILED."
+        return f"the flow of run {worker.stopped_run} was stopped; no run is left unfinished."
     return "no run was in progress."
 
 

@@ -20,7 +20,8 @@ so a run cancelled meanwhile through the API stays cancelled. A flow that ends t
 
 There are no leases or heartbeats: a run whose worker is killed (SIGKILL, a crash, a lost
 machine) or cannot record the outcome (the database went away) stays PENDING or RUNNING. Fail it
-through ``POST /api/flow_runs/{id}/set_state`` with ``{"state": "FAILED"}``.
+through ``POST /api/flow_runs/{id}/set_state`` with ``{"state": "FAILED"}``. An interrupted
+worker names the runs it leaves so on its way out (:meth:`Worker.unfinished_runs`).
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ class Worker:
         self._stop_requested = False
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_writer.setblocking(False)
-        # The run whose flow an interrupt (Ctrl-C, sys.exit) stopped; it is recorded as FAILED.
+        # The run whose flow an interrupt (Ctrl-C, sys.exit) stopped; recorded as FAILED if the
+        # run was still RUNNING and the database reachable.
         self.stopped_run: uuid.UUID | None = None
 
     def close(self) -> None:
@@ -158,9 +160,10 @@ class Worker:
             fn(**parameters)
         except BaseException as exc:
             failure = f"flow {flow_name!r} failed:\n" + "".join(traceback.format_exception(exc))
+            if not isinstance(exc, Exception):
+                self.stopped_run = run_id  # first: a Ctrl-C while recording must not lose it
             self._record(run_id, task_run_id, StateType.FAILED, logging.ERROR, failure)
             if not isinstance(exc, Exception):
-                self.stopped_run = run_id
                 raise  # sys.exit() or Ctrl-C inside the flow: recorded, now it stops the worker
             return
         elapsed = time.perf_counter() - started

@@ -317,7 +317,9 @@ def test_a_second_signal_interrupts_a_hung_flow_and_fails_its_run(
         worker.kill()
     assert worker.returncode == 130, err
     assert "second Ctrl-C interrupts" in out
-    assert f"interrupted: run {run_id} was stopped and recorded as FAILED" in one_error_line(err)
+    assert f"interrupted: the flow of run {run_id} was stopped; no run is left" in one_error_line(
+        err
+    )
     assert state() is StateType.FAILED
     with sessions() as session:
         [message] = session.scalars(

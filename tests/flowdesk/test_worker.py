@@ -107,11 +107,13 @@ def test_a_flow_that_ends_the_process_fails_its_run_first(
     level, message = log_lines(client, run_id)[-1]
     assert level == 40 and type(stop).__name__ in message
     assert run_json(client, next_run)["state"] == "SCHEDULED"  # the worker stopped there
-    assert left_behind(worker) == f"run {run_id} was stopped and recorded as FAILED."
+    assert left_behind(worker) == (
+        f"the flow of run {run_id} was stopped; no run is left unfinished."
+    )
 
 
 def test_an_interrupted_worker_says_what_it_left_unfinished(
-    worker, registry, add_flow, add_run, database_url
+    worker, registry, add_flow, add_run, database_url, tmp_path
 ) -> None:
     registry.register("noop", lambda: None)
     flow_id = add_flow("noop")
@@ -128,6 +130,13 @@ def test_an_interrupted_worker_says_what_it_left_unfinished(
     )
     worker.execute(claimed)
     assert worker.unfinished_runs() == []
+
+    unreachable = make_engine(f"sqlite:///{tmp_path / 'no' / 'such' / 'folder' / 'x.db'}")
+    worker.sessions.configure(bind=unreachable)
+    try:
+        assert left_behind(worker).startswith("cannot tell which of its runs are unfinished (")
+    finally:
+        unreachable.dispose()
 
 
 def test_an_outcome_that_cannot_be_written_is_reported(
