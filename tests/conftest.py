@@ -15,6 +15,7 @@ import pytest
 
 from contribkit.commands import TEST_DIALECT_ENV
 from contribkit.config import load_config, normalize_dialect
+from contribkit.signals import forget_interrupts
 from contribkit.testing import MigratedDatabases
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,12 +36,13 @@ def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-unt
 
 @pytest.fixture(autouse=True)
 def _restore_signal_handlers() -> Iterator[None]:
-    """Frontends called in-process install a SIGTERM handler: give the test process its own
+    """Frontends called in-process install SIGINT/SIGTERM handlers: give the test process its own
     handlers back."""
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     yield
     for signum, handler in handlers.items():
         signal.signal(signum, handler)
+    forget_interrupts()  # and the next test's in-process run starts with none received
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,5 +1,5 @@
-"""Ctrl-C and SIGTERM: raised so that cleanup runs, never lost, and held where cleanup or a
-commit must not be cut short.
+"""Ctrl-C and SIGTERM: raised so that cleanup runs, remembered in case a finalizer swallows
+them, and held where creating, cleaning up or committing must not be cut short.
 
 SIGTERM is turned into an exception so ``with`` blocks and ``finally`` clauses run (ephemeral
 databases dropped, staged files removed, the embedded server stopped) exactly as for Ctrl-C.
@@ -25,9 +25,9 @@ class Interrupted(KeyboardInterrupt):
     """Ctrl-C.
 
     A subclass, because CPython remembers a plain KeyboardInterrupt that propagates out of an
-    ``exec`` of a string (dataclasses and SQLAlchemy build functions that way) and then ends
-    the process by SIGINT, however the interrupt was handled and whatever exit code was chosen.
-    It compares the exact type, so a subclass passes through unremembered.
+    ``exec`` of a string (dataclasses and SQLAlchemy build functions that way) and then ends a
+    ``python -m`` process by SIGINT, however the interrupt was handled and whatever exit code
+    was chosen. It compares the exact type, so a subclass passes through unremembered.
     """
 
 
@@ -49,22 +49,27 @@ def install_interrupt_handlers() -> None:
 
     A SIGINT that the parent set to be ignored (a shell's background job) stays ignored.
     """
-    _received.clear()
+    forget_interrupts()
     signal.signal(signal.SIGTERM, _raise_interrupt)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _raise_interrupt)
 
 
 def raise_if_interrupted() -> None:
-    """Raise again an interrupt that arrived but never got through.
+    """Raise again the last interrupt received since the handlers were installed.
 
     Python prints and then ignores an exception raised inside a finalizer (``__del__``, a
     weakref callback), so an interrupt that lands while one runs is lost, and the work would
-    carry on as if nobody had asked it to stop. Long work calls this between its steps and
-    before it commits.
+    carry on as if nobody had asked it to stop. Long work that no interrupt may let go on
+    (migrate) calls this between its steps and before it commits.
     """
     if _received:
         raise _exception_for(_received[-1])
+
+
+def forget_interrupts() -> None:
+    """Start afresh: a new run in this process has received no interrupt yet."""
+    _received.clear()
 
 
 class Deferral:
@@ -87,9 +92,9 @@ class Deferral:
 def deferred_signals() -> Iterator[Deferral]:
     """Hold SIGINT/SIGTERM while the block runs; a signal that arrived is delivered after it.
 
-    Used around the steps that undo a run (stopping the embedded server, dropping a throw-away
-    database, removing staged files) and around commits: interrupted half-way they would leave
-    debris behind. The handlers are swapped rather than the signals masked, because a mask
+    Used around creating what cleanup must own (temporary folders, throw-away databases), the
+    steps that undo a run (stopping the embedded server, dropping a database, removing staged
+    files) and around commits: interrupted half-way they would leave debris behind. The handlers are swapped rather than the signals masked, because a mask
     covers only the calling thread: with other threads running (output pumps, the test runner's
     I/O) the kernel hands the signal to one of them and Python runs its handler here anyway.
     """
@@ -97,15 +102,32 @@ def deferred_signals() -> Iterator[Deferral]:
     if threading.current_thread() is not threading.main_thread():
         yield deferral  # only the main thread runs signal handlers
         return
-    previous = {signum: signal.signal(signum, deferral.hold) for signum in _DEFERRED}
+    # Read before any is swapped, so that whatever interrupts the swaps, all are put back.
+    previous = {signum: signal.getsignal(signum) for signum in _DEFERRED}
     try:
+        for signum in _DEFERRED:
+            signal.signal(signum, deferral.hold)
         yield deferral
     finally:
-        for signum, handler in previous.items():
-            # None: a handler installed outside Python, which cannot be put back as such.
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        _restore(previous)
         for signum in dict.fromkeys(deferral.caught):
             signal.raise_signal(signum)  # to the handler just restored, as if it came now
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    """Put ``handlers`` back. A signal whose handler is back already may raise before the others
+    are: then they are all put back again, so that none is left holding signals for good."""
+
+    def put_back() -> None:
+        for signum, handler in handlers.items():
+            # None: a handler installed outside Python, which cannot be put back as such.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+    try:
+        put_back()
+    except BaseException:
+        put_back()
+        raise
 
 
 @contextmanager

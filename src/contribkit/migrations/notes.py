@@ -68,7 +68,8 @@ def write_atomically(path: Path, text: str) -> None:
         # Held, so that no interrupt lands between creating the file and owning its removal.
         with deferred_signals():
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle = os.fdopen(fd, "w", encoding="utf-8", newline="\n")  # owns fd from here
+        with handle:
             handle.write(text)
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
