@@ -94,9 +94,10 @@ def deferred_signals() -> Iterator[Deferral]:
 
     Used around creating what cleanup must own (temporary folders, throw-away databases), the
     steps that undo a run (stopping the embedded server, dropping a database, removing staged
-    files) and around commits: interrupted half-way they would leave debris behind. The handlers are swapped rather than the signals masked, because a mask
-    covers only the calling thread: with other threads running (output pumps, the test runner's
-    I/O) the kernel hands the signal to one of them and Python runs its handler here anyway.
+    files) and around commits: interrupted half-way they would leave debris behind. The
+    handlers are swapped rather than the signals masked, because a mask covers only the
+    calling thread: with other threads running (output pumps, the test runner's I/O) the
+    kernel hands the signal to one of them and Python runs its handler here anyway.
     """
     deferral = Deferral()
     if threading.current_thread() is not threading.main_thread():

@@ -160,11 +160,12 @@ class Worker:
             fn(**parameters)
         except BaseException as exc:
             failure = f"flow {flow_name!r} failed:\n" + "".join(traceback.format_exception(exc))
-            if not isinstance(exc, Exception):
+            ends_the_worker = not isinstance(exc, Exception)  # sys.exit() or Ctrl-C in the flow
+            if ends_the_worker:
                 self.stopped_run = run_id  # first: a Ctrl-C while recording must not lose it
             self._record(run_id, task_run_id, StateType.FAILED, logging.ERROR, failure)
-            if not isinstance(exc, Exception):
-                raise  # sys.exit() or Ctrl-C inside the flow: recorded, now it stops the worker
+            if ends_the_worker:
+                raise  # recorded: now it stops the worker
             return
         elapsed = time.perf_counter() - started
         message = f"flow {flow_name!r} completed in {elapsed:.3f} s"
