@@ -107,6 +107,6 @@ def test_missing_driver(adopted, monkeypatch) -> None:
     )
     before = adopted.snapshot()
     outcome = adopted.cli("migrate", "-m", "x", "--dialect", "postgres")
-    assert_refused(adopted, outcome, "driver", "is not installed (pg8000)")
+    assert_refused(adopted, outcome, "driver", "is not installed: add the package 'pg8000'")
     assert "s3cret" not in outcome.err
     assert adopted.snapshot() == before

@@ -108,7 +108,7 @@ def test_check_requires_notes_to_match_the_revision_files(adopted) -> None:
     notes.write_text(notes.read_text().replace(f"SQLite: `{rev}`", "SQLite: `0123456789ab`"))
     outcome = adopted.cli("check")
     assert outcome.code == 1
-    assert f"sqlite: revision {rev} has no entry in the notes" in outcome.out
+    assert f"_{rev}_initial_inventory.py: revision {rev} has no entry in the notes" in outcome.out
     assert "sqlite: the notes name 0123456789ab, which has no revision file" in outcome.out
     assert "postgresql: 1 revisions" in outcome.out
 

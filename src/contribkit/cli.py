@@ -53,6 +53,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from contribkit import console
+    from contribkit.migrations.check import write_baseline
+
+    config = _config()
+    path, _ = write_baseline(config, args.dialect)
+    console.ok(f"wrote {path.relative_to(config.root)}")
+    return 0
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     return run_db_command(_config(), args)
 
@@ -169,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="heads, round trips, drift and notes, for each dialect")
     check.add_argument("--dialect", help=dialect_help)
     check.set_defaults(func=cmd_check)
+
+    baseline = sub.add_parser(
+        "baseline",
+        help="record what an existing history already gets wrong; check then fails only on news",
+    )
+    baseline.add_argument("--dialect", help=dialect_help)
+    baseline.set_defaults(func=cmd_baseline)
 
     db = sub.add_parser("db", help="migrate the configured (real) database")
     add_db_commands(db)

@@ -53,6 +53,13 @@ class ProjectConfig:
     default_database_url: str | None = None
     ui_dir: Path | None = None
     static_dir: Path | None = None
+    #: Dialect → SQLAlchemy driver for contribkit's throw-away databases (``aiosqlite``, ``asyncpg``).
+    drivers: dict[str, str] = field(default_factory=dict)
+    #: What an adopted history already gets wrong (written by ``contribkit baseline``).
+    baseline: Path | None = None
+    #: SQLite connections leave BEGIN to SQLAlchemy (its "transactional DDL" recipe), as engines
+    #: that emit their own BEGIN do; an env.py written for such an engine needs it.
+    sqlite_transactional_ddl: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
     def require_models(self) -> str:
@@ -157,6 +164,18 @@ def config_from_table(table: dict[str, object], root: Path) -> ProjectConfig:
     if not isinstance(raw_dialects, list) or not raw_dialects:
         raise UsageError("[tool.contribkit] dialects must be a non-empty list, e.g. ['sqlite'].")
     dialects = tuple(dict.fromkeys(normalize_dialect(str(d)) for d in raw_dialects))
+    raw_drivers = table.pop("drivers", {})
+    if not isinstance(raw_drivers, dict) or not all(
+        isinstance(v, str) and v for v in raw_drivers.values()
+    ):
+        raise UsageError(
+            "[tool.contribkit] drivers must be a table of driver names, "
+            "e.g. {sqlite = 'aiosqlite', postgresql = 'asyncpg'}."
+        )
+    drivers = {normalize_dialect(str(d)): v for d, v in raw_drivers.items()}
+    transactional_ddl = table.pop("sqlite_transactional_ddl", False)
+    if not isinstance(transactional_ddl, bool):
+        raise UsageError("[tool.contribkit] sqlite_transactional_ddl must be true or false.")
     return ProjectConfig(
         root=root.resolve(),
         models=text("models", None),
@@ -167,5 +186,8 @@ def config_from_table(table: dict[str, object], root: Path) -> ProjectConfig:
         default_database_url=text("default_database_url", None),
         ui_dir=path("ui"),
         static_dir=path("static"),
+        drivers=drivers,
+        baseline=path("baseline") or (root / "contribkit-baseline.toml").resolve(),
+        sqlite_transactional_ddl=transactional_ddl,
         extra=table,
     )

@@ -37,28 +37,65 @@ def redact(url: str | URL) -> str:
         return "<unparseable URL>"
 
 
-def create_engine(url: str | URL, **kwargs: object) -> Engine:
-    """An engine whose SQLite connections enforce foreign keys, as the migrations must survive."""
+#: Driver module → the package to install, where the names differ.
+DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient"}
+
+
+def create_engine(url: str | URL, *, transactional_ddl: bool = False, **kwargs: object) -> Engine:
+    """An engine whose SQLite connections enforce foreign keys, as the migrations must survive.
+
+    An async driver's URL gives the synchronous face of an ``AsyncEngine``: use it inside
+    :func:`contribkit.asyncdrivers.bridged`. ``transactional_ddl`` (SQLite): the driver never
+    begins or commits by itself and every SQLAlchemy transaction starts with an explicit BEGIN,
+    so DDL is transactional (SQLAlchemy's documented recipe, which async SQLite projects use).
+    """
     import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
 
     try:
-        engine = sa.create_engine(url, **kwargs)
+        parsed = make_url(url)
+        dialect_class = parsed.get_dialect()
+        if dialect_class.is_async:
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            engine = create_async_engine(parsed, **kwargs).sync_engine
+        else:
+            engine = sa.create_engine(parsed, **kwargs)
     except ModuleNotFoundError as exc:
+        module = (exc.name or "").split(".")[0]
         raise UsageError(
-            f"the database driver for {redact(url)} is not installed ({exc.name}): "
-            "install it, or use a URL with an installed driver such as postgresql+psycopg://."
+            f"the database driver for {redact(url)} is not installed: "
+            f"add the package {DRIVER_PACKAGES.get(module, module)!r} to your dev dependencies."
         ) from exc
-    except sa.exc.ArgumentError as exc:
-        raise UsageError(f"not a valid database URL: {redact(url)} ({exc}).") from exc
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
+        raise UsageError(f"not a valid database URL: {redact(url)} ({one_line(exc)}).") from exc
     if engine.dialect.name == "sqlite":
 
         @sa.event.listens_for(engine, "connect")
         def _foreign_keys_on(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            if transactional_ddl:
+                dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        if transactional_ddl:
+
+            @sa.event.listens_for(engine, "begin")
+            def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+                connection.exec_driver_sql("BEGIN")
+
     return engine
+
+
+def with_driver(url: str | URL, driver: str | None) -> str:
+    """``url`` reached through ``driver`` (``None``: the URL's own)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if driver:
+        parsed = parsed.set(drivername=f"{parsed.get_backend_name()}+{driver}")
+    return parsed.render_as_string(hide_password=False)
 
 
 class PostgresServer:
@@ -182,11 +219,12 @@ def unique_name(prefix: str = "ck") -> str:
 
 
 @contextmanager
-def ephemeral_database(dialect: str) -> Iterator[str]:
-    """Yield the URL of a new, empty database of ``dialect``; remove it afterwards."""
+def ephemeral_database(dialect: str, driver: str | None = None) -> Iterator[str]:
+    """Yield the URL of a new, empty database of ``dialect``, reached through ``driver`` (default:
+    SQLAlchemy's); remove it afterwards."""
     if dialect == "sqlite":
         with temporary_folder("ck-sqlite-") as folder:
-            yield f"sqlite:///{folder / 'db.sqlite'}"
+            yield with_driver(f"sqlite:///{folder / 'db.sqlite'}", driver)
     elif dialect == "postgresql":
         server = postgres_server()
         name = unique_name()
@@ -197,7 +235,7 @@ def ephemeral_database(dialect: str) -> Iterator[str]:
             with deferred_signals():
                 url = server.create_database(name)
                 created = True
-            yield url.render_as_string(hide_password=False)
+            yield with_driver(url, driver)
         finally:
             if created:
                 with deferred_signals():

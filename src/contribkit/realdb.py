@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contribkit.asyncdrivers import bridged
 from contribkit.config import ProjectConfig
 from contribkit.databases import create_engine, redact
 from contribkit.errors import CheckFailed, UsageError, one_line
@@ -72,7 +73,9 @@ def _connection(t: Target) -> Iterator[Any]:
     parsed = make_url(t.url)
     if t.dialect == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(t.url, poolclass=NullPool)
+    engine = create_engine(
+        t.url, poolclass=NullPool, transactional_ddl=t.migrations.transactional_ddl
+    )
     try:
         try:
             connection = engine.connect()
@@ -113,12 +116,14 @@ def current_revision(t: Target) -> str | None:
     return rev
 
 
+@bridged
 def status(config: ProjectConfig) -> tuple[Target, str | None, str | None]:
     """(target, current revision, head revision)."""
     t = target(config)
     return t, current_revision(t), t.migrations.single_head(t.dialect)
 
 
+@bridged
 def describe_status(config: ProjectConfig) -> str:
     """``<url>: <revision> (up to date | head is <rev>)``."""
     t, current, head = status(config)
@@ -126,6 +131,7 @@ def describe_status(config: ProjectConfig) -> str:
     return f"{t.shown}: {current or 'base'} ({state})"
 
 
+@bridged
 def upgrade(config: ProjectConfig, revision: str = "head", dry_run: bool = False) -> str:
     """Upgrade (or, with ``dry_run``, print the SQL that would run); returns a summary line."""
     from alembic import command
@@ -153,6 +159,7 @@ def downgrade_plan(config: ProjectConfig, revision: str = "-1") -> tuple[Target,
     return t, [f"{r.revision}  {r.doc}" for r in chain]
 
 
+@bridged
 def downgrade(config: ProjectConfig, revision: str = "-1", *, yes: bool) -> str:
     from alembic import command
 
@@ -168,6 +175,7 @@ def downgrade(config: ProjectConfig, revision: str = "-1", *, yes: bool) -> str:
     return f"{t.shown} downgraded to {current_revision(t) or 'base'}"
 
 
+@bridged
 def stamp(config: ProjectConfig, revision: str) -> str:
     from alembic import command
 
@@ -176,6 +184,7 @@ def stamp(config: ProjectConfig, revision: str) -> str:
     return f"{t.shown} stamped at {revision}"
 
 
+@bridged
 def reset(config: ProjectConfig, *, yes: bool) -> str:
     """Drop every table (and PostgreSQL enum type), then upgrade to head: all rows are deleted.
 

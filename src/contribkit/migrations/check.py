@@ -1,20 +1,34 @@
-"""``migrate --check``: is every dialect's history sound and in step with the models and notes?
+"""``check``: is every dialect's history sound and in step with the models and notes?
 
-For each dialect, on a fresh database: exactly one head; SQLite revisions keep their
-``PRAGMA foreign_keys`` bracket; every revision upgrades, and (with seeded rows and foreign keys
-on) downgrades and re-upgrades one step at a time without losing rows; zero drift at head; and
-MIGRATION-NOTES.md names exactly the revision files that exist.
+For each dialect: exactly one head; then, on a fresh database, every revision upgrades,
+downgrades and upgrades again one step at a time, with rows seeded in every table and foreign
+keys on, without losing rows; zero drift at head; and MIGRATION-NOTES.md names exactly the
+revision files. New revisions must also be named ``YYYY_MM_DD_HHMMSS_<rev>_<slug>.py`` and, on
+SQLite, keep their ``PRAGMA foreign_keys`` bracket.
+
+An adopted project's baseline (see :mod:`contribkit.migrations.baseline`) marks the revisions
+that are only checked structurally (no seeded rows, no file rules) and the problems already
+known; the check fails only on the others. It never stops at the first problem: a revision that
+fails is reported, the walk starts again on a fresh database brought to that revision without
+rows, and goes on.
 """
 
 from __future__ import annotations
 
 import ast
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from contribkit import console
+from contribkit.asyncdrivers import bridged
 from contribkit.config import ProjectConfig
-from contribkit.errors import CheckFailed, ContribkitError
+from contribkit.errors import CheckFailed, ContribkitError, one_line
+from contribkit.migrations import baseline as baselines
 from contribkit.migrations.layout import REVISION_FILE, Migrations
 
 
@@ -22,7 +36,16 @@ from contribkit.migrations.layout import REVISION_FILE, Migrations
 class DialectReport:
     dialect: str
     revisions: int = 0
+    #: Every problem found, known to the baseline or not.
     problems: list[str] = field(default_factory=list)
+    #: The revision ids of the history, oldest first.
+    history: list[str] = field(default_factory=list)
+
+    def new(self, accepted: baselines.DialectBaseline) -> list[str]:
+        return [p for p in self.problems if p not in accepted.known]
+
+    def fixed(self, accepted: baselines.DialectBaseline) -> list[str]:
+        return sorted(accepted.known - set(self.problems))
 
 
 def _pragma_bracket_problems(path: Path) -> list[str]:
@@ -46,10 +69,76 @@ def _pragma_bracket_problems(path: Path) -> list[str]:
     return problems
 
 
-def check_dialect(migrations: Migrations, dialect: str, recorded: set[str]) -> DialectReport:
-    from contribkit.databases import ephemeral_database
-    from contribkit.migrations.verify import TrialDatabase, round_trip
+def _file_problems(dialect: str, revisions: list[Any], old: frozenset[str], recorded: set[str]) -> list[str]:
+    """The rules for revisions written after the baseline, and notes that name missing files."""
+    problems = []
+    for rev in revisions:
+        if rev.revision in old:
+            continue
+        name = Path(rev.path).name
+        if not REVISION_FILE.match(name):
+            problems.append(f"{name}: not named YYYY_MM_DD_HHMMSS_<rev>_<slug>.py")
+        if dialect == "sqlite":
+            problems += _pragma_bracket_problems(Path(rev.path))
+        if rev.revision not in recorded:
+            problems.append(f"{name}: revision {rev.revision} has no entry in the notes")
+    on_disk = {rev.revision for rev in revisions}
+    problems += [f"the notes name {r}, which has no revision file" for r in sorted(recorded - on_disk)]
+    return problems
 
+
+@contextmanager
+def _fresh_database(migrations: Migrations, dialect: str, script: Any) -> Iterator[Any]:
+    from contribkit.migrations.verify import TrialDatabase
+
+    with migrations.ephemeral_database(dialect) as url, TrialDatabase(
+        migrations, dialect, url, script
+    ) as db:
+        yield db
+
+
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, ContribkitError):
+        return exc.message
+    return f"{type(exc).__name__}: {one_line(exc)}"
+
+
+def _walk(migrations: Migrations, dialect: str, script: Any, revisions: list[Any], old: frozenset[str]) -> list[str]:
+    """Round-trip every revision in order (seeded from the baseline on), then compare with the
+    models; returns the problems found."""
+    from contribkit.migrations.verify import round_trip
+
+    problems: list[str] = []
+    with ExitStack() as stack:
+        db = stack.enter_context(_fresh_database(migrations, dialect, script))
+        previous = None
+        for rev in revisions:
+            name = Path(rev.path).name
+            try:
+                if rev.revision not in old:
+                    db.seed()
+                round_trip(db, rev.revision, previous)
+            except Exception as exc:
+                problems.append(f"{name}: {_failure(exc)}")
+                # Go on from this revision, on a database that never held the failed step.
+                stack.close()
+                db = stack.enter_context(_fresh_database(migrations, dialect, script))
+                try:
+                    db.upgrade(rev.revision)
+                except Exception as again:
+                    problems.append(
+                        f"{name}: the check cannot go on past it, even without rows: {_failure(again)}"
+                    )
+                    return problems
+            previous = rev.revision
+        problems += [f"{baselines.DRIFT}{line}" for line in db.drift()]
+    return problems
+
+
+def check_dialect(
+    migrations: Migrations, dialect: str, recorded: set[str], old: frozenset[str] = frozenset()
+) -> DialectReport:
+    """Every problem of one dialect's history; ``old``: the baseline's revisions."""
     report = DialectReport(dialect)
     script = migrations.script(dialect)
     heads = script.get_heads()
@@ -58,37 +147,18 @@ def check_dialect(migrations: Migrations, dialect: str, recorded: set[str]) -> D
         return report
     revisions = list(reversed(list(script.walk_revisions())))
     report.revisions = len(revisions)
-    for rev in revisions:
-        name = Path(rev.path).name
-        if not REVISION_FILE.match(name):
-            report.problems.append(f"{name}: not named YYYY_MM_DD_HHMMSS_<rev>_<slug>.py")
-        if dialect == "sqlite":
-            report.problems += _pragma_bracket_problems(Path(rev.path))
-    on_disk = {rev.revision for rev in revisions}
-    report.problems += [
-        f"revision {r} has no entry in the notes" for r in sorted(on_disk - recorded)
-    ]
-    report.problems += [
-        f"the notes name {r}, which has no revision file" for r in sorted(recorded - on_disk)
-    ]
-
-    with ephemeral_database(dialect) as url, TrialDatabase(migrations, dialect, url, script) as db:
-        previous = None
-        for rev in revisions:
-            try:
-                db.seed()
-                round_trip(db, rev.revision, previous)
-            except ContribkitError as exc:
-                report.problems.append(exc.message)
-                return report
-            previous = rev.revision
-        report.problems += [f"drift: {line}" for line in db.drift()]
+    report.history = [rev.revision for rev in revisions]
+    report.problems += _file_problems(dialect, revisions, old, recorded)
+    report.problems += _walk(migrations, dialect, script, revisions, old)
     return report
 
 
-def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectReport]:
-    """Run the check for the selected dialects, printing each problem as it is found; raise
-    :class:`CheckFailed` naming how many problems and where if there were any."""
+@bridged
+def run_checks(
+    config: ProjectConfig, dialect: str | None, accepted: baselines.Baseline, *, as_baseline: bool = False
+) -> list[DialectReport]:
+    """Check the selected dialects and print what each found; ``as_baseline``: treat every
+    revision of today's history as the baseline's."""
     from contribkit.databases import prewarm
     from contribkit.migrations.layout import project_migrations
     from contribkit.migrations.migrate import step
@@ -102,23 +172,94 @@ def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectRepo
     )
     recorded = recorded_revisions(notes_text)
     reports = []
-    for name in dialects:
-        with step(name, "check"):
-            report = check_dialect(migrations, name, recorded.get(name, set()))
-        reports.append(report)
-        if report.problems:
-            for problem in report.problems:
-                console.warn(f"{name}: {problem}")
-        else:
-            console.ok(
-                f"{name}: {report.revisions} revisions: single head, round trips, no drift, notes match"
-            )
-    failed = [r for r in reports if r.problems]
+    with _summarized_warnings():
+        for name in dialects:
+            history = {rev.revision for rev in migrations.script(name).walk_revisions()}
+            if as_baseline:
+                old = frozenset(history)
+            else:
+                baselines.require_known_revisions(accepted, config.baseline, name, history)
+                old = accepted.of(name).revisions
+            with step(name, "check"):
+                report = check_dialect(migrations, name, recorded.get(name, set()), old)
+            reports.append(report)
+            _print_report(report, accepted.of(name), as_baseline)
+    return reports
+
+
+def _print_report(report: DialectReport, accepted: baselines.DialectBaseline, as_baseline: bool) -> None:
+    name = report.dialect
+    if as_baseline:
+        console.ok(f"{name}: {report.revisions} revisions, {len(report.problems)} known problem(s)")
+        return
+    for problem in report.new(accepted):
+        console.warn(f"{name}: {problem}")
+    fixed = report.fixed(accepted)
+    if fixed:
+        console.info(
+            f"{name}: {len(fixed)} problem(s) of the baseline are gone: "
+            "run 'contribkit baseline' to drop them"
+        )
+    if not report.new(accepted):
+        known = len(report.problems)
+        suffix = f" ({known} known to the baseline)" if known else ""
+        console.ok(
+            f"{name}: {report.revisions} revisions: single head, round trips, no drift, "
+            f"notes match{suffix}"
+        )
+
+
+@contextmanager
+def _summarized_warnings() -> Iterator[None]:
+    """Warnings raised while revisions run (SQLAlchemy's reflection notes, mostly) are counted
+    and summed up in one line instead of being printed one by one."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            if caught:
+                kinds = Counter(str(w.message).splitlines()[0] for w in caught)
+                common, times = kinds.most_common(1)[0]
+                console.info(
+                    f"{len(caught)} warning(s) while running the migrations, {len(kinds)} distinct; "
+                    f"most often ({times}x): {common[:150]}"
+                )
+
+
+def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectReport]:
+    """Run the check for the selected dialects; raise :class:`CheckFailed` naming how many
+    problems and where if any is not in the project's baseline."""
+    accepted = baselines.load(config.baseline)
+    reports = run_checks(config, dialect, accepted)
+    failed = {r.dialect: r.new(accepted.of(r.dialect)) for r in reports}
+    failed = {d: new for d, new in failed.items() if new}
     if failed:
-        count = sum(len(r.problems) for r in failed)
+        count = sum(len(new) for new in failed.values())
         raise CheckFailed(
-            f"migrations check failed with {count} problem(s) in "
-            f"{', '.join(r.dialect for r in failed)}: fix those above "
-            "(drift means the models changed: generate a migration with 'migrate -m <what_changed>')"
+            f"migrations check failed with {count} problem(s) in {', '.join(failed)}: "
+            "fix those above (drift means the models changed: generate a migration with "
+            "'migrate -m <what_changed>'; an existing project records what it already gets "
+            "wrong with 'contribkit baseline')"
         )
     return reports
+
+
+def write_baseline(config: ProjectConfig, dialect: str | None = None) -> tuple[Path, baselines.Baseline]:
+    """``contribkit baseline``: record the history as it is, and every problem it has now.
+
+    With ``dialect``, the other dialects' entries are kept as they were."""
+    from contribkit.migrations.notes import write_atomically
+
+    path = config.baseline
+    assert path is not None
+    current = baselines.load(path)  # fails on a damaged file before any work
+    reports = run_checks(config, dialect, current, as_baseline=True)
+    dialects = dict(current.dialects)
+    for report in reports:
+        dialects[report.dialect] = baselines.DialectBaseline(
+            frozenset(report.history), frozenset(report.problems)
+        )
+    result = baselines.Baseline(dialects)
+    write_atomically(path, baselines.render(result))
+    return path, result

@@ -55,21 +55,30 @@ def existing_enums(connection: Any) -> dict[str, list[str]]:
 
 
 def generate_revision(
-    migrations: Any, dialect: str, url: str, *, message: str, rev_id: str, file_stamp: str
+    migrations: Any,
+    dialect: str,
+    url: str,
+    *,
+    message: str,
+    rev_id: str,
+    file_stamp: str,
+    known_drift: frozenset[str] = frozenset(),
 ) -> Generated | None:
-    """Write the revision for the models' changes since ``dialect``'s head, or return ``None``."""
+    """Write the revision for the models' changes since ``dialect``'s head, or return ``None``.
+
+    ``known_drift``: differences the project's baseline accepts; they are left out."""
     from alembic import command
     from alembic.operations import ops
-    from sqlalchemy.pool import NullPool
 
-    from contribkit.databases import create_engine
+    from contribkit.migrations.baseline import without_known_drift
     from contribkit.migrations.review import created_enums
 
-    engine = create_engine(url, poolclass=NullPool)
+    engine = migrations.engine(url)
     captured: dict[str, Any] = {}
 
     def hook(context: Any, revision: Any, directives: list[Any]) -> None:
         script = directives[0]
+        without_known_drift(script, known_drift, context.connection.dialect)
         if script.upgrade_ops.is_empty():
             directives[:] = []
             return

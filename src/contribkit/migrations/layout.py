@@ -12,7 +12,8 @@ sees exactly one of them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,15 +40,47 @@ class Migrations:
     folder: Path
     metadata: Any = None
     exclude_tables: frozenset[str] = frozenset()
+    #: Dialect → driver for throw-away databases (the project's own, e.g. ``asyncpg``).
+    drivers: dict[str, str] = field(default_factory=dict)
+    transactional_ddl: bool = False
+
+    @property
+    def own_env(self) -> bool:
+        """True when env.py is the project's own rather than contribkit's two-line one."""
+        env = self.folder / "env.py"
+        return env.is_file() and "contribkit" not in env.read_text(encoding="utf-8")
+
+    def ephemeral_database(self, dialect: str) -> AbstractContextManager[str]:
+        """A throw-away database of ``dialect`` on the project's driver for it."""
+        from contribkit.databases import ephemeral_database
+
+        return ephemeral_database(dialect, self.drivers.get(dialect))
+
+    def engine(self, url: str) -> Any:
+        """An engine for ``url`` with the project's SQLite transaction style, no pooling."""
+        from sqlalchemy.pool import NullPool
+
+        from contribkit.databases import create_engine
+
+        return create_engine(url, poolclass=NullPool, transactional_ddl=self.transactional_ddl)
 
     def versions(self, dialect: str) -> Path:
         return self.folder / "versions" / dialect
 
     def ensure_exists(self, dialects: tuple[str, ...]) -> None:
         """A missing folder is a set-up step the user has not done yet: say which."""
-        if not (self.folder / "env.py").is_file():
+        env = self.folder / "env.py"
+        if not env.is_file():
             raise UsageError(
                 f"no migrations folder at {self.folder} (env.py missing): run 'contribkit init'."
+            )
+        # An env.py that ignores the connection contribkit passes would migrate whatever
+        # database it connects to by itself, perhaps the user's real one: refuse up front.
+        if self.own_env and ".attributes" not in env.read_text(encoding="utf-8"):
+            raise UsageError(
+                f"{env} does not use the connection contribkit passes in config.attributes: "
+                "add the Alembic cookbook's few lines (README: 'Adopting contribkit in an "
+                "existing project')."
             )
         for dialect in dialects:
             if not self.versions(dialect).is_dir():
@@ -108,8 +141,30 @@ def project_migrations(config: ProjectConfig, dialects: tuple[str, ...]) -> Migr
     from contribkit.importing import load_metadata
 
     folder = config.require_migrations()
-    exclude = config.exclude_tables
-    live = Migrations(folder, None, exclude)
+    live = Migrations(
+        folder,
+        None,
+        config.exclude_tables,
+        drivers=project_drivers(config),
+        transactional_ddl=config.sqlite_transactional_ddl,
+    )
     live.ensure_exists(dialects)
-    metadata = load_metadata(config.require_models(), config.root)
-    return Migrations(folder, metadata, exclude)
+    return replace(live, metadata=load_metadata(config.require_models(), config.root))
+
+
+def project_drivers(config: ProjectConfig) -> dict[str, str]:
+    """``[tool.contribkit] drivers``, else the driver named by the project's database URL for
+    its dialect (``postgresql+asyncpg://…`` in ``database_url_env`` means asyncpg)."""
+    import os
+
+    from sqlalchemy.engine import make_url
+
+    drivers = dict(config.drivers)
+    url = os.environ.get(config.database_url_env) or config.default_database_url
+    try:
+        parsed = make_url(url) if url else None
+    except Exception:  # reported by the command that uses the URL
+        parsed = None
+    if parsed is not None and "+" in parsed.drivername:
+        drivers.setdefault(parsed.get_backend_name(), parsed.get_driver_name())
+    return drivers

@@ -15,7 +15,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,6 +23,8 @@ from contribkit import console
 from contribkit.config import ProjectConfig
 from contribkit.databases import prewarm
 from contribkit.errors import CheckFailed, ContribkitError, UsageError, one_line
+from contribkit.asyncdrivers import bridged
+from contribkit.migrations import baseline
 from contribkit.migrations import review as reviewing
 from contribkit.migrations.layout import Migrations, project_migrations
 from contribkit.migrations.slug import message_to_slug, slug_to_title
@@ -77,6 +79,7 @@ def step(dialect: str, name: str) -> Iterator[None]:
         raise CheckFailed(f"{dialect}: {name}: {type(exc).__name__}: {one_line(exc)}") from exc
 
 
+@bridged
 def migrate(
     config: ProjectConfig,
     message: str,
@@ -89,16 +92,26 @@ def migrate(
     dialects = config.select_dialects(dialect)
     prewarm(dialects)
     live = project_migrations(config, dialects)
+    accepted = baseline.load(config.baseline)
     for name in dialects:
         live.single_head(name)
     with project_lock(live.folder), temporary_folder("ck-stage-") as tmp:
-        staged = Migrations(tmp / "migrations", live.metadata, live.exclude_tables)
+        staged = replace(live, folder=tmp / "migrations")
         shutil.copytree(live.folder, staged.folder, ignore=shutil.ignore_patterns("__pycache__"))
         file_stamp = datetime.now(timezone.utc).strftime("%Y_%m_%d_%H%M%S")
         result = MigrateResult()
         staged_files: dict[str, Path] = {}
         for name in dialects:
-            path = _one_dialect(staged, live, name, slug, file_stamp, allow_destructive, result)
+            path = _one_dialect(
+                staged,
+                live,
+                name,
+                slug,
+                file_stamp,
+                allow_destructive,
+                accepted.of(name).known_drift,
+                result,
+            )
             if path is not None:
                 staged_files[name] = path
         if not staged_files:
@@ -115,16 +128,22 @@ def _one_dialect(
     slug: str,
     file_stamp: str,
     allow_destructive: bool,
+    known_drift: frozenset[str],
     result: MigrateResult,
 ) -> Path | None:
-    from contribkit.databases import ephemeral_database
     from contribkit.migrations.generate import generate_revision, ruff_format
     from contribkit.migrations.verify import TrialDatabase, verify_new_revision
 
     rev_id = uuid.uuid4().hex[:12]
-    with step(dialect, "generate"), ephemeral_database(dialect) as url:
+    with step(dialect, "generate"), staged.ephemeral_database(dialect) as url:
         generated = generate_revision(
-            staged, dialect, url, message=slug, rev_id=rev_id, file_stamp=file_stamp
+            staged,
+            dialect,
+            url,
+            message=slug,
+            rev_id=rev_id,
+            file_stamp=file_stamp,
+            known_drift=known_drift,
         )
     if generated is None:
         console.ok(f"{dialect}: the models match the migrations; nothing to do")
@@ -148,10 +167,12 @@ def _one_dialect(
             )
     with (
         step(dialect, "verify"),
-        ephemeral_database(dialect) as url,
+        staged.ephemeral_database(dialect) as url,
         TrialDatabase(staged, dialect, url) as db,
     ):
-        unseeded = verify_new_revision(db, generated.revision, generated.down_revision)
+        unseeded = verify_new_revision(
+            db, generated.revision, generated.down_revision, known_drift
+        )
         for table in unseeded:
             console.warn(f"{dialect}: verify could not seed {table}")
     result.revisions[dialect] = generated.revision
@@ -162,19 +183,23 @@ def _one_dialect(
 
 
 def _offline_sql(staged: Migrations, generated) -> str:  # type: ignore[no-untyped-def]
-    """The new revision's upgrade as PostgreSQL SQL, rendered without a database."""
+    """The new revision's upgrade as PostgreSQL SQL, rendered without a database.
+
+    Run directly rather than through env.py: a project's own env.py may render offline SQL
+    for the database its settings name, not for this revision's dialect."""
     import io
 
-    from alembic import command
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
 
     buffer = io.StringIO()
-    config = staged.alembic_config("postgresql", output=buffer)
-    span = (
-        f"{generated.down_revision}:{generated.revision}"
-        if generated.down_revision
-        else generated.revision
+    context = MigrationContext.configure(
+        dialect_name="postgresql",
+        opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True},
     )
-    command.upgrade(config, span, sql=True)
+    module = staged.script("postgresql").get_revision(generated.revision).module
+    with Operations.context(context):
+        module.upgrade()
     return buffer.getvalue()
 
 
@@ -208,7 +233,10 @@ def _commit(
                 path = config.notes
                 existing = path.read_text(encoding="utf-8") if path.exists() else None
                 entry = notes.render_entry(
-                    slug_to_title(slug), result.revisions, _unique(result.concerns)
+                    slug_to_title(slug),
+                    result.revisions,
+                    _unique(result.concerns),
+                    notes.entry_style(existing),
                 )
                 notes.write_atomically(path, notes.with_entry(existing, entry))
                 result.notes = path

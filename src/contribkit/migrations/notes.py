@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from contribkit.config import DIALECT_LABELS
@@ -43,8 +44,42 @@ def recorded_revisions(text: str) -> dict[str, set[str]]:
     return found
 
 
-def render_entry(title: str, revisions: dict[str, str], concerns: list[str]) -> str:
-    lines = [f"## {title}", ""]
+@dataclass(frozen=True)
+class EntryStyle:
+    """How a notes file writes its entries: heading marker, blank line after the heading."""
+
+    heading: str = "##"
+    gap: bool = True
+
+
+_HEADING = re.compile(r"^(?P<marks>#{1,6}) ", flags=re.MULTILINE)
+
+
+def _newest_entry(text: str) -> re.Match[str] | None:
+    """The heading of the first entry: a heading whose section names a revision (the file's own
+    title, often a ``#`` heading too, names none)."""
+    headings = list(_HEADING.finditer(text))
+    for i, heading in enumerate(headings):
+        end = headings[i + 1].start() if i + 1 < len(headings) else len(text)
+        section = text[heading.end() : end].splitlines()[1:]
+        if any(_REVISION_LINE.match(line.strip()) for line in section):
+            return heading
+    return None
+
+
+def entry_style(text: str | None) -> EntryStyle:
+    """The style of the newest existing entry, so a new one looks like its neighbours."""
+    heading = _newest_entry(text or "")
+    if heading is None:
+        return EntryStyle()
+    following = (text or "")[heading.end() :].splitlines()[1:2]
+    return EntryStyle(heading["marks"], gap=bool(following) and not following[0].strip())
+
+
+def render_entry(
+    title: str, revisions: dict[str, str], concerns: list[str], style: EntryStyle = EntryStyle()
+) -> str:
+    lines = [f"{style.heading} {title}", *([""] if style.gap else [])]
     lines += [f"{DIALECT_LABELS[d]}: `{rev}`" for d, rev in revisions.items()]
     if concerns:
         lines += ["", *(f"- {concern}" for concern in concerns)]
@@ -54,7 +89,7 @@ def render_entry(title: str, revisions: dict[str, str], concerns: list[str]) -> 
 def with_entry(existing: str | None, entry: str) -> str:
     """The notes text with ``entry`` inserted before the newest existing entry."""
     text = existing if existing and existing.strip() else PREAMBLE
-    match = re.search(r"^## ", text, flags=re.MULTILINE)
+    match = _newest_entry(text)
     if match is None:
         return text.rstrip("\n") + "\n\n" + entry
     head, tail = text[: match.start()], text[match.start() :]

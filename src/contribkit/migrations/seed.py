@@ -75,7 +75,7 @@ def seed(connection: sa.Connection, models: sa.MetaData) -> dict[str, str]:
         if table.name == "alembic_version":
             continue
         with connection.begin():
-            existing = connection.execute(sa.select(table).limit(ROWS_PER_TABLE)).mappings().all()
+            existing = connection.execute(_raw_select(table).limit(ROWS_PER_TABLE)).mappings().all()
         if existing:  # seeded before (a check seeds after every step): its rows serve as parents
             parents[table.name] = [dict(row) for row in existing]
             continue
@@ -97,7 +97,9 @@ def seed(connection: sa.Connection, models: sa.MetaData) -> dict[str, str]:
                 if fk is not None:
                     parent_rows = parents.get(fk.column.table.name)
                     if parent_rows:
-                        row[column.name] = parent_rows[(n - 1) % len(parent_rows)][fk.column.name]
+                        # As read (raw): passed back to the driver unconverted.
+                        raw = parent_rows[(n - 1) % len(parent_rows)][fk.column.name]
+                        row[column.name] = sa.literal(raw, type_=sa.types.NULLTYPE)
                     continue
                 if not _needs_value(column):
                     continue
@@ -113,13 +115,22 @@ def seed(connection: sa.Connection, models: sa.MetaData) -> dict[str, str]:
                 for row in rows:
                     connection.execute(table.insert().values(**row) if row else table.insert())
                 parents[table.name] = [
-                    dict(r._mapping) for r in connection.execute(sa.select(table))
+                    dict(r._mapping) for r in connection.execute(_raw_select(table))
                 ]
         except sa.exc.StatementError as exc:  # the database's refusal, or a custom type's
             failures[table.name] = one_line(exc)
     if connection.in_transaction():
         connection.commit()
     return failures
+
+
+def _raw_select(table: sa.Table) -> sa.Select:
+    """The table's rows as the driver returns them: parent keys are only copied into child
+    rows, and a reflected type's conversion could fail on a value the database holds (SQLite's
+    DATETIME parser on a server default of ``'0'``)."""
+    return sa.select(*(sa.column(c.name) for c in table.columns)).select_from(
+        sa.table(table.name)
+    )
 
 
 def row_counts(connection: sa.Connection) -> dict[str, int]:

@@ -27,11 +27,18 @@ def stored_type(type_: Any, dialect: Any) -> Any:
             chosen = copy.copy(type_)
             chosen._variant_mapping = type(variants)()
         return stored_type(chosen, dialect)
-    if isinstance(type_, sa.types.TypeDecorator) and not _from_sqlalchemy(type(type_)):
+    if _project_decorator(type_):
         loaded = type_.load_dialect_impl(dialect)
         if loaded is not type_:
-            return stored_type(_public(loaded, dialect.name), dialect)
+            # A decorator over another project decorator is resolved down the chain first:
+            # only a type SQLAlchemy defines can be named by a public class.
+            inner = loaded if _project_decorator(loaded) else _public(loaded, dialect.name)
+            return stored_type(inner, dialect)
     return type_
+
+
+def _project_decorator(type_: Any) -> bool:
+    return isinstance(type_, sa.types.TypeDecorator) and not _from_sqlalchemy(type(type_))
 
 
 def _from_sqlalchemy(cls: type) -> bool:

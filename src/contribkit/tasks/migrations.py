@@ -34,4 +34,16 @@ def migrate(c, message=None, dialect=None, allow_destructive=False, check=False)
     console.report_written(config.root, result.written, result.notes)
 
 
-TASKS = (migrate,)
+@task(help={"dialect": "one dialect (sqlite, postgresql/postgres) or all (default: all configured)"})
+@contribkit_errors
+def baseline(c, dialect=None):  # type: ignore[no-untyped-def]
+    """Record what an existing history already gets wrong; the check then fails only on news."""
+    from contribkit import console
+    from contribkit.migrations.check import write_baseline
+
+    config = project()
+    path, _ = write_baseline(config, dialect)
+    console.ok(f"wrote {path.relative_to(config.root)}")
+
+
+TASKS = (migrate, baseline)
