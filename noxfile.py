@@ -79,6 +79,12 @@ def faults(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11", default=False)
+def adopt(session: nox.Session) -> None:
+    """Adopt Prefect (from PyPI): check, baseline, migrate, its own upgrade -> BENCHMARKS.md."""
+    sessions.run_module(session, "benchmarks.adopt", "dev", pip=["prefect>=3.9,<3.10"])
+
+
+@nox.session(python="3.11", default=False)
 def bench(session: nox.Session) -> None:
     """Performance figures (P1-P7, growth with history) -> BENCHMARKS.md; takes about 15 minutes."""
     sessions.run_module(session, "benchmarks.bench", "dev", "bench")

@@ -89,6 +89,16 @@ def sample(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def legacy(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+    """A fresh copy of tests/legacy_project, an existing project adopting contribkit."""
+    from migrations_support import copy_legacy
+
+    project = copy_legacy(tmp_path, monkeypatch, capsys)
+    yield project
+    project.forget_modules()
+
+
+@pytest.fixture
 def flowdesk_copy(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
     """A copy of this repository's flowdesk models, migrations and notes."""
     from migrations_support import copy_flowdesk

@@ -97,6 +97,16 @@ def copy_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Proj
     return project
 
 
+def copy_legacy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Project:  # type: ignore[no-untyped-def]
+    """tests/legacy_project: an existing project with its own async env.py and drifting history."""
+    root = tmp_path / "ledger-project"
+    shutil.copytree(TESTS / "legacy_project", root, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.syspath_prepend(str(root))
+    project = Project(root, "ledger", monkeypatch, capsys)
+    project.forget_modules()
+    return project
+
+
 def copy_flowdesk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Project:  # type: ignore[no-untyped-def]
     """This repository's pyproject, notes and flowdesk package (models and migrations)."""
     root = tmp_path / "flowdesk-project"

@@ -38,7 +38,11 @@ def redact(url: str | URL) -> str:
 
 
 #: Driver module → the package to install, where the names differ.
-DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient"}
+DRIVER_PACKAGES = {
+    "psycopg": "psycopg[binary]",
+    "psycopg2": "psycopg2-binary",
+    "MySQLdb": "mysqlclient",
+}
 
 
 def create_engine(url: str | URL, *, transactional_ddl: bool = False, **kwargs: object) -> Engine:

@@ -82,7 +82,9 @@ def load(path: Path | None) -> Baseline:
     return Baseline(dialects)
 
 
-def require_known_revisions(baseline: Baseline, path: Path | None, dialect: str, history: set[str]) -> None:
+def require_known_revisions(
+    baseline: Baseline, path: Path | None, dialect: str, history: set[str]
+) -> None:
     """A baseline naming revisions the history lacks belongs to another history: say so."""
     unknown = sorted(baseline.of(dialect).revisions - history)
     if unknown:

@@ -69,7 +69,9 @@ def _pragma_bracket_problems(path: Path) -> list[str]:
     return problems
 
 
-def _file_problems(dialect: str, revisions: list[Any], old: frozenset[str], recorded: set[str]) -> list[str]:
+def _file_problems(
+    dialect: str, revisions: list[Any], old: frozenset[str], recorded: set[str]
+) -> list[str]:
     """The rules for revisions written after the baseline, and notes that name missing files."""
     problems = []
     for rev in revisions:
@@ -83,7 +85,9 @@ def _file_problems(dialect: str, revisions: list[Any], old: frozenset[str], reco
         if rev.revision not in recorded:
             problems.append(f"{name}: revision {rev.revision} has no entry in the notes")
     on_disk = {rev.revision for rev in revisions}
-    problems += [f"the notes name {r}, which has no revision file" for r in sorted(recorded - on_disk)]
+    problems += [
+        f"the notes name {r}, which has no revision file" for r in sorted(recorded - on_disk)
+    ]
     return problems
 
 
@@ -91,9 +95,10 @@ def _file_problems(dialect: str, revisions: list[Any], old: frozenset[str], reco
 def _fresh_database(migrations: Migrations, dialect: str, script: Any) -> Iterator[Any]:
     from contribkit.migrations.verify import TrialDatabase
 
-    with migrations.ephemeral_database(dialect) as url, TrialDatabase(
-        migrations, dialect, url, script
-    ) as db:
+    with (
+        migrations.ephemeral_database(dialect) as url,
+        TrialDatabase(migrations, dialect, url, script) as db,
+    ):
         yield db
 
 
@@ -103,7 +108,9 @@ def _failure(exc: Exception) -> str:
     return f"{type(exc).__name__}: {one_line(exc)}"
 
 
-def _walk(migrations: Migrations, dialect: str, script: Any, revisions: list[Any], old: frozenset[str]) -> list[str]:
+def _walk(
+    migrations: Migrations, dialect: str, script: Any, revisions: list[Any], old: frozenset[str]
+) -> list[str]:
     """Round-trip every revision in order (seeded from the baseline on), then compare with the
     models; returns the problems found."""
     from contribkit.migrations.verify import round_trip
@@ -155,7 +162,11 @@ def check_dialect(
 
 @bridged
 def run_checks(
-    config: ProjectConfig, dialect: str | None, accepted: baselines.Baseline, *, as_baseline: bool = False
+    config: ProjectConfig,
+    dialect: str | None,
+    accepted: baselines.Baseline,
+    *,
+    as_baseline: bool = False,
 ) -> list[DialectReport]:
     """Check the selected dialects and print what each found; ``as_baseline``: treat every
     revision of today's history as the baseline's."""
@@ -187,7 +198,9 @@ def run_checks(
     return reports
 
 
-def _print_report(report: DialectReport, accepted: baselines.DialectBaseline, as_baseline: bool) -> None:
+def _print_report(
+    report: DialectReport, accepted: baselines.DialectBaseline, as_baseline: bool
+) -> None:
     name = report.dialect
     if as_baseline:
         console.ok(f"{name}: {report.revisions} revisions, {len(report.problems)} known problem(s)")
@@ -245,7 +258,9 @@ def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectRepo
     return reports
 
 
-def write_baseline(config: ProjectConfig, dialect: str | None = None) -> tuple[Path, baselines.Baseline]:
+def write_baseline(
+    config: ProjectConfig, dialect: str | None = None
+) -> tuple[Path, baselines.Baseline]:
     """``contribkit baseline``: record the history as it is, and every problem it has now.
 
     With ``dialect``, the other dialects' entries are kept as they were."""

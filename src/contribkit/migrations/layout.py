@@ -46,9 +46,17 @@ class Migrations:
 
     @property
     def own_env(self) -> bool:
-        """True when env.py is the project's own rather than contribkit's two-line one."""
+        """True when env.py is the project's own rather than one that imports contribkit's."""
+        import ast
+
         env = self.folder / "env.py"
-        return env.is_file() and "contribkit" not in env.read_text(encoding="utf-8")
+        if not env.is_file():
+            return False
+        tree = ast.parse(env.read_text(encoding="utf-8"))
+        return not any(
+            isinstance(node, ast.ImportFrom) and (node.module or "").startswith("contribkit")
+            for node in ast.walk(tree)
+        )
 
     def ephemeral_database(self, dialect: str) -> AbstractContextManager[str]:
         """A throw-away database of ``dialect`` on the project's driver for it."""

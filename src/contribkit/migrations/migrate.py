@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from contribkit import console
+from contribkit.asyncdrivers import bridged
 from contribkit.config import ProjectConfig
 from contribkit.databases import prewarm
 from contribkit.errors import CheckFailed, ContribkitError, UsageError, one_line
-from contribkit.asyncdrivers import bridged
 from contribkit.migrations import baseline
 from contribkit.migrations import review as reviewing
 from contribkit.migrations.layout import Migrations, project_migrations
@@ -95,6 +95,8 @@ def migrate(
     accepted = baseline.load(config.baseline)
     for name in dialects:
         live.single_head(name)
+        history = {rev.revision for rev in live.script(name).walk_revisions()}
+        baseline.require_known_revisions(accepted, config.baseline, name, history)
     with project_lock(live.folder), temporary_folder("ck-stage-") as tmp:
         staged = replace(live, folder=tmp / "migrations")
         shutil.copytree(live.folder, staged.folder, ignore=shutil.ignore_patterns("__pycache__"))
@@ -170,9 +172,7 @@ def _one_dialect(
         staged.ephemeral_database(dialect) as url,
         TrialDatabase(staged, dialect, url) as db,
     ):
-        unseeded = verify_new_revision(
-            db, generated.revision, generated.down_revision, known_drift
-        )
+        unseeded = verify_new_revision(db, generated.revision, generated.down_revision, known_drift)
         for table in unseeded:
             console.warn(f"{dialect}: verify could not seed {table}")
     result.revisions[dialect] = generated.revision

@@ -128,9 +128,7 @@ def _raw_select(table: sa.Table) -> sa.Select:
     """The table's rows as the driver returns them: parent keys are only copied into child
     rows, and a reflected type's conversion could fail on a value the database holds (SQLite's
     DATETIME parser on a server default of ``'0'``)."""
-    return sa.select(*(sa.column(c.name) for c in table.columns)).select_from(
-        sa.table(table.name)
-    )
+    return sa.select(*(sa.column(c.name) for c in table.columns)).select_from(sa.table(table.name))
 
 
 def row_counts(connection: sa.Connection) -> dict[str, int]:

@@ -137,7 +137,10 @@ def _checked(what: str, action: Any) -> None:
 
 
 def verify_new_revision(
-    db: TrialDatabase, revision: str, previous: str | None, known_drift: frozenset[str] = frozenset()
+    db: TrialDatabase,
+    revision: str,
+    previous: str | None,
+    known_drift: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Verify one new revision on a fresh database; returns tables the seeder could not fill.
 

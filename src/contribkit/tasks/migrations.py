@@ -34,7 +34,9 @@ def migrate(c, message=None, dialect=None, allow_destructive=False, check=False)
     console.report_written(config.root, result.written, result.notes)
 
 
-@task(help={"dialect": "one dialect (sqlite, postgresql/postgres) or all (default: all configured)"})
+@task(
+    help={"dialect": "one dialect (sqlite, postgresql/postgres) or all (default: all configured)"}
+)
 @contribkit_errors
 def baseline(c, dialect=None):  # type: ignore[no-untyped-def]
     """Record what an existing history already gets wrong; the check then fails only on news."""

@@ -1,0 +1,181 @@
+"""Adopting contribkit in an existing project (tests/legacy_project): its own async env.py and
+drivers, a history that already drifts, an old revision that fails with rows, odd file names."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from contribkit.databases import ephemeral_database, with_driver
+
+ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+MODELS = "ledger/models.py"
+EMAIL = '    sa.Column("email", sa.String(200), nullable=True),\n'
+MEMO = '    sa.Column("memo", sa.String(120), nullable=True),\n'
+AMOUNT = '    sa.Column("amount", sa.Integer, nullable=False),\n'
+KNOWN_DRIFT = "drift: add column account.email VARCHAR(200)"
+
+
+def problems(output: str, dialect: str) -> list[str]:
+    return [line[2:] for line in output.splitlines() if line.startswith(f"! {dialect}: ")]
+
+
+def test_check_reports_every_problem_and_goes_on_past_a_failed_revision(legacy, dialect) -> None:
+    outcome = legacy.cli("check", "--dialect", dialect)
+    assert outcome.code == 1, outcome.out + outcome.err
+    assert "Traceback" not in outcome.out + outcome.err
+    found = problems(outcome.out, dialect)
+    assert f"{dialect}: 0001_initial.py: not named YYYY_MM_DD_HHMMSS_<rev>_<slug>.py" in found
+    currency = [p for p in found if "_add_entry_currency.py: upgrade to" in p]
+    assert len(currency) == 1, found  # the revision that cannot run on a table with rows
+    # Found after that failure: the check went on, on a database brought there without rows.
+    assert f"{dialect}: {KNOWN_DRIFT}" in found
+    assert found.index(f"{dialect}: {KNOWN_DRIFT}") > found.index(currency[0])
+    # The project's own include_object hides its hand-made dba_ index from the comparison.
+    assert "dba_entry_amount" not in outcome.out
+    assert f"in {dialect}:" in outcome.err
+
+
+def test_baseline_accepts_the_history_and_check_then_fails_only_on_news(legacy, dialect) -> None:
+    assert legacy.cli("check", "--dialect", dialect).code == 1
+    made = legacy.cli("baseline", "--dialect", dialect)
+    assert made.code == 0, made.err
+    text = (legacy.root / "contribkit-baseline.toml").read_text()
+    assert f'    "{KNOWN_DRIFT}",\n' in text
+    # Before the baseline point revisions run without rows and file rules: drift alone is left.
+    assert text.split("known = [\n")[1].split("]")[0] == f'    "{KNOWN_DRIFT}",\n'
+    revisions = text.split("revisions = [\n")[1].split("]")[0].splitlines()
+    assert len(revisions) == 3 and revisions == sorted(revisions)
+
+    passed = legacy.cli("check", "--dialect", dialect)
+    assert passed.code == 0, passed.out + passed.err
+    assert "known to the baseline" in passed.out
+
+    legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
+    news = legacy.cli("check", "--dialect", dialect)
+    assert news.code == 1
+    assert problems(news.out, dialect) == [f"{dialect}: drift: add column entry.memo VARCHAR(120)"]
+
+    # Fixing a known problem shrinks the baseline once it is written again.
+    legacy.edit(MODELS, AMOUNT + MEMO, AMOUNT)
+    legacy.edit(MODELS, EMAIL, "")
+    fixed = legacy.cli("check", "--dialect", dialect)
+    assert fixed.code == 0, fixed.out
+    assert "problem(s) of the baseline are gone" in fixed.out
+    assert legacy.cli("baseline", "--dialect", dialect).code == 0
+    assert KNOWN_DRIFT not in (legacy.root / "contribkit-baseline.toml").read_text()
+
+
+def test_migrate_writes_only_the_change_in_the_projects_own_style(legacy, dialect) -> None:
+    assert legacy.cli("baseline").code == 0
+    before = set(legacy.versions(dialect))
+    legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
+    outcome = legacy.cli("migrate", "-m", "add_entry_memo", "--dialect", dialect)
+    assert outcome.code == 0, outcome.out + outcome.err
+
+    (written,) = set(legacy.versions(dialect)) - before
+    text = written.read_text()
+    assert "memo" in text and "email" not in text  # the baselined drift stays out
+    assert f"Dialect: {dialect}" in text  # the project's own revision template
+    upgrade = text.split("def upgrade")[1].split("def downgrade")[0]
+    assert ("PRAGMA foreign_keys=OFF" in upgrade) == (dialect == "sqlite")
+    rev = written.name.split("_")[4]
+    notes = (legacy.migrations / "NOTES.md").read_text()
+    label = {"sqlite": "SQLite", "postgresql": "Postgres"}[dialect]
+    # Placed and styled like the newest entry: a '#' heading, revisions on the next line.
+    assert f"\n\n# Add entry memo\n{label}: `{rev}`\n\n# Add entry tags\n" in notes
+
+    checked = legacy.cli("check", "--dialect", dialect)
+    assert checked.code == 0, checked.out + checked.err
+
+    # The project's own tooling (its env.py, on its async driver) applies the new revision.
+    with _database(dialect) as url:
+        env = {**os.environ, "LEDGER_DATABASE_URL": url, "PYTHONPATH": str(legacy.root)}
+        config = str(legacy.migrations / "alembic.ini")
+        result = subprocess.run(
+            [sys.executable, "-m", "alembic", "-c", config, "upgrade", "head"],
+            cwd=legacy.root,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        engine = sa.create_engine(
+            with_driver(url, "psycopg" if dialect == "postgresql" else "pysqlite")
+        )
+        try:
+            with engine.connect() as connection:
+                columns = {c["name"] for c in sa.inspect(connection).get_columns("entry")}
+                version = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+                assert version.scalar_one() == rev
+        finally:
+            engine.dispose()
+        assert "memo" in columns
+
+
+@contextmanager
+def _database(dialect: str) -> Iterator[str]:
+    with ephemeral_database(dialect, ASYNC_DRIVERS[dialect]) as url:
+        yield url
+
+
+@pytest.mark.dialects("postgresql")
+def test_revisions_run_on_the_projects_driver(legacy) -> None:
+    """The ledger's PostgreSQL history holds SQL that asyncpg runs and psycopg refuses."""
+    legacy.edit("pyproject.toml", 'postgresql = "asyncpg"', 'postgresql = "psycopg"')
+    outcome = legacy.cli("check", "--dialect", "postgresql")
+    assert outcome.code == 1
+    assert any("_add_entry_tags.py" in p and "%" in p for p in problems(outcome.out, "postgresql"))
+
+
+def test_db_commands_take_the_projects_async_url(legacy, dialect) -> None:
+    with _database(dialect) as url:
+        legacy.monkeypatch.setenv("LEDGER_DATABASE_URL", url)
+        upgraded = legacy.cli("db", "upgrade")
+        assert upgraded.code == 0, upgraded.out + upgraded.err
+        current = legacy.cli("db", "current")
+        assert current.code == 0, current.err
+        assert "c3d2c0de" in current.out and "up to date" in current.out
+
+
+def test_a_damaged_or_foreign_baseline_is_one_line_and_nothing_is_written(legacy, dialect) -> None:
+    path = legacy.root / "contribkit-baseline.toml"
+    foreign = f'[{dialect}]\nrevisions = ["0123456789ab"]\nknown = []\n'
+    for text, fragment, commands in (
+        ("[sqlite\nrevisions = [", "is not valid TOML", ("check", "baseline", "migrate")),
+        # `baseline` itself is the way to start over, so only the others refuse.
+        (foreign, "not in the history (0123456789ab)", ("check", "migrate")),
+    ):
+        path.write_text(text)
+        before = legacy.snapshot()
+        for command in commands:
+            args = [command, "--dialect", dialect] + (["-m", "x"] if command == "migrate" else [])
+            outcome = legacy.cli(*args)
+            assert outcome.code == 2, (command, outcome.out, outcome.err)
+            lines = outcome.err.strip().splitlines()
+            assert len(lines) == 1 and fragment in lines[0], (command, outcome.err)
+            assert legacy.snapshot() == before
+
+
+def test_an_env_py_that_ignores_the_passed_connection_is_refused(legacy) -> None:
+    env = legacy.migrations / "env.py"
+    text = env.read_text()
+    env.write_text(
+        text.replace('connection = config.attributes.get("connection")', "connection = None")
+    )
+    outcome = legacy.cli("check")
+    assert outcome.code == 2
+    assert "does not use the connection contribkit passes" in outcome.err
+
+
+def test_a_driver_that_is_not_installed_names_its_package(legacy) -> None:
+    legacy.edit("pyproject.toml", 'sqlite = "aiosqlite"', 'sqlite = "pysqlcipher"')
+    outcome = legacy.cli("check", "--dialect", "sqlite")
+    assert outcome.code == 2, outcome.out + outcome.err
+    assert "add the package 'pysqlcipher3'" in outcome.err.strip().splitlines()[0]
