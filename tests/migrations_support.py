@@ -84,7 +84,8 @@ class Project:
         return {
             str(p.relative_to(self.root)): p.read_bytes()
             for p in sorted(self.root.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts
+            # .contribkit holds the migrate lock: run-time state, not project content
+            if p.is_file() and "__pycache__" not in p.parts and ".contribkit" not in p.parts
         }
 
 

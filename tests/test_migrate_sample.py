@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 MODELS = "inventory/models.py"
@@ -179,3 +183,35 @@ def test_custom_types_are_written_as_the_types_they_store(adopted, dialect) -> N
     assert widened.code == 0, widened.err
     assert "could not seed" not in widened.out + widened.err
     assert adopted.cli("check", "--dialect", dialect).code == 0
+
+
+def test_runs_with_different_temporary_folders_share_one_lock(adopted, tmp_path) -> None:
+    """The lock is in the project, not in TMPDIR: a second run waits even with its own TMPDIR."""
+    from filelock import FileLock
+
+    adopted.edit(MODELS, CITY, CITY + '    sa.Column("zone", sa.String(10), nullable=True),\n')
+    before = adopted.versions("sqlite")
+    other_tmp = tmp_path / "other-tmp"
+    other_tmp.mkdir()
+    (adopted.root / ".contribkit").mkdir(exist_ok=True)
+    argv = [sys.executable, "-m", "contribkit", "migrate", "-m", "add_zone", "--dialect", "sqlite"]
+    env = {**os.environ, "TMPDIR": str(other_tmp), "PYTHONUNBUFFERED": "1"}
+    with FileLock(adopted.root / ".contribkit" / "migrate.lock"):
+        run = subprocess.Popen(
+            argv,
+            cwd=adopted.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert run.stdout is not None
+        seen = ""
+        while "another migrate is running" not in seen:
+            line = run.stdout.readline()
+            assert line, f"migrate ended without waiting for the lock: {seen}"
+            seen += line
+        assert adopted.versions("sqlite") == before  # nothing written while the lock is held
+    rest, _ = run.communicate(timeout=120)
+    assert run.returncode == 0, seen + rest
+    assert len(adopted.versions("sqlite")) == len(before) + 1

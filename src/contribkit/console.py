@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import sys
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -61,3 +65,21 @@ def report_ui_build(root, result) -> None:  # type: ignore[no-untyped-def]
         ok(f"built the UI into {where} in {result.seconds:.1f} s")
     else:
         ok(f"UI unchanged since the last build: {where} (use --force to rebuild)")
+
+
+@contextmanager
+def summarized_warnings() -> Iterator[None]:
+    """Warnings raised while revisions run (SQLAlchemy's reflection notes, mostly) are counted
+    and summed up in one line instead of being printed one by one."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            if caught:
+                kinds = Counter(str(w.message).splitlines()[0] for w in caught)
+                common, times = kinds.most_common(1)[0]
+                info(
+                    f"{len(caught)} warning(s) while running the migrations, {len(kinds)} distinct; "
+                    f"most often ({times}x): {common[:150]}"
+                )

@@ -81,7 +81,9 @@ def run_ui(session: Any, root: Path) -> None:
     session.log(f"screenshots in {output}")
 
 
-def run_module(session: Any, module: str, *extras: str, pip: list[str] | tuple[str, ...] = ()) -> None:
+def run_module(
+    session: Any, module: str, *extras: str, pip: list[str] | tuple[str, ...] = ()
+) -> None:
     """``python -m MODULE`` from the project root, in a venv installed from the lock, plus
     ``pip`` requirements the lock does not hold (a real project to try contribkit on)."""
     install_locked(session, *extras)

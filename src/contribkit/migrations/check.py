@@ -16,8 +16,6 @@ rows, and goes on.
 from __future__ import annotations
 
 import ast
-import warnings
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -183,7 +181,7 @@ def run_checks(
     )
     recorded = recorded_revisions(notes_text)
     reports = []
-    with _summarized_warnings():
+    with console.summarized_warnings():
         for name in dialects:
             history = {rev.revision for rev in migrations.script(name).walk_revisions()}
             if as_baseline:
@@ -220,24 +218,6 @@ def _print_report(
             f"{name}: {report.revisions} revisions: single head, round trips, no drift, "
             f"notes match{suffix}"
         )
-
-
-@contextmanager
-def _summarized_warnings() -> Iterator[None]:
-    """Warnings raised while revisions run (SQLAlchemy's reflection notes, mostly) are counted
-    and summed up in one line instead of being printed one by one."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            if caught:
-                kinds = Counter(str(w.message).splitlines()[0] for w in caught)
-                common, times = kinds.most_common(1)[0]
-                console.info(
-                    f"{len(caught)} warning(s) while running the migrations, {len(kinds)} distinct; "
-                    f"most often ({times}x): {common[:150]}"
-                )
 
 
 def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectReport]:

@@ -52,7 +52,10 @@ class Migrations:
         env = self.folder / "env.py"
         if not env.is_file():
             return False
-        tree = ast.parse(env.read_text(encoding="utf-8"))
+        try:
+            tree = ast.parse(env.read_text(encoding="utf-8"))
+        except SyntaxError as exc:
+            raise UsageError(f"{env} is not valid Python: {exc.msg} (line {exc.lineno}).") from exc
         return not any(
             isinstance(node, ast.ImportFrom) and (node.module or "").startswith("contribkit")
             for node in ast.walk(tree)

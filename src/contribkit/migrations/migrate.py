@@ -8,10 +8,8 @@ the project is removed again, so the tree is as it was.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,13 +39,23 @@ class MigrateResult:
     notes: Path | None = None
 
 
+#: contribkit's own folder in a project: run-time files only, ignored by git from inside.
+STATE_FOLDER = ".contribkit"
+
+
 @contextmanager
-def project_lock(folder: Path) -> Iterator[None]:
-    """Serialize runs on one migrations folder (two at once would write one change twice)."""
+def project_lock(root: Path) -> Iterator[None]:
+    """Serialize runs on one project (two at once would write one change twice).
+
+    The lock lives in the project, so runs whose temporary folders differ still see it."""
     from filelock import FileLock, Timeout
 
-    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
-    lock = FileLock(Path(tempfile.gettempdir()) / f"contribkit-migrate-{digest}.lock")
+    folder = root / STATE_FOLDER
+    folder.mkdir(exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# contribkit's run-time files\n*\n", encoding="utf-8")
+    lock = FileLock(folder / "migrate.lock")
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -97,7 +105,11 @@ def migrate(
         live.single_head(name)
         history = {rev.revision for rev in live.script(name).walk_revisions()}
         baseline.require_known_revisions(accepted, config.baseline, name, history)
-    with project_lock(live.folder), temporary_folder("ck-stage-") as tmp:
+    with (
+        project_lock(config.root),
+        temporary_folder("ck-stage-") as tmp,
+        console.summarized_warnings(),
+    ):
         staged = replace(live, folder=tmp / "migrations")
         shutil.copytree(live.folder, staged.folder, ignore=shutil.ignore_patterns("__pycache__"))
         file_stamp = datetime.now(timezone.utc).strftime("%Y_%m_%d_%H%M%S")
