@@ -82,3 +82,47 @@ def test_unreachable_database_is_one_line_with_the_password_hidden(sample, monke
     assert outcome.code == 2
     assert "cannot reach the database postgresql+psycopg://bob:***@127.0.0.1:9/inv" in outcome.err
     assert "s3cret" not in outcome.err
+
+
+@pytest.mark.dialects("sqlite")
+@pytest.mark.parametrize(
+    "command",
+    [("db", "current"), ("db", "stamp", "head"), ("db", "reset", "-y"), ("db", "downgrade", "-y")],
+)
+def test_only_upgrade_creates_a_missing_sqlite_file(sample, tmp_path, monkeypatch, command) -> None:
+    assert sample.cli("init").code == 0
+    assert sample.cli("migrate", "-m", "initial", "--dialect", "sqlite").code == 0
+    typo = tmp_path / "typo" / "sub" / "inventory.db"
+    monkeypatch.setenv("INVENTORY_DATABASE_URL", f"sqlite:///{typo}")
+    refused = sample.cli(*command)
+    assert refused.code == 2, refused.out + refused.err
+    assert f"the SQLite database {typo} does not exist" in refused.err
+    assert not (tmp_path / "typo").exists()
+    assert sample.cli("db", "upgrade").code == 0
+    assert typo.is_file()
+
+
+@pytest.mark.parametrize(
+    ("variable", "url", "fragment"),
+    [
+        (
+            "INVENTORY_DATABASE_URL",
+            "postgresql+psycopg://u@127.0.0.1:1/db?connect_timeout=x",
+            "bad value for connect_timeout",
+        ),
+        (
+            "CONTRIBKIT_POSTGRESQL_URL",
+            "postgresql://u@127.0.0.1:abc/postgres",
+            "CONTRIBKIT_POSTGRESQL_URL is not a valid database URL",
+        ),
+    ],
+)
+def test_a_malformed_url_is_one_line(sample, monkeypatch, variable, url, fragment) -> None:
+    assert sample.cli("init").code == 0
+    monkeypatch.setenv(variable, url)
+    command = ("db", "current") if variable == "INVENTORY_DATABASE_URL" else ("check",)
+    outcome = sample.cli(*command)
+    assert outcome.code == 2, outcome.out + outcome.err
+    lines = outcome.err.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0]
+    assert "Traceback" not in outcome.out + outcome.err

@@ -108,7 +108,13 @@ class PostgresServer:
     def __init__(self, admin_url: str, owner: object | None = None) -> None:
         from sqlalchemy.engine import make_url
 
-        url = make_url(admin_url)
+        try:
+            url = make_url(admin_url)
+        except Exception as exc:  # ValueError for a port such as 'abc', ArgumentError, ...
+            raise UsageError(
+                f"{EXTERNAL_URL_ENV} is not a valid database URL ({one_line(exc)}): "
+                "use postgresql://user:password@host:port/postgres."
+            ) from exc
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
         self.admin_url = url

@@ -64,22 +64,38 @@ def target(config: ProjectConfig) -> Target:
     return Target(url, dialect, project_migrations(config, (dialect,)))
 
 
-@contextmanager
-def _connection(t: Target) -> Iterator[Any]:
-    import sqlalchemy as sa
+def _sqlite_file(t: Target) -> Path | None:
+    """The file of a SQLite target; ``None`` for other dialects and in-memory databases."""
     from sqlalchemy.engine import make_url
+
+    database = make_url(t.url).database
+    if t.dialect != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database).expanduser()
+
+
+@contextmanager
+def _connection(t: Target, *, create: bool = False) -> Iterator[Any]:
+    """A connection to the target. Only ``create`` (upgrade) may make a missing SQLite file:
+    for any other command a mistyped path must not leave new folders and an empty database."""
+    import sqlalchemy as sa
     from sqlalchemy.pool import NullPool
 
-    parsed = make_url(t.url)
-    if t.dialect == "sqlite" and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    path = _sqlite_file(t)
+    if path is not None and create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif path is not None and not path.exists():
+        raise UsageError(
+            f"the SQLite database {path} does not exist: fix the URL, or create it with "
+            "'db upgrade'."
+        )
     engine = create_engine(
         t.url, poolclass=NullPool, transactional_ddl=t.migrations.transactional_ddl
     )
     try:
         try:
             connection = engine.connect()
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DBAPIError as exc:
             raise UsageError(f"cannot reach the database {t.shown}: {one_line(exc)}.") from exc
         with connection:
             yield connection
@@ -87,11 +103,11 @@ def _connection(t: Target) -> Iterator[Any]:
         engine.dispose()
 
 
-def _run(t: Target, action: Callable[[Any], Any]) -> Any:
+def _run(t: Target, action: Callable[[Any], Any], *, create: bool = False) -> Any:
     import sqlalchemy as sa
     from alembic.util import CommandError
 
-    with _connection(t) as connection:
+    with _connection(t, create=create) as connection:
         config = t.migrations.alembic_config(t.dialect, connection=connection)
         try:
             return action(config)
@@ -136,13 +152,15 @@ def upgrade(config: ProjectConfig, revision: str = "head", dry_run: bool = False
     """Upgrade (or, with ``dry_run``, print the SQL that would run); returns a summary line."""
     from alembic import command
 
-    t, current, _head = status(config)
+    t = target(config)
+    path = _sqlite_file(t)
+    current = None if path is not None and not path.exists() else current_revision(t)
     if dry_run:
         buffer = io.StringIO()
         offline = t.migrations.alembic_config(t.dialect, output=buffer)
         command.upgrade(offline, f"{current}:{revision}" if current else revision, sql=True)
         return buffer.getvalue()
-    _run(t, lambda cfg: command.upgrade(cfg, revision))
+    _run(t, lambda cfg: command.upgrade(cfg, revision), create=True)
     return f"{t.shown} upgraded to {current_revision(t) or 'base'}"
 
 
