@@ -113,7 +113,9 @@ def _scenario(project: Path, package: Path, env: dict[str, str]) -> list[tuple[s
     step("baseline", "baseline")
     step("check after baseline", "check")
     replace_in(package / "orm_models.py", MODEL_ANCHOR, MODEL_ANCHOR + NEW_COLUMN)
-    migrated = step("migrate -m add_flow_run_new_column", "migrate", "-m", "add_flow_run_new_column")
+    migrated = step(
+        "migrate -m add_flow_run_new_column", "migrate", "-m", "add_flow_run_new_column"
+    )
     written = re.findall(r"wrote (\S+\.py)", migrated)
     if len(written) != 2:
         raise SystemExit(f"adopt: migrate wrote {written}, expected one file per dialect")
@@ -157,7 +159,11 @@ def _prefect_upgrade(dialect: str, driver: str, env: dict[str, str]) -> tuple[st
 @contextmanager
 def _restored(package: Path) -> Iterator[None]:
     """Put the installed package back as it was: edited files restored, new files removed."""
-    files = {p: p.read_bytes() for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    files = {
+        p: p.read_bytes()
+        for p in package.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
     try:
         yield
     finally:

@@ -144,3 +144,19 @@ def test_the_ui_never_shadows_the_api(ui_client) -> None:
         response = ui_client.get(unknown)
         assert response.status_code == 404, unknown
         assert response.headers["content-type"] == "application/json", unknown
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"name": "\xff\xfe"}', b'{"name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"],
+    ids=["invalid-utf-8", "nested-100000-deep"],
+)
+def test_a_body_the_parser_cannot_read_is_the_400_the_docs_promise(shared_client, body) -> None:
+    response = shared_client.post(
+        "/api/flows", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"detail": "There was an error parsing the body"}
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    assert "invalid UTF-8, malformed JSON, or nesting deep enough" in docs
+    assert 'is a 400 {"detail":"There was an error parsing the body"}' in docs
