@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import sqlalchemy as sa
 
@@ -126,3 +130,104 @@ def test_a_malformed_url_is_one_line(sample, monkeypatch, variable, url, fragmen
     lines = outcome.err.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0]
     assert "Traceback" not in outcome.out + outcome.err
+
+
+def _rows(url: str, query: str) -> list[tuple]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(r) for r in connection.execute(sa.text(query))]
+    finally:
+        engine.dispose()
+
+
+def _execute(url: str, *statements: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.dialects("sqlite")
+def test_a_failed_sqlite_upgrade_leaves_nothing_behind_and_keeps_every_row(
+    sample, tmp_path, monkeypatch
+) -> None:
+    """A revision that rebuilds the parent table fails on real data: it is rolled back whole
+    (no _alembic_tmp_ table), a retry fails the same way, and once the data is fixed it applies
+    without losing the children of the rebuilt table."""
+    assert sample.cli("init").code == 0
+    assert sample.cli("migrate", "-m", "initial", "--dialect", "sqlite").code == 0
+    url = f"sqlite:///{tmp_path / 'inventory.db'}"
+    monkeypatch.setenv("INVENTORY_DATABASE_URL", url)
+    assert sample.cli("db", "upgrade").code == 0
+    _execute(
+        url,
+        "INSERT INTO warehouse (id, code, city) VALUES (1, 'north', 'Oslo'), (2, 'south', NULL)",
+        "INSERT INTO item (warehouse_id, sku, kind, quantity) VALUES"
+        " (1, 'a', 'part', 1), (2, 'b', 'tool', 2), (2, 'c', 'kit', 3)",
+    )
+    sample.edit(
+        "inventory/models.py",
+        'sa.Column("city", sa.String(80), nullable=True)',
+        'sa.Column("city", sa.String(80), nullable=False)',
+    )
+    assert sample.cli("migrate", "-m", "require_city", "--dialect", "sqlite").code == 0
+    before = _rows(url, "SELECT version_num FROM alembic_version")
+
+    for _ in range(2):  # the retry meets the same database, not a half-made one
+        failed = sample.cli("db", "upgrade")
+        assert failed.code == 1, failed.out + failed.err
+        assert "NOT NULL constraint failed" in failed.err
+        assert "already exists" not in failed.err
+        names = {r[0] for r in _rows(url, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert not any(name.startswith("_alembic_tmp") for name in names), names
+        assert _rows(url, "SELECT version_num FROM alembic_version") == before
+        assert _rows(url, "SELECT count(*) FROM item") == [(3,)]
+
+    _execute(url, "UPDATE warehouse SET city = 'Bergen' WHERE id = 2")
+    upgraded = sample.cli("db", "upgrade")
+    assert upgraded.code == 0, upgraded.err
+    assert _rows(url, "SELECT count(*) FROM warehouse") == [(2,)]
+    assert _rows(url, "SELECT sku FROM item ORDER BY sku") == [("a",), ("b",), ("c",)]
+    assert _rows(url, "PRAGMA foreign_key_check") == []
+
+
+@pytest.mark.dialects("sqlite")
+def test_two_upgrades_of_one_sqlite_database_at_once_leave_it_whole(sample, tmp_path) -> None:
+    assert sample.cli("init").code == 0
+    assert sample.cli("migrate", "-m", "initial", "--dialect", "sqlite").code == 0
+    sample.edit(
+        "inventory/models.py",
+        'sa.Column("city", sa.String(80), nullable=True)',
+        'sa.Column("city", sa.String(120), nullable=True)',
+    )
+    assert sample.cli("migrate", "-m", "widen_city", "--dialect", "sqlite").code == 0
+    url = f"sqlite:///{tmp_path / 'inventory.db'}"
+    env = {
+        **__import__("os").environ,
+        "INVENTORY_DATABASE_URL": url,
+        "PYTHONPATH": str(sample.root),
+    }
+    argv = [sys.executable, "-m", "contribkit", "db", "upgrade"]
+    runs = [
+        subprocess.Popen(
+            argv,
+            cwd=sample.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outcomes = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
+    assert any(code == 0 for code, _ in outcomes), outcomes
+    for code, err in outcomes:
+        assert code in (0, 1) and "Traceback" not in err, outcomes
+    head = sample.versions("sqlite")[-1].name.split("_")[4]
+    assert _rows(url, "SELECT version_num FROM alembic_version") == [(head,)]
+    names = {r[0] for r in _rows(url, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert not any(name.startswith("_alembic_tmp") for name in names), names

@@ -7,6 +7,8 @@ autogenerate, upgrade, verification and the drift check all compare with the sam
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 #: Keys contribkit puts in ``alembic.config.Config.attributes``.
@@ -46,8 +48,8 @@ def context_options(dialect: str, metadata: Any, exclude_tables: frozenset[str] 
         "include_object": include_object,
         # SQLite cannot ALTER most things: batch mode rebuilds the table.
         "render_as_batch": dialect == "sqlite",
-        # Each revision in its own transaction, so a SQLite revision's leading
-        # `PRAGMA foreign_keys=OFF` runs outside a transaction and takes effect.
+        # Each revision in its own transaction: all or nothing, on SQLite too (see
+        # sqlite_revision_transactions).
         "transaction_per_migration": True,
     }
 
@@ -90,8 +92,73 @@ def run_env() -> None:
 
 
 def _run_online(context: Any, connection: Any, options: dict[str, Any]) -> None:
-    context.configure(connection=connection, **options)
-    with context.begin_transaction():
-        context.run_migrations()
-    if connection.in_transaction():
-        connection.commit()
+    with sqlite_revision_transactions(connection) as on_version_apply:
+        context.configure(connection=connection, on_version_apply=on_version_apply, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        if connection.in_transaction():
+            connection.commit()
+
+
+@contextmanager
+def sqlite_revision_transactions(connection: Any) -> Iterator[list[Any]]:
+    """On SQLite, make every revision all or nothing, as on PostgreSQL.
+
+    The driver by itself commits DDL at once, so a revision that fails half-way through a batch
+    rebuild would leave its ``_alembic_tmp_<table>`` behind and every retry would fail on it.
+    Here the driver leaves transactions to SQLAlchemy, which opens each one with
+    ``BEGIN IMMEDIATE`` (the write lock is taken before the revision reads anything, so two
+    upgrades of one database serialize): a revision's DDL, DML and version update commit or
+    roll back together. ``PRAGMA foreign_keys`` has no effect inside a transaction, so it is
+    switched off around the whole run instead (a rebuilt parent table must not cascade into its
+    children), and each revision must leave no dangling foreign key before it commits. Yields
+    the ``on_version_apply`` callbacks for ``context.configure``.
+    """
+    if connection.dialect.name != "sqlite" or connection.in_transaction():
+        yield []
+        return
+    import sqlalchemy as sa
+
+    pooled = connection.connection
+    driver = pooled.dbapi_connection
+    emits_begin = driver.isolation_level is None  # the engine already issues BEGIN itself
+
+    def begin_immediate(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    if not emits_begin:
+        previous = driver.isolation_level
+        driver.isolation_level = None
+        sa.event.listen(connection, "begin", begin_immediate)
+    _pragma(pooled, "foreign_keys=OFF")
+    try:
+        yield [_no_dangling_foreign_keys]
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        _pragma(pooled, "foreign_keys=ON")
+        if not emits_begin:
+            sa.event.remove(connection, "begin", begin_immediate)
+            driver.isolation_level = previous
+
+
+def _pragma(pooled: Any, setting: str) -> None:
+    """Outside any transaction, where SQLite honours it."""
+    cursor = pooled.cursor()
+    try:
+        cursor.execute(f"PRAGMA {setting}")
+    finally:
+        cursor.close()
+
+
+def _no_dangling_foreign_keys(*, ctx: Any, step: Any, **_: Any) -> None:
+    """Raised inside the revision's transaction, so the revision is rolled back."""
+    from contribkit.errors import CheckFailed
+
+    rows = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if rows:
+        shown = "; ".join(f"{r[0]} row {r[1]} -> {r[2]}" for r in rows[:5])
+        raise CheckFailed(
+            f"revision {step.up_revision_id} leaves rows whose parent row is missing ({shown}): "
+            "it was rolled back"
+        )
