@@ -207,7 +207,7 @@ def test_two_upgrades_of_one_sqlite_database_at_once_leave_it_whole(sample, tmp_
     assert sample.cli("migrate", "-m", "widen_city", "--dialect", "sqlite").code == 0
     url = f"sqlite:///{tmp_path / 'inventory.db'}"
     env = {
-        **__import__("os").environ,
+        **os.environ,
         "INVENTORY_DATABASE_URL": url,
         "PYTHONPATH": str(sample.root),
     }
