@@ -48,7 +48,11 @@ ENV_RUN_NEW = """if context.is_offline_mode():
 elif connection is not None:
     do_run_migrations(connection)
 else:"""
-MODEL_ANCHOR = "    work_queue_name: Mapped[Optional[str]] = mapped_column(index=True)\n"
+# FlowRun's lines (Deployment has a work_queue_name line of the same text).
+MODEL_ANCHOR = (
+    "    deployment_id: Mapped[Optional[uuid.UUID]] = mapped_column(index=True)\n"
+    "    work_queue_name: Mapped[Optional[str]] = mapped_column(index=True)\n"
+)
 NEW_COLUMN = "    new_column: Mapped[Optional[str]] = mapped_column(sa.String, nullable=True)\n"
 PYPROJECT = """[tool.contribkit]
 models = "prefect.server.database.orm_models:Base.metadata"

@@ -148,6 +148,13 @@ def cmd_worker_start(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             console.error(f"worker {worker.name} interrupted: {left_behind(worker)}")
             return INTERRUPTED
+        if worker.unrecorded:
+            runs = ", ".join(str(run_id) for run_id in worker.unrecorded)
+            console.error(
+                f"worker {worker.name} stopped; it could not record the state of run(s) {runs}: "
+                "fail them through POST /api/flow_runs/{id}/set_state."
+            )
+            return 1
     console.info(f"worker {worker.name} stopped")
     return 0
 

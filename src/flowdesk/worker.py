@@ -18,6 +18,12 @@ After the claim the run moves PENDING → RUNNING → COMPLETED or FAILED throug
 so a run cancelled meanwhile through the API stays cancelled. A flow that ends the process
 (``sys.exit()``, Ctrl-C) is recorded as FAILED before the exception goes on to stop the worker.
 
+Every write after the claim is retried with back-off for ``record_patience`` seconds, so a
+database that is only busy (SQLite's single write lock held by a large ``POST /logs``, say) never
+strands a run: a run that cannot start is handed back (SCHEDULED again), and one whose outcome
+cannot be written within that time is kept in :attr:`Worker.unrecorded`, named in the log, and
+named again when the worker stops (with a non-zero exit).
+
 There are no leases or heartbeats: a run whose worker is killed (SIGKILL, a crash, a lost
 machine) or cannot record the outcome (the database went away) stays PENDING or RUNNING. Fail it
 through ``POST /api/flow_runs/{id}/set_state`` with ``{"state": "FAILED"}``. An interrupted
@@ -36,9 +42,9 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +56,11 @@ from flowdesk.server.database.engine import make_engine
 from flowdesk.server.database.orm_models import Flow, FlowRun, Log, StateType, TaskRun
 from flowdesk.server.database.timestamps import utcnow
 from flowdesk.server.states import IllegalTransition, move_flow_run, transition_values
+
+T = TypeVar("T")
+#: Default for how long a write after the claim is retried before the worker gives up on it.
+RECORD_PATIENCE_SECONDS = 120.0
+MAX_RETRY_DELAY_SECONDS = 5.0
 
 
 class Worker:
@@ -65,8 +76,12 @@ class Worker:
         *,
         registry: FlowRegistry = default_registry,
         name: str | None = None,
+        record_patience: float = RECORD_PATIENCE_SECONDS,
     ) -> None:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.record_patience = record_patience
+        #: Claimed runs left PENDING or RUNNING because no write got through in time.
+        self.unrecorded: list[uuid.UUID] = []
         self.registry = registry
         self.engine = make_engine(database_url)
         self.sessions = sessionmaker(self.engine)
@@ -125,35 +140,23 @@ class Worker:
 
     def execute(self, run_id: uuid.UUID) -> None:
         """Run a claimed (PENDING) flow run to its end, recording a task run and logs."""
-        with self.sessions() as session:
-            flow_name, parameters = session.execute(
-                sa.select(Flow.name, FlowRun.parameters)
-                .join(FlowRun.flow)
-                .where(FlowRun.id == run_id)
-            ).one()
+        try:
+            flow_name, parameters = self._retrying(lambda: self._flow_of(run_id))
+        except sa.exc.OperationalError as exc:
+            self._hand_back(run_id, exc)
+            return
         fn = self.registry.get(flow_name)
         if fn is None:
             message = f"no flow named {flow_name!r} is registered in worker {self.name}"
             self._record(run_id, None, StateType.FAILED, logging.ERROR, message)
             return
-
-        with self.sessions.begin() as session:
-            try:
-                move_flow_run(session, run_id, StateType.RUNNING)
-            except IllegalTransition as exc:
-                _log(session, run_id, logging.WARNING, f"not started: {exc}")
-                return
-            task_run = TaskRun(
-                flow_run_id=run_id,
-                name=getattr(fn, "__name__", flow_name),
-                state=StateType.RUNNING,
-                start_time=utcnow(),
-                created=utcnow(),
-            )
-            session.add(task_run)
-            session.flush()
-            task_run_id = task_run.id
-            _log(session, run_id, logging.INFO, f"flow {flow_name!r} started on {self.name}")
+        try:
+            task_run_id = self._retrying(lambda: self._start(run_id, flow_name, fn))
+        except sa.exc.OperationalError as exc:
+            self._hand_back(run_id, exc)
+            return
+        if task_run_id is None:
+            return
 
         started = time.perf_counter()
         try:
@@ -171,6 +174,77 @@ class Worker:
         message = f"flow {flow_name!r} completed in {elapsed:.3f} s"
         self._record(run_id, task_run_id, StateType.COMPLETED, logging.INFO, message)
 
+    def _flow_of(self, run_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
+        with self.sessions() as session:
+            name, parameters = session.execute(
+                sa.select(Flow.name, FlowRun.parameters)
+                .join(FlowRun.flow)
+                .where(FlowRun.id == run_id)
+            ).one()
+            return name, parameters
+
+    def _start(self, run_id: uuid.UUID, flow_name: str, fn: Any) -> uuid.UUID | None:
+        """Move the run to RUNNING with its task run; ``None`` if it may not start."""
+        with self.sessions.begin() as session:
+            try:
+                move_flow_run(session, run_id, StateType.RUNNING)
+            except IllegalTransition as exc:
+                _log(session, run_id, logging.WARNING, f"not started: {exc}")
+                return None
+            task_run = TaskRun(
+                flow_run_id=run_id,
+                name=getattr(fn, "__name__", flow_name),
+                state=StateType.RUNNING,
+                start_time=utcnow(),
+                created=utcnow(),
+            )
+            session.add(task_run)
+            session.flush()
+            _log(session, run_id, logging.INFO, f"flow {flow_name!r} started on {self.name}")
+            return task_run.id
+
+    def _retrying(self, write: Callable[[], T]) -> T:
+        """``write()``, tried again with back-off while the database refuses it (locked, busy,
+        restarting), for up to ``record_patience`` seconds; then its last error is raised."""
+        deadline = time.monotonic() + self.record_patience
+        delay = 0.1
+        while True:
+            try:
+                return write()
+            except sa.exc.OperationalError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_DELAY_SECONDS)
+
+    def _hand_back(self, run_id: uuid.UUID, cause: Exception) -> None:
+        """A claimed run that could not start goes back to SCHEDULED for any worker to take."""
+        # Guarded like the claim: only our own run, and only while it is still PENDING.
+        back = (
+            sa.update(FlowRun)
+            .where(
+                FlowRun.id == run_id,
+                FlowRun.state == StateType.PENDING,
+                FlowRun.worker == self.name,
+            )
+            .values(state=StateType.SCHEDULED, worker=None)
+        )
+
+        def hand_back() -> None:
+            with self.sessions.begin() as session:
+                session.execute(back)
+
+        try:
+            self._retrying(hand_back)
+        except sa.exc.OperationalError as exc:
+            self.unrecorded.append(run_id)
+            self._warn(
+                f"flow run {run_id} could not start ({one_line(cause)}) nor be handed back "
+                f"({one_line(exc)}): it is left PENDING; fail it through set_state"
+            )
+            return
+        self._warn(f"flow run {run_id} could not start ({one_line(cause)}): handed back")
+
     def _record(
         self,
         run_id: uuid.UUID,
@@ -181,10 +255,13 @@ class Worker:
     ) -> None:
         """Move the run (and its task run) to ``outcome`` and log ``message``.
 
-        A database failure here is reported rather than raised: the flow has run, and only this
-        message can tell which run is left unfinished.
+        Retried while the database refuses the write; a failure that outlasts that is reported
+        rather than raised (the flow has run, and only this message can tell which run is left
+        unfinished) and the run is kept in :attr:`unrecorded`.
         """
-        try:
+
+        def record() -> None:
+            text = message
             with self.sessions.begin() as session:
                 if task_run_id is not None:
                     session.execute(
@@ -195,9 +272,13 @@ class Worker:
                 try:
                     move_flow_run(session, run_id, outcome)
                 except IllegalTransition as exc:
-                    message = f"{message}\nthe outcome was not recorded: {exc}"
-                _log(session, run_id, level, message)
+                    text = f"{message}\nthe outcome was not recorded: {exc}"
+                _log(session, run_id, level, text)
+
+        try:
+            self._retrying(record)
         except sa.exc.OperationalError as exc:
+            self.unrecorded.append(run_id)
             self._warn(
                 f"the outcome of flow run {run_id} ({outcome.value}) was not recorded: "
                 f"{one_line(exc)}; fail the run through set_state"

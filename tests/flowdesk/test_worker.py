@@ -31,7 +31,8 @@ def registry() -> FlowRegistry:
 
 @pytest.fixture
 def worker(database_url, registry):
-    with Worker(database_url, registry=registry, name="test-worker") as w:
+    # A short patience: tests that make every write fail should not wait two minutes.
+    with Worker(database_url, registry=registry, name="test-worker", record_patience=1.0) as w:
         yield w
 
 
@@ -158,6 +159,43 @@ def test_an_outcome_that_cannot_be_written_is_reported(
     assert f"the outcome of flow run {run_id} (COMPLETED) was not recorded" in line
     assert "set_state" in line and "\n" not in line
     assert run_json(client, run_id)["state"] == "RUNNING"
+    assert worker.unrecorded == [run_id]
+
+
+@pytest.mark.dialects("sqlite")
+def test_a_write_lock_held_past_the_drivers_wait_does_not_strand_the_run(
+    client, database_url, registry, add_flow, add_run
+) -> None:
+    """Another writer holds SQLite's lock for longer than the driver waits (5 s) right when the
+    flow ends: the worker retries and the run still completes."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    finished, go = threading.Event(), threading.Event()
+
+    def flow() -> None:
+        finished.set()
+        go.wait(30)
+
+    registry.register("held", flow)
+    run_id = add_run(add_flow("held"), expected_start_time=PAST)
+    blocker = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+    with Worker(database_url, registry=registry, name="patient") as worker:
+        thread = threading.Thread(target=worker.run_once)
+        thread.start()
+        try:
+            assert finished.wait(30)
+            blocker.execute("BEGIN IMMEDIATE")
+            go.set()
+            time.sleep(6.5)
+            blocker.execute("COMMIT")
+        finally:
+            go.set()
+            thread.join(60)
+            blocker.close()
+        assert worker.unrecorded == []
+    assert run_json(client, run_id)["state"] == "COMPLETED"
 
 
 def test_a_flow_without_a_callable_fails_with_a_log_line(client, worker, add_flow, add_run) -> None:
