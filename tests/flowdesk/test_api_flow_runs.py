@@ -330,3 +330,62 @@ def test_bad_log_bodies_are_422(shared_client, shared_run, body) -> None:
     response = shared_client.post(url, json=body)
     assert response.status_code == 422, response.text
     assert shared_client.get(url).json()["total"] == 0  # nothing of a refused batch is kept
+
+
+def test_inputs_past_the_documented_limits_are_refused(shared_client, shared_run) -> None:
+    from flowdesk.server.api.limits import MAX_BODY_BYTES
+    from flowdesk.server.api.schemas import (
+        MAX_LOG_BATCH,
+        MAX_LOG_MESSAGE_CHARS,
+        MAX_PARAMETERS_BYTES,
+    )
+
+    logs = f"/api/flow_runs/{shared_run['id']}/logs"
+    big = {"blob": "x" * MAX_PARAMETERS_BYTES}
+    refused = shared_client.post(
+        "/api/flow_runs", json={"flow_id": shared_run["flow_id"], "parameters": big}
+    )
+    assert refused.status_code == 422
+    assert f"at most {MAX_PARAMETERS_BYTES} bytes as JSON" in refused.text
+    batch = [{"level": 20, "message": "m"}] * (MAX_LOG_BATCH + 1)
+    assert shared_client.post(logs, json=batch).status_code == 422
+    long = [{"level": 20, "message": "m" * (MAX_LOG_MESSAGE_CHARS + 1)}]
+    assert shared_client.post(logs, json=long).status_code == 422
+    assert shared_client.get(logs).json()["total"] == 0
+
+    huge = b"[" + b" " * MAX_BODY_BYTES + b"]"
+    declared = shared_client.post(logs, content=huge, headers={"content-type": "application/json"})
+    assert declared.status_code == 413
+    assert declared.json() == {"detail": f"request body larger than {MAX_BODY_BYTES} bytes"}
+    chunked = shared_client.post(
+        logs,
+        content=iter([huge[:1024], huge[1024:]]),  # no Content-Length: sent in chunks
+        headers={"content-type": "application/json"},
+    )
+    assert chunked.status_code == 413
+
+    allowed = shared_client.post(logs, json=[{"level": 20, "message": "m"}] * MAX_LOG_BATCH)
+    assert allowed.status_code == 201 and allowed.json() == {"created": MAX_LOG_BATCH}
+    near = {"blob": "x" * (MAX_PARAMETERS_BYTES - 20)}
+    assert new_run(shared_client, shared_run["flow_id"], parameters=near)["parameters"] == near
+
+
+@pytest.mark.dialects("sqlite")
+def test_a_lock_timeout_is_busy_retry_not_unavailable(client, flow_id, database_url) -> None:
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    run = new_run(client, flow_id)
+    blocker = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        response = client.post(
+            f"/api/flow_runs/{run['id']}/logs", json=[{"level": 20, "message": "m"}]
+        )
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("database busy, retry:")
+    assert response.headers["retry-after"] == "1"

@@ -18,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 from contribkit.errors import one_line
 from flowdesk.server.api import flow_runs, flows, health
 from flowdesk.server.api.docs import mount_docs
+from flowdesk.server.api.limits import BodySizeLimit
 from flowdesk.server.database.engine import make_engine
 from flowdesk.server.ui import UI_BUILD_DIR, mount_ui
 
@@ -54,6 +55,7 @@ def create_app(database_url: str | None = None, *, ui_dir: Path = UI_BUILD_DIR) 
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.add_middleware(BodySizeLimit)
     app.state.engine = engine
     app.state.sessions = sessionmaker(engine)
 
@@ -71,7 +73,14 @@ def create_app(database_url: str | None = None, *, ui_dir: Path = UI_BUILD_DIR) 
 
     @app.exception_handler(sa.exc.OperationalError)
     def database_unavailable(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
-        return JSONResponse({"detail": f"database unavailable: {one_line(exc)}"}, status_code=503)
+        reason = one_line(exc)
+        if "database is locked" in reason:  # SQLite: another writer outlasted the lock wait
+            return JSONResponse(
+                {"detail": f"database busy, retry: {reason}"},
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
+        return JSONResponse({"detail": f"database unavailable: {reason}"}, status_code=503)
 
     for module in (health, flows, flow_runs):
         app.include_router(module.router, prefix="/api")

@@ -131,7 +131,7 @@ def list_task_runs(run_id: uuid.UUID, session: DbSession) -> list[schemas.TaskRu
 
 @router.post("/{run_id}/logs", status_code=status.HTTP_201_CREATED, responses=NOT_FOUND)
 def create_logs(
-    run_id: uuid.UUID, body: list[schemas.LogCreate], session: DbSession
+    run_id: uuid.UUID, body: schemas.LogBatch, session: DbSession
 ) -> schemas.LogsCreated:
     _run_or_404(session, run_id)
     received = utcnow()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from datetime import datetime
@@ -42,6 +43,13 @@ def storable_text(value: str) -> str:
 #: Far deeper than real parameters, and far below the depth at which pydantic refuses to serialise
 #: a response (about 250 levels): deeper parameters would be stored, then fail every listing.
 MAX_JSON_DEPTH = 64
+#: Parameters are returned with the run in every listing: a run's may be at most this big (as
+#: compact JSON), so that no single run can make every page that includes it megabytes long.
+MAX_PARAMETERS_BYTES = 64 * 1024
+#: Logs per POST: a batch is written in one transaction, which holds SQLite's only write lock.
+MAX_LOG_BATCH = 1000
+#: One log message.
+MAX_LOG_MESSAGE_CHARS = 32 * 1024
 
 
 def storable_json(value: dict[str, Any]) -> dict[str, Any]:
@@ -62,6 +70,11 @@ def storable_json(value: dict[str, Any]) -> dict[str, Any]:
                 raise ValueError(f"parameters must not nest more than {MAX_JSON_DEPTH} levels")
             children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
             pending.extend((child, depth + 1) for child in children)
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_PARAMETERS_BYTES:
+        raise ValueError(
+            f"parameters must be at most {MAX_PARAMETERS_BYTES} bytes as JSON, not {size}"
+        )
     return value
 
 
@@ -140,8 +153,12 @@ class TaskRun(BaseModel):
 
 class LogCreate(BaseModel):
     level: int = Field(ge=0, le=32767, description="A Python logging level, e.g. 20 for INFO.")
-    message: Text
+    message: Text = Field(max_length=MAX_LOG_MESSAGE_CHARS)
     timestamp: AwareUtcDatetime | None = Field(default=None, description="Default: when received.")
+
+
+#: The body of ``POST /flow_runs/{id}/logs``.
+LogBatch = Annotated[list[LogCreate], Field(max_length=MAX_LOG_BATCH)]
 
 
 class LogsCreated(BaseModel):
