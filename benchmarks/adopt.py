@@ -110,7 +110,7 @@ def _scenario(project: Path, package: Path, env: dict[str, str]) -> list[tuple[s
         if result.returncode != expect:
             raise SystemExit(f"adopt: {label}: exit {result.returncode}, expected {expect}")
         found = sum(1 for line in output.splitlines() if line.startswith("! "))
-        rows.append((label, f"exit {result.returncode}, {found} problem line(s)", seconds))
+        rows.append((label, f"exit {result.returncode}, {found} `!` line(s)", seconds))
         return output
 
     step("check before adopting", "check", expect=1)

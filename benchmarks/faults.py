@@ -129,6 +129,171 @@ def server_killed(pristine: Path, rng: random.Random, trials: int = 3) -> Catego
     return category
 
 
+CITY = 'sa.Column("city", sa.String(120), nullable=True)'
+ROWS = (
+    "INSERT INTO warehouse (id, code, city) VALUES (1, 'north', 'Oslo'), (2, 'south', NULL)",
+    "INSERT INTO item (warehouse_id, sku, kind, quantity)"
+    " VALUES (1, 'a', 'part', 1), (2, 'b', 'tool', 2), (2, 'c', 'kit', 3)",
+)
+
+
+def _sqlite(path: Path, *statements: str) -> list[tuple]:
+    import sqlite3
+
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        return [row for statement in statements for row in connection.execute(statement)]
+    finally:
+        connection.close()
+
+
+def _database_state(path: Path) -> tuple:
+    """What must survive a failed upgrade: version, leftover tables, rows, foreign keys."""
+    tables = _sqlite(path, "SELECT name FROM sqlite_master WHERE type = 'table'")
+    return (
+        _sqlite(path, "SELECT version_num FROM alembic_version"),
+        sorted(name for (name,) in tables if name.startswith("_alembic_tmp")),
+        _sqlite(path, "SELECT id, code, city FROM warehouse ORDER BY id"),
+        _sqlite(path, "SELECT sku, warehouse_id FROM item ORDER BY sku"),
+        _sqlite(path, "PRAGMA foreign_key_check"),
+    )
+
+
+def _finish(process: subprocess.Popen[str]) -> tuple[int, str]:
+    _, err = process.communicate(timeout=180)
+    return process.returncode, err
+
+
+def upgrades(pristine: Path, trials: int = 3) -> Category:
+    """`db upgrade` of a SQLite database that holds rows: a revision that rebuilds the parent
+    table and fails on its data, retried; then two upgrades of one database at once."""
+    category = Category("real-database upgrade")
+    for n in range(trials):
+        with Workspace(pristine) as ws:
+            path = ws.base / "real.db"
+            url = {"INVENTORY_DATABASE_URL": f"sqlite:///{path}"}
+            code, err = _finish(ws.start("db", "upgrade", **url))
+            _sqlite(path, *ROWS)
+            replace_in(ws.project / "inventory" / "models.py", CITY, CITY.replace("True", "False"))
+            code += _finish(ws.start("migrate", "-m", "require_city", "--dialect", "sqlite"))[0]
+            before = _database_state(path)
+            attempts = [_finish(ws.start("db", "upgrade", **url)) for _ in range(2)]
+            after_failures = _database_state(path)
+            _sqlite(path, "UPDATE warehouse SET city = 'Bergen' WHERE id = 2")
+            fixed = _finish(ws.start("db", "upgrade", **url))
+            final = _database_state(path)
+            outcome = first(
+                None if code == 0 else f"set-up failed: {err[-200:]}",
+                None
+                if all(c == 1 and "NOT NULL constraint failed" in e for c, e in attempts)
+                else f"failed upgrades: {[(c, e[-150:]) for c, e in attempts]}",
+                None
+                if after_failures == before
+                else f"changed by a failed upgrade: {after_failures}",
+                None if fixed[0] == 0 else f"upgrade after the fix: {fixed[1][-200:]}",
+                None
+                if final[1:] == ([], [*before[2][:1], (2, "south", "Bergen")], before[3], [])
+                else f"after the fix: {final}",
+                ws.debris(),
+            )
+            category.record(f"failed upgrade, retried, fixed #{n + 1}", outcome)
+    for n in range(trials):
+        with Workspace(pristine) as ws:
+            path = ws.base / "real.db"
+            url = {"INVENTORY_DATABASE_URL": f"sqlite:///{path}"}
+            code, err = _finish(ws.start("migrate", "-m", "widen_city", "--dialect", "sqlite"))
+            head = sorted(ws.project.glob("migrations/versions/sqlite/*_widen_city.py"))
+            results = [_finish(run) for run in [ws.start("db", "upgrade", **url) for _ in range(2)]]
+            codes = sorted(c for c, _ in results)
+            state = _database_state(path) if path.exists() else None
+            outcome = first(
+                None if code == 0 and head else f"set-up failed: {err[-200:]}",
+                None if codes in ([0, 0], [0, 1]) else f"exit codes {codes}",
+                None if all("Traceback" not in e for _, e in results) else "traceback shown",
+                None
+                if state and head and state[0] == [(head[0].name.split("_")[4],)] and not state[1]
+                else f"database left as {state}",
+                ws.debris(),
+            )
+            category.record(f"two upgrades at once #{n + 1}: exit codes {codes}", outcome)
+    return category
+
+
+PAUSE = {"seconds": 0.3}  # long enough that the runs span every window of held lock
+
+
+def workers_under_contention(runs: int = 60, workers: int = 3) -> Category:
+    """flowdesk workers on SQLite while another writer holds the write lock past the driver's
+    5 s wait, three times: every run must still end COMPLETED, and every worker exit 0."""
+    import sqlite3
+
+    from sqlalchemy import insert as sa_insert
+
+    from flowdesk.server.database.engine import make_engine
+    from flowdesk.server.database.orm_models import Flow, FlowRun
+    from flowdesk.server.database.timestamps import utcnow
+
+    category = Category("workers under lock contention")
+    base = Path(tempfile.mkdtemp(prefix="ckw-", dir="/tmp"))
+    try:
+        path = base / "flowdesk.db"
+        env = {**os.environ, "FLOWDESK_DATABASE_URL": f"sqlite:///{path}"}
+        flowdesk = [str(Path(sys.executable).parent / "flowdesk")]
+        subprocess.run([*flowdesk, "server", "database", "upgrade", "-y"], env=env, check=True)
+        engine = make_engine(f"sqlite:///{path}")
+        with engine.begin() as connection:
+            flow_id = connection.execute(
+                sa_insert(Flow).values(name="sleep").returning(Flow.id)
+            ).scalar_one()
+            connection.execute(
+                sa_insert(FlowRun),
+                [
+                    {"flow_id": flow_id, "expected_start_time": utcnow(), "parameters": PAUSE}
+                    for _ in range(runs)
+                ],
+            )
+        engine.dispose()
+        argv = [*flowdesk, "worker", "start", "--import", "flowdesk.example_flows"]
+        started = [
+            subprocess.Popen(
+                [*argv, "--poll-interval", "0.2"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(workers)
+        ]
+        time.sleep(1.0)
+        for _ in range(3):  # another writer outlasts the driver's 5 s lock wait
+            holder = sqlite3.connect(path, isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")
+            time.sleep(6.0)
+            holder.execute("COMMIT")
+            holder.close()
+            time.sleep(0.5)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            left = _sqlite(path, "SELECT count(*) FROM flow_run WHERE state != 'COMPLETED'")
+            if left == [(0,)]:
+                break
+            time.sleep(0.5)
+        for process in started:
+            process.send_signal(signal.SIGINT)
+        results = [_finish(process) for process in started]
+        states = dict(_sqlite(path, "SELECT state, count(*) FROM flow_run GROUP BY state"))
+        outcome = first(
+            None if states == {"COMPLETED": runs} else f"runs by state: {states}",
+            None
+            if all(code == 0 for code, _ in results)
+            else f"worker exits {[(c, e.strip()[-150:]) for c, e in results]}",
+        )
+        category.record(f"{runs} runs, {workers} workers, the lock held 3 x 6 s: {states}", outcome)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return category
+
+
 def _wait_for_postmaster(
     tmp: Path, process: subprocess.Popen[str], timeout: float = 60
 ) -> int | None:
@@ -247,6 +412,8 @@ def main() -> int:
             concurrency(pristine),
             server_killed(pristine, rng),
             bad_inputs(pristine),
+            upgrades(pristine),
+            workers_under_contention(),
         ]
         elapsed = time.perf_counter() - started
     finally:
@@ -269,7 +436,14 @@ entry) or exited with the expected code leaving the migrations and MIGRATION-NOT
 byte-identical, with nothing left in its private TMPDIR and no process using it; bad input must
 also give one `error:` line, no traceback and no password. Interrupts: SIGINT and SIGTERM
 alternately, at uniformly random points of an uninterrupted run's duration. Server killed:
-SIGKILL to the embedded postmaster once it is ready.
+SIGKILL to the embedded postmaster once it is ready. Real-database upgrade: `db upgrade` of a
+SQLite file with rows, where the new revision rebuilds the parent table and fails on a NULL; it
+must fail the same way twice leaving the version, rows and tables as they were (no
+`_alembic_tmp_` table), then apply once the data is fixed without losing a child row; and two
+`db upgrade` of one database at once must leave it at head and whole. Workers under lock
+contention: flowdesk workers on SQLite while another connection holds the write lock for 6 s
+(past the driver's 5 s wait), three times; every run must end COMPLETED and every worker exit 0
+on Ctrl-C.
 {chr(10).join(["", "Failures:", *failures]) if failures else ""}"""
     print(f"wrote {write_section('faults', body)}")
     return 1 if failures else 0
