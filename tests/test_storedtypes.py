@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -9,21 +12,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from contribkit.migrations.storedtypes import stored_type
 
 
-class Document(sa.types.TypeDecorator):
-    impl = sa.JSON
-    cache_ok = True
+def _legacy_types():  # type: ignore[no-untyped-def]
+    """tests/legacy_project's column types, loaded without putting that project on sys.path."""
+    path = Path(__file__).parent / "legacy_project" / "ledger" / "types.py"
+    spec = importlib.util.spec_from_file_location("legacy_ledger_types", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    def load_dialect_impl(self, dialect):  # type: ignore[no-untyped-def]
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.JSONB())
-        return dialect.type_descriptor(sa.JSON())
 
-
-class Tags(sa.types.TypeDecorator):
-    """A project decorator whose implementation is another project decorator."""
-
-    impl = Document
-    cache_ok = True
+#: A project decorator whose implementation is another project decorator (Document).
+Tags = _legacy_types().Tags
 
 
 class Stamp(sa.types.TypeDecorator):

@@ -234,16 +234,20 @@ class Worker:
             with self.sessions.begin() as session:
                 session.execute(back)
 
+        lost = f"flow run {run_id} could not start ({one_line(cause)}) nor be handed back"
+        if self._write_or_give_up(run_id, hand_back, lost):
+            self._warn(f"flow run {run_id} could not start ({one_line(cause)}): handed back")
+
+    def _write_or_give_up(self, run_id: uuid.UUID, write: Callable[[], None], lost: str) -> bool:
+        """``write`` with retries; if it never gets through, say what was ``lost`` for this
+        run and keep the run in :attr:`unrecorded`."""
         try:
-            self._retrying(hand_back)
+            self._retrying(write)
         except sa.exc.OperationalError as exc:
             self.unrecorded.append(run_id)
-            self._warn(
-                f"flow run {run_id} could not start ({one_line(cause)}) nor be handed back "
-                f"({one_line(exc)}): it is left PENDING; fail it through set_state"
-            )
-            return
-        self._warn(f"flow run {run_id} could not start ({one_line(cause)}): handed back")
+            self._warn(f"{lost}: {one_line(exc)}; fail the run through set_state")
+            return False
+        return True
 
     def _record(
         self,
@@ -275,14 +279,8 @@ class Worker:
                     text = f"{message}\nthe outcome was not recorded: {exc}"
                 _log(session, run_id, level, text)
 
-        try:
-            self._retrying(record)
-        except sa.exc.OperationalError as exc:
-            self.unrecorded.append(run_id)
-            self._warn(
-                f"the outcome of flow run {run_id} ({outcome.value}) was not recorded: "
-                f"{one_line(exc)}; fail the run through set_state"
-            )
+        lost = f"the outcome of flow run {run_id} ({outcome.value}) was not recorded"
+        self._write_or_give_up(run_id, record, lost)
 
     def unfinished_runs(self) -> list[tuple[uuid.UUID, StateType]]:
         """The runs this worker claimed that are still PENDING or RUNNING, with their state.
