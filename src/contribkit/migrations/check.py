@@ -119,10 +119,11 @@ def _walk(
         previous = None
         for rev in revisions:
             name = Path(rev.path).name
+            seeded = rev.revision not in old
             try:
-                if rev.revision not in old:
+                if seeded:
                     db.seed()
-                round_trip(db, rev.revision, previous)
+                round_trip(db, rev.revision, previous, rows=seeded)
             except Exception as exc:
                 problems.append(f"{name}: {_failure(exc)}")
                 # Go on from this revision, on a database that never held the failed step.

@@ -108,11 +108,19 @@ def lost_rows(before: dict[str, int], after: dict[str, int]) -> list[str]:
     ]
 
 
-def round_trip(db: TrialDatabase, revision: str, previous: str | None) -> None:
+def round_trip(
+    db: TrialDatabase, revision: str, previous: str | None, *, rows: bool = True
+) -> None:
     """From ``previous`` (seeded), upgrade to ``revision``, down one step, and up again.
 
-    Raises :class:`CheckFailed` naming the step that failed or lost rows.
+    Raises :class:`CheckFailed` naming the step that failed or lost rows. ``rows=False``: the
+    database holds none (a baseline's revision, checked structurally), so only the steps run.
     """
+    if not rows:
+        _checked(f"upgrade to {revision}", lambda: db.upgrade(revision))
+        _checked(f"downgrade from {revision}", lambda: db.downgrade(previous or "base"))
+        _checked(f"re-upgrade to {revision}", lambda: db.upgrade(revision))
+        return
     seeded = db.counts()
     _checked(f"upgrade to {revision}", lambda: db.upgrade(revision))
     after_up = db.counts()
