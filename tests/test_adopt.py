@@ -174,6 +174,39 @@ def test_an_env_py_that_ignores_the_passed_connection_is_refused(legacy) -> None
     assert "does not use the connection contribkit passes" in outcome.err
 
 
+# Alembic's classic template: it names config.attributes only in a comment.
+CLASSIC_ENV = """import os
+
+import sqlalchemy as sa
+from alembic import context
+
+from ledger.models import metadata
+
+# (this env.py never looks at config.attributes)
+engine = sa.create_engine(os.environ["LEDGER_DATABASE_URL"])
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+"""
+
+
+def test_an_env_py_that_connects_elsewhere_at_run_time_migrates_nothing(legacy, tmp_path) -> None:
+    """It mentions config.attributes (so the static look passes) but migrates the database its
+    own settings name: contribkit stops before any revision runs there."""
+    real = tmp_path / "real.db"
+    legacy.monkeypatch.setenv("LEDGER_DATABASE_URL", f"sqlite:///{real}")
+    (legacy.migrations / "env.py").write_text(CLASSIC_ENV)
+    outcome = legacy.cli("check", "--dialect", "sqlite")
+    assert outcome.code == 2, outcome.out + outcome.err
+    assert "env.py connected to a database of its own" in outcome.err
+    engine = sa.create_engine(f"sqlite:///{real}")
+    try:
+        assert "entry" not in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
 def test_a_driver_that_is_not_installed_names_its_package(legacy) -> None:
     legacy.edit("pyproject.toml", 'sqlite = "aiosqlite"', 'sqlite = "pysqlcipher"')
     outcome = legacy.cli("check", "--dialect", "sqlite")

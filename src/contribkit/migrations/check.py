@@ -25,7 +25,7 @@ from typing import Any
 from contribkit import console
 from contribkit.asyncdrivers import bridged
 from contribkit.config import ProjectConfig
-from contribkit.errors import CheckFailed, ContribkitError, one_line
+from contribkit.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.migrations import baseline as baselines
 from contribkit.migrations.layout import REVISION_FILE, Migrations
 
@@ -124,6 +124,8 @@ def _walk(
                 if seeded:
                     db.seed()
                 round_trip(db, rev.revision, previous, rows=seeded)
+            except UsageError:
+                raise  # the set-up is wrong (env.py, drivers): no revision is to blame
             except Exception as exc:
                 problems.append(f"{name}: {_failure(exc)}")
                 # Go on from this revision, on a database that never held the failed step.

@@ -72,11 +72,13 @@ def generate_revision(
 
     from contribkit.migrations.baseline import without_known_drift
     from contribkit.migrations.review import created_enums
+    from contribkit.migrations.verify import TrialDatabase, require_passed_connection
 
     engine = migrations.engine(url)
     captured: dict[str, Any] = {}
 
     def hook(context: Any, revision: Any, directives: list[Any]) -> None:
+        require_passed_connection(context, connection)
         script = directives[0]
         without_known_drift(script, known_drift, context.connection.dialect)
         if script.upgrade_ops.is_empty():
@@ -94,8 +96,8 @@ def generate_revision(
                 script.downgrade_ops.ops.append(ops.ExecuteSQLOp(f'DROP TYPE IF EXISTS "{name}"'))
 
     try:
-        with engine.connect() as connection:
-            command.upgrade(migrations.alembic_config(dialect, connection=connection), "heads")
+        with TrialDatabase(migrations, dialect, url) as db:
+            db.upgrade("heads")
         with engine.connect() as connection:
             config = migrations.alembic_config(
                 dialect, connection=connection, file_stamp=file_stamp

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contribkit.errors import CheckFailed, one_line
+from contribkit.errors import CheckFailed, UsageError, one_line
 from contribkit.migrations import seed
 from contribkit.migrations.describe import describe, flatten
 
@@ -42,6 +42,7 @@ class TrialDatabase:
         script = self.script
 
         def steps(current: Any, context: Any) -> Any:
+            require_passed_connection(context, connection)
             if down:
                 return script._downgrade_revs(destination, current)
             return script._upgrade_revs(destination, current)
@@ -84,6 +85,7 @@ class TrialDatabase:
         found: list[str] = []
 
         def compare(_revision: Any, context: Any) -> list[Any]:
+            require_passed_connection(context, connection)
             metadata = context.opts.get("target_metadata") or self.migrations.metadata
             script = produce_migrations(context, metadata)
             dialect = context.connection.dialect
@@ -97,6 +99,17 @@ class TrialDatabase:
             with EnvironmentContext(config, self.script, fn=compare):
                 self.script.run_env()
         return found
+
+
+def require_passed_connection(context: Any, connection: Any) -> None:
+    """Stop before any revision runs when env.py migrates a database of its own choosing rather
+    than the throw-away one contribkit passed it (which could be the user's real database)."""
+    if context.connection is not connection:
+        raise UsageError(
+            "env.py connected to a database of its own instead of using the connection "
+            "contribkit passes in config.attributes['connection']: nothing was migrated; add the "
+            "Alembic cookbook's lines (README: 'Adopting contribkit in an existing project')."
+        )
 
 
 def lost_rows(before: dict[str, int], after: dict[str, int]) -> list[str]:
