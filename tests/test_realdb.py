@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -132,6 +133,15 @@ def test_a_malformed_url_is_one_line(sample, monkeypatch, variable, url, fragmen
     assert "Traceback" not in outcome.out + outcome.err
 
 
+ROWS = (
+    "INSERT INTO warehouse (id, code, city) VALUES (1, 'north', 'Oslo'), (2, 'south', 'Bergen')",
+    "INSERT INTO item (warehouse_id, sku, kind, quantity) VALUES"
+    " (1, 'a', 'part', 1), (2, 'b', 'tool', 2), (2, 'c', 'kit', 3)",
+)
+#: Left by years with foreign keys off: a child whose parent is long gone.
+ORPHAN = "INSERT INTO item (warehouse_id, sku, kind, quantity) VALUES (99, 'orphan', 'kit', 1)"
+
+
 def _rows(url: str, query: str) -> list[tuple]:
     engine = create_engine(url)
     try:
@@ -196,22 +206,36 @@ def test_a_failed_sqlite_upgrade_leaves_nothing_behind_and_keeps_every_row(
 
 
 @pytest.mark.dialects("sqlite")
-def test_two_upgrades_of_one_sqlite_database_at_once_leave_it_whole(sample, tmp_path) -> None:
+@pytest.mark.parametrize("transactional_ddl", [False, True], ids=["driver-begin", "explicit-begin"])
+def test_two_upgrades_of_one_sqlite_database_at_once_serialize(
+    sample, tmp_path, transactional_ddl
+) -> None:
+    """Both start while a third connection holds the write lock, so they meet at the lock."""
+    import sqlite3
+
+    if transactional_ddl:
+        sample.edit(
+            "pyproject.toml",
+            "[tool.contribkit]\n",
+            "[tool.contribkit]\nsqlite_transactional_ddl = true\n",
+        )
     assert sample.cli("init").code == 0
     assert sample.cli("migrate", "-m", "initial", "--dialect", "sqlite").code == 0
+    path = tmp_path / "inventory.db"
+    url = f"sqlite:///{path}"
+    env = {**os.environ, "INVENTORY_DATABASE_URL": url, "PYTHONPATH": str(sample.root)}
+    argv = [sys.executable, "-m", "contribkit", "db", "upgrade"]
+    assert subprocess.run(argv, cwd=sample.root, env=env, capture_output=True).returncode == 0
+    _execute(url, *ROWS)
+    blocker = sqlite3.connect(path, isolation_level=None)  # foreign keys off, as sqlite3's default
+    blocker.execute(ORPHAN)  # there before: the upgrades must not blame themselves for it
     sample.edit(
         "inventory/models.py",
         'sa.Column("city", sa.String(80), nullable=True)',
         'sa.Column("city", sa.String(120), nullable=True)',
     )
     assert sample.cli("migrate", "-m", "widen_city", "--dialect", "sqlite").code == 0
-    url = f"sqlite:///{tmp_path / 'inventory.db'}"
-    env = {
-        **os.environ,
-        "INVENTORY_DATABASE_URL": url,
-        "PYTHONPATH": str(sample.root),
-    }
-    argv = [sys.executable, "-m", "contribkit", "db", "upgrade"]
+    blocker.execute("BEGIN IMMEDIATE")
     runs = [
         subprocess.Popen(
             argv,
@@ -223,13 +247,14 @@ def test_two_upgrades_of_one_sqlite_database_at_once_leave_it_whole(sample, tmp_
         )
         for _ in range(2)
     ]
+    time.sleep(2.5)  # both are waiting on the lock by now (the driver waits up to 5 s)
+    blocker.execute("ROLLBACK")
+    blocker.close()
     outcomes = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
-    assert any(code == 0 for code, _ in outcomes), outcomes
-    for code, err in outcomes:
-        assert code in (0, 1) and "Traceback" not in err, outcomes
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
     # Not versions()[-1]: both files may carry the same second, and then sort by revision id.
     (newest,) = (p for p in sample.versions("sqlite") if p.name.endswith("_widen_city.py"))
-    head = newest.name.split("_")[4]
-    assert _rows(url, "SELECT version_num FROM alembic_version") == [(head,)]
+    assert _rows(url, "SELECT version_num FROM alembic_version") == [(newest.name.split("_")[4],)]
     names = {r[0] for r in _rows(url, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not any(name.startswith("_alembic_tmp") for name in names), names
+    assert _rows(url, "SELECT sku FROM item ORDER BY sku") == [("a",), ("b",), ("c",), ("orphan",)]

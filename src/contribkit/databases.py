@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from contribkit.pgembed import EmbeddedPostgres
 
 EXTERNAL_URL_ENV = "CONTRIBKIT_POSTGRESQL_URL"
+#: ``Connection.info`` key: the statement a transactional-DDL SQLite engine begins with.
+BEGIN_STATEMENT = "contribkit_begin"
 
 
 def redact(url: str | URL) -> str:
@@ -87,7 +89,8 @@ def create_engine(url: str | URL, *, transactional_ddl: bool = False, **kwargs: 
 
             @sa.event.listens_for(engine, "begin")
             def _begin(connection) -> None:  # type: ignore[no-untyped-def]
-                connection.exec_driver_sql("BEGIN")
+                # A migration run asks for BEGIN IMMEDIATE (runtime.sqlite_revision_transactions).
+                connection.exec_driver_sql(connection.info.get(BEGIN_STATEMENT, "BEGIN"))
 
     return engine
 

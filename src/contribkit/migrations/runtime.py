@@ -119,27 +119,63 @@ def sqlite_revision_transactions(connection: Any) -> Iterator[list[Any]]:
         return
     import sqlalchemy as sa
 
+    from contribkit.databases import BEGIN_STATEMENT
+
     pooled = connection.connection
     driver = pooled.dbapi_connection
     emits_begin = driver.isolation_level is None  # the engine already issues BEGIN itself
-
-    def begin_immediate(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    if not emits_begin:
+    if emits_begin:
+        connection.info[BEGIN_STATEMENT] = "BEGIN IMMEDIATE"  # see databases.create_engine
+    else:
         previous = driver.isolation_level
         driver.isolation_level = None
-        sa.event.listen(connection, "begin", begin_immediate)
+        sa.event.listen(connection, "begin", _begin_immediate)
     _pragma(pooled, "foreign_keys=OFF")
+    # Rows already dangling before the run are the database's, not a revision's doing.
+    dangling_before = set(_dangling(pooled))
+
+    def no_new_dangling_rows(*, ctx: Any, step: Any, **_: Any) -> None:
+        """Raised inside the revision's transaction, so the revision is rolled back."""
+        from contribkit.errors import CheckFailed
+
+        new = [row for row in _dangling(ctx.connection) if row not in dangling_before]
+        if new:
+            shown = "; ".join(
+                f"{table} row {rowid} -> {parent}" for table, rowid, parent in new[:5]
+            )
+            raise CheckFailed(
+                f"revision {step.up_revision_id} leaves rows whose parent row is missing "
+                f"({shown}): it was rolled back"
+            )
+
     try:
-        yield [_no_dangling_foreign_keys]
+        yield [no_new_dangling_rows]
     finally:
         if connection.in_transaction():
             connection.rollback()
         _pragma(pooled, "foreign_keys=ON")
+        connection.info.pop(BEGIN_STATEMENT, None)
         if not emits_begin:
-            sa.event.remove(connection, "begin", begin_immediate)
+            sa.event.remove(connection, "begin", _begin_immediate)
             driver.isolation_level = previous
+
+
+def _begin_immediate(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _dangling(connection: Any) -> list[tuple[str, int, str]]:
+    """``PRAGMA foreign_key_check``: (table, rowid, parent table) of rows whose parent is gone."""
+    if hasattr(connection, "exec_driver_sql"):
+        rows = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    else:  # the pooled DBAPI connection, outside any transaction
+        cursor = connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_key_check")
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 def _pragma(pooled: Any, setting: str) -> None:
@@ -149,16 +185,3 @@ def _pragma(pooled: Any, setting: str) -> None:
         cursor.execute(f"PRAGMA {setting}")
     finally:
         cursor.close()
-
-
-def _no_dangling_foreign_keys(*, ctx: Any, step: Any, **_: Any) -> None:
-    """Raised inside the revision's transaction, so the revision is rolled back."""
-    from contribkit.errors import CheckFailed
-
-    rows = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-    if rows:
-        shown = "; ".join(f"{r[0]} row {r[1]} -> {r[2]}" for r in rows[:5])
-        raise CheckFailed(
-            f"revision {step.up_revision_id} leaves rows whose parent row is missing ({shown}): "
-            "it was rolled back"
-        )
