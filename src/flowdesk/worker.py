@@ -61,6 +61,9 @@ T = TypeVar("T")
 #: Default for how long a write after the claim is retried before the worker gives up on it.
 RECORD_PATIENCE_SECONDS = 120.0
 MAX_RETRY_DELAY_SECONDS = 5.0
+#: Once a stop is requested, how much longer an outcome (or a hand-back) is retried: well inside
+#: the grace period a supervisor gives (Kubernetes: 30 s) before it kills the process.
+STOP_PATIENCE_SECONDS = 10.0
 
 
 class Worker:
@@ -90,6 +93,7 @@ class Worker:
         # while this thread holds the Event's internal lock (inside Event.wait) and then calls
         # Event.set() waits for that lock forever.
         self._stop_requested = False
+        self._stop_seen_at = 0.0
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_writer.setblocking(False)
         # The run whose flow an interrupt (Ctrl-C, sys.exit) stopped; recorded as FAILED if the
@@ -134,29 +138,31 @@ class Worker:
             run_id = self.claim_next()
             if run_id is None:
                 break
-            self.execute(run_id)
+            if not self.execute(run_id):
+                break  # handed back: it is the earliest due run, so wait a poll before trying
             count += 1
         return count
 
-    def execute(self, run_id: uuid.UUID) -> None:
-        """Run a claimed (PENDING) flow run to its end, recording a task run and logs."""
+    def execute(self, run_id: uuid.UUID) -> bool:
+        """Run a claimed (PENDING) flow run to its end, recording a task run and logs; False
+        when it could not start and was handed back."""
         try:
-            flow_name, parameters = self._retrying(lambda: self._flow_of(run_id))
+            flow_name, parameters = self._retrying(lambda: self._flow_of(run_id), after_stop=0)
         except sa.exc.OperationalError as exc:
             self._hand_back(run_id, exc)
-            return
+            return False
         fn = self.registry.get(flow_name)
         if fn is None:
             message = f"no flow named {flow_name!r} is registered in worker {self.name}"
             self._record(run_id, None, StateType.FAILED, logging.ERROR, message)
-            return
+            return True
         try:
-            task_run_id = self._retrying(lambda: self._start(run_id, flow_name, fn))
+            task_run_id = self._retrying(lambda: self._start(run_id, flow_name, fn), after_stop=0)
         except sa.exc.OperationalError as exc:
             self._hand_back(run_id, exc)
-            return
+            return False
         if task_run_id is None:
-            return
+            return True
 
         started = time.perf_counter()
         try:
@@ -169,10 +175,11 @@ class Worker:
             self._record(run_id, task_run_id, StateType.FAILED, logging.ERROR, failure)
             if ends_the_worker:
                 raise  # recorded: now it stops the worker
-            return
+            return True
         elapsed = time.perf_counter() - started
         message = f"flow {flow_name!r} completed in {elapsed:.3f} s"
         self._record(run_id, task_run_id, StateType.COMPLETED, logging.INFO, message)
+        return True
 
     def _flow_of(self, run_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
         with self.sessions() as session:
@@ -203,16 +210,19 @@ class Worker:
             _log(session, run_id, logging.INFO, f"flow {flow_name!r} started on {self.name}")
             return task_run.id
 
-    def _retrying(self, write: Callable[[], T]) -> T:
-        """``write()``, tried again with back-off while the database refuses it (locked, busy,
-        restarting), for up to ``record_patience`` seconds; then its last error is raised."""
+    def _retrying(self, write: Callable[[], T], *, after_stop: float) -> T:
+        """``write()``, tried again with back-off while the database is only busy or briefly
+        away, for up to ``record_patience`` seconds (and ``after_stop`` seconds once a stop is
+        requested: a stopping worker has a grace period to keep); then the error is raised."""
         deadline = time.monotonic() + self.record_patience
         delay = 0.1
         while True:
             try:
                 return write()
-            except sa.exc.OperationalError:
-                if time.monotonic() + delay > deadline:
+            except sa.exc.OperationalError as exc:
+                if self._stop_requested:
+                    deadline = min(deadline, self._stop_seen_at + after_stop)
+                if not _transient(exc) or time.monotonic() + delay > deadline:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_DELAY_SECONDS)
@@ -242,7 +252,7 @@ class Worker:
         """``write`` with retries; if it never gets through, say what was ``lost`` for this
         run and keep the run in :attr:`unrecorded`."""
         try:
-            self._retrying(write)
+            self._retrying(write, after_stop=STOP_PATIENCE_SECONDS)
         except sa.exc.OperationalError as exc:
             self.unrecorded.append(run_id)
             self._warn(f"{lost}: {one_line(exc)}; fail the run through set_state")
@@ -304,6 +314,8 @@ class Worker:
 
         Safe from another thread and from a signal handler: it takes no lock.
         """
+        if not self._stop_requested:
+            self._stop_seen_at = time.monotonic()
         self._stop_requested = True
         # OSError: the buffer is full (a wake-up is pending anyway) or the worker is closed.
         with suppress(OSError):
@@ -347,6 +359,15 @@ class Worker:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def _transient(exc: sa.exc.OperationalError) -> bool:
+    """Worth retrying: a lock or busy wait ran out, or the connection to the server was lost.
+    Not: a missing table or file, a full disk, which no wait repairs."""
+    reason = one_line(exc).lower()
+    if "locked" in reason or "busy" in reason or exc.connection_invalidated:
+        return True
+    return exc.orig is not None and type(exc.orig).__module__.startswith("psycopg")
 
 
 def _log(session: Session, run_id: uuid.UUID, level: int, message: str) -> None:

@@ -364,3 +364,30 @@ def test_a_claim_skips_a_run_another_transaction_holds(
     finally:
         engine.dispose()
     assert worker.claim_next() == held
+
+
+def test_a_run_that_cannot_start_is_handed_back_and_not_claimed_again_at_once(
+    client, worker, registry, add_flow, add_run, monkeypatch, capsys
+) -> None:
+    import sqlite3
+
+    registry.register("never", lambda: None)
+    run_id = add_run(add_flow("never"), expected_start_time=PAST)
+    attempts = []
+
+    def locked(*args):  # type: ignore[no-untyped-def]
+        attempts.append(args)
+        raise sa.exc.OperationalError(
+            "UPDATE flow_run", {}, sqlite3.OperationalError("database is locked")
+        )
+
+    monkeypatch.setattr(worker, "_start", locked)
+    assert worker.run_once() == 0
+    assert len(attempts) > 1  # retried (a lock wait is worth retrying) before it gave up
+    run = run_json(client, run_id)
+    assert (run["state"], run["worker"]) == ("SCHEDULED", None)
+    assert worker.unrecorded == []
+    assert (
+        f"flow run {run_id} could not start (database is locked): handed back"
+        in capsys.readouterr().err
+    )
