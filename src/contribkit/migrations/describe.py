@@ -33,10 +33,20 @@ def _constraint_name(constraint: Any) -> str:
     return str(name) if name else "(unnamed)"
 
 
+def _default_text(default: Any) -> str:
+    """A server default as SQL text (``None`` when it is removed)."""
+    if default is None:
+        return "None"
+    arg = getattr(default, "arg", default)
+    return str(getattr(arg, "text", arg))
+
+
 def describe(op: Any, dialect: Any = None) -> str:
     """One line for one operation."""
     if isinstance(op, ops.CreateTableOp):
-        return f"create table {op.table_name}"
+        columns = [c for c in op.columns if hasattr(c, "type")]
+        shown = ", ".join(f"{c.name} {type_name(c.type, dialect)}" for c in columns)
+        return f"create table {op.table_name} ({shown})"
     if isinstance(op, ops.DropTableOp):
         return f"drop table {op.table_name}"
     if isinstance(op, ops.AddColumnOp):
@@ -53,7 +63,7 @@ def describe(op: Any, dialect: Any = None) -> str:
         if op.modify_nullable is not None:
             changes.append("NOT NULL" if not op.modify_nullable else "nullable")
         if op.modify_server_default is not False:
-            changes.append("server default")
+            changes.append(f"server default {_default_text(op.modify_server_default)}")
         if op.modify_name is not None:
             changes.append(f"rename to {op.modify_name}")
         return f"alter column {op.table_name}.{op.column_name} ({', '.join(changes) or 'options'})"
@@ -70,7 +80,7 @@ def describe(op: Any, dialect: Any = None) -> str:
             f" -> {op.referent_table}({', '.join(op.remote_cols)})"
         )
     if isinstance(op, ops.CreateCheckConstraintOp):
-        return f"create check constraint {_constraint_name(op)} on {op.table_name}"
+        return f"create check constraint {_constraint_name(op)} on {op.table_name} ({op.condition})"
     if isinstance(op, ops.DropConstraintOp):
         kind = f"{op.constraint_type} " if op.constraint_type else ""
         return f"drop {kind}constraint {_constraint_name(op)} on {op.table_name}"
