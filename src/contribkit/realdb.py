@@ -133,10 +133,16 @@ def current_revision(t: Target) -> str | None:
 
 
 @bridged
-def status(config: ProjectConfig) -> tuple[Target, str | None, str | None]:
-    """(target, current revision, head revision)."""
+def status(
+    config: ProjectConfig, *, missing_ok: bool = False
+) -> tuple[Target, str | None, str | None]:
+    """(target, current revision, head revision). ``missing_ok``: a SQLite file that does not
+    exist yet counts as an empty database (not created), for callers with their own hint."""
     t = target(config)
-    return t, current_revision(t), t.migrations.single_head(t.dialect)
+    path = _sqlite_file(t)
+    missing = missing_ok and path is not None and not path.exists()
+    current = None if missing else current_revision(t)
+    return t, current, t.migrations.single_head(t.dialect)
 
 
 @bridged

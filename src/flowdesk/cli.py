@@ -27,7 +27,7 @@ def require_database_at_head(config: ProjectConfig) -> Target:
     from contribkit import realdb
     from contribkit.errors import UsageError
 
-    target, current, head = realdb.status(config)
+    target, current, head = realdb.status(config, missing_ok=True)
     if current != head:
         raise UsageError(
             f"the database {target.shown} is at revision {current or 'base (empty)'}, "
