@@ -163,6 +163,19 @@ def test_a_damaged_or_foreign_baseline_is_one_line_and_nothing_is_written(legacy
             assert legacy.snapshot() == before
 
 
+def test_a_baseline_is_not_written_for_a_history_with_two_heads(legacy) -> None:
+    versions = legacy.migrations / "versions" / "sqlite"
+    tags = next(versions.glob("*_add_entry_tags.py"))
+    branch = tags.read_text().replace('revision = "c3d2c0de0003"', 'revision = "d4d4d4d4d4d4"')
+    (versions / "2023_03_02_090000_d4d4d4d4d4d4_branch.py").write_text(branch)
+    before = legacy.snapshot()
+    outcome = legacy.cli("baseline", "--dialect", "sqlite")
+    assert outcome.code == 2, outcome.out + outcome.err
+    assert "2 heads" in outcome.err and "merge them first" in outcome.err
+    assert legacy.snapshot() == before
+    assert not (legacy.root / "contribkit-baseline.toml").exists()
+
+
 def test_an_env_py_that_ignores_the_passed_connection_is_refused(legacy) -> None:
     env = legacy.migrations / "env.py"
     text = env.read_text()

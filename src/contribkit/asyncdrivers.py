@@ -14,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import threading
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_depth = 0  # >0 while a bridged call is running: nested ones just call through
+# Per thread: set while a bridged call runs on it; nested ones just call through.
+_state = threading.local()
 
 
 def bridged(fn: Callable[P, T]) -> Callable[P, T]:
@@ -28,14 +30,13 @@ def bridged(fn: Callable[P, T]) -> Callable[P, T]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        global _depth
-        if _depth:
+        if getattr(_state, "active", False):
             return fn(*args, **kwargs)
         from sqlalchemy.util import greenlet_spawn
 
         # A loop of our own, not asyncio.run: that would install its own Ctrl-C handler.
         loop = asyncio.new_event_loop()
-        _depth += 1
+        _state.active = True
         try:
             task = loop.create_task(greenlet_spawn(fn, *args, **kwargs))
             try:
@@ -49,7 +50,7 @@ def bridged(fn: Callable[P, T]) -> Callable[P, T]:
                         loop.run_until_complete(task)
                 raise
         finally:
-            _depth -= 1
+            _state.active = False
             with contextlib.suppress(Exception):
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()

@@ -28,7 +28,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     config = _config()
     for path in init_project(config):
-        console.ok(f"wrote {path.relative_to(config.root)}")
+        console.ok(f"wrote {console.shown(config.root, path)}")
     return 0
 
 
@@ -59,7 +59,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
     config = _config()
     path, _ = write_baseline(config, args.dialect)
-    console.ok(f"wrote {path.relative_to(config.root)}")
+    console.ok(f"wrote {console.shown(config.root, path)}")
     return 0
 
 

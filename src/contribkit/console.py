@@ -45,12 +45,12 @@ def error(message: str) -> None:
 
 def report_written(root, written, notes) -> None:  # type: ignore[no-untyped-def]
     for path in written:
-        ok(f"wrote {_shown(root, path)}")
+        ok(f"wrote {shown(root, path)}")
     if notes is not None:
-        ok(f"updated {_shown(root, notes)}")
+        ok(f"updated {shown(root, notes)}")
 
 
-def _shown(root, path) -> str:  # type: ignore[no-untyped-def]
+def shown(root, path) -> str:  # type: ignore[no-untyped-def]
     """``path`` relative to the project when it is inside it (migrations may live elsewhere)."""
     return str(path.relative_to(root) if path.is_relative_to(root) else path)
 

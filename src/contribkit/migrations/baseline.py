@@ -61,6 +61,8 @@ def load(path: Path | None) -> Baseline:
         return Baseline()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read the baseline {path}: {exc.strerror or exc}.") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(
             f"{path.name} is not valid TOML ({exc}): restore it from git or run 'contribkit baseline'."

@@ -188,6 +188,7 @@ def run_checks(
         for name in dialects:
             history = {rev.revision for rev in migrations.script(name).walk_revisions()}
             if as_baseline:
+                migrations.single_head(name)  # a baseline of several heads would accept them
                 old = frozenset(history)
             else:
                 baselines.require_known_revisions(accepted, config.baseline, name, history)
@@ -259,5 +260,6 @@ def write_baseline(
             frozenset(report.history), frozenset(report.problems)
         )
     result = baselines.Baseline(dialects)
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, baselines.render(result))
     return path, result

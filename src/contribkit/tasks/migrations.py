@@ -45,7 +45,7 @@ def baseline(c, dialect=None):  # type: ignore[no-untyped-def]
 
     config = project()
     path, _ = write_baseline(config, dialect)
-    console.ok(f"wrote {path.relative_to(config.root)}")
+    console.ok(f"wrote {console.shown(config.root, path)}")
 
 
 TASKS = (migrate, baseline)
