@@ -235,6 +235,7 @@ def workers_under_contention(runs: int = 60, workers: int = 3) -> Category:
 
     category = Category("workers under lock contention")
     base = Path(tempfile.mkdtemp(prefix="ckw-", dir="/tmp"))
+    started: list[subprocess.Popen[str]] = []
     try:
         path = base / "flowdesk.db"
         env = {**os.environ, "FLOWDESK_DATABASE_URL": f"sqlite:///{path}"}
@@ -254,7 +255,7 @@ def workers_under_contention(runs: int = 60, workers: int = 3) -> Category:
             )
         engine.dispose()
         argv = [*flowdesk, "worker", "start", "--import", "flowdesk.example_flows"]
-        started = [
+        started += [
             subprocess.Popen(
                 [*argv, "--poll-interval", "0.2"],
                 env=env,
@@ -290,6 +291,10 @@ def workers_under_contention(runs: int = 60, workers: int = 3) -> Category:
         )
         category.record(f"{runs} runs, {workers} workers, the lock held 3 x 6 s: {states}", outcome)
     finally:
+        for process in started:  # a set-up step failed: no worker may poll on forever
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         shutil.rmtree(base, ignore_errors=True)
     return category
 

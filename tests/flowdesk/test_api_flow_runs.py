@@ -389,3 +389,40 @@ def test_a_lock_timeout_is_busy_retry_not_unavailable(client, flow_id, database_
     assert response.status_code == 503
     assert response.json()["detail"].startswith("database busy, retry:")
     assert response.headers["retry-after"] == "1"
+
+
+def test_the_body_cap_adds_up_a_body_sent_in_several_chunks() -> None:
+    """Driven at the ASGI level: the test client hands the app a chunked body in one piece."""
+    import asyncio
+
+    from flowdesk.server.api.limits import BodySizeLimit
+
+    received: list[bytes] = []
+
+    async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        message = await receive()
+        received.append(message["body"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def call(chunks: list[bytes]) -> list[dict]:
+        messages = [
+            {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+            for i, chunk in enumerate(chunks)
+        ]
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            return messages.pop(0)
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "headers": []}
+        asyncio.run(BodySizeLimit(app, limit=10)(scope, receive, send))
+        return sent
+
+    refused = call([b"123456", b"789012"])  # 12 bytes in two chunks of 6
+    assert refused[0]["status"] == 413 and received == []
+    allowed = call([b"12345", b"67890"])  # exactly the limit
+    assert allowed[0]["status"] == 200 and received == [b"1234567890"]

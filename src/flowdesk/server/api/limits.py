@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-#: Larger than any valid request (1000 logs of a few KiB each, parameters of 64 KiB): a bigger
-#: body is refused before it is read into memory.
+#: Ample for any run (parameters are at most 64 KiB) and for a batch of 1000 logs of a few KiB
+#: each; a bigger body is refused before it is read into memory (docs/api.md says so).
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
