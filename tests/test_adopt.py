@@ -72,6 +72,22 @@ def test_baseline_accepts_the_history_and_check_then_fails_only_on_news(legacy, 
     assert KNOWN_DRIFT not in (legacy.root / "contribkit-baseline.toml").read_text()
 
 
+def test_a_baseline_revision_that_breaks_is_named(legacy, dialect) -> None:
+    """The baseline's revisions run as whole passes; when one fails they are walked one by one
+    again, so the problem still names the file."""
+    assert legacy.cli("baseline", "--dialect", dialect).code == 0
+    tags = next((legacy.migrations / "versions" / dialect).glob("*_add_entry_tags.py"))
+    text = tags.read_text()
+    tags.write_text(
+        text.replace(
+            "def downgrade():\n", "def downgrade():\n    raise RuntimeError('no way back')\n"
+        )
+    )
+    outcome = legacy.cli("check", "--dialect", dialect)
+    assert outcome.code == 1, outcome.out + outcome.err
+    assert problems(outcome.out, dialect) == [f"{dialect}: {tags.name}: RuntimeError: no way back"]
+
+
 def test_migrate_writes_only_the_change_in_the_projects_own_style(legacy, dialect) -> None:
     assert legacy.cli("baseline").code == 0
     before = set(legacy.versions(dialect))
