@@ -149,49 +149,56 @@ def _one_dialect(
     from contribkit.migrations.verify import TrialDatabase, verify_new_revision
 
     rev_id = uuid.uuid4().hex[:12]
-    with step(dialect, "generate"), staged.ephemeral_database(dialect) as url:
-        generated = generate_revision(
-            staged,
-            dialect,
-            url,
-            message=slug,
-            rev_id=rev_id,
-            file_stamp=file_stamp,
-            known_drift=known_drift,
-        )
-    if generated is None:
-        console.ok(f"{dialect}: the models match the migrations; nothing to do")
-        return None
-    final_path = live.versions(dialect) / generated.path.name
-    with step(dialect, "format"):
-        ruff_format(generated.path, final_path)
-    with step(dialect, "review"):
-        concerns = reviewing.review_operations(
-            generated.upgrade_ops, dialect, generated.existing_enums, staged.metadata
-        )
-        if dialect == "postgresql":
-            concerns += reviewing.squawk(_offline_sql(staged, generated), generated.path.name)
-        for concern in concerns:
-            console.warn(f"{dialect}: {concern}")
-        destructive = [c.text for c in concerns if c.kind == reviewing.DESTRUCTIVE]
-        if destructive and not allow_destructive:
-            raise CheckFailed(
-                f"refusing destructive operations ({'; '.join(destructive)}): "
-                "rerun with --allow-destructive if that is intended"
+    # One database for both steps: generate brings it to the previous head and autogenerate only
+    # reads it, so verify starts from the very state a fresh database would reach, without
+    # running the whole history a second time.
+    with staged.ephemeral_database(dialect) as url:
+        with step(dialect, "generate"):
+            generated = generate_revision(
+                staged,
+                dialect,
+                url,
+                message=slug,
+                rev_id=rev_id,
+                file_stamp=file_stamp,
+                known_drift=known_drift,
             )
-    with (
-        step(dialect, "verify"),
-        staged.ephemeral_database(dialect) as url,
-        TrialDatabase(staged, dialect, url) as db,
-    ):
-        unseeded = verify_new_revision(db, generated.revision, generated.down_revision, known_drift)
-        for table in unseeded:
-            console.warn(f"{dialect}: verify could not seed {table}")
+        if generated is None:
+            console.ok(f"{dialect}: the models match the migrations; nothing to do")
+            return None
+        with step(dialect, "format"):
+            ruff_format(generated.path, live.versions(dialect) / generated.path.name)
+        with step(dialect, "review"):
+            concerns = _review(staged, dialect, generated, allow_destructive)
+        with step(dialect, "verify"), TrialDatabase(staged, dialect, url) as db:
+            unseeded = verify_new_revision(
+                db, generated.revision, generated.down_revision, known_drift
+            )
+            for table in unseeded:
+                console.warn(f"{dialect}: verify could not seed {table}")
     result.revisions[dialect] = generated.revision
     # The notes keep the review's own concerns; squawk's style findings stay in the output.
     result.concerns += [str(c) for c in concerns if c.kind != reviewing.SQUAWK]
     console.ok(f"{dialect}: {generated.path.name} verified")
     return generated.path
+
+
+def _review(staged: Migrations, dialect: str, generated, allow_destructive: bool) -> list:  # type: ignore[no-untyped-def]
+    """The review's concerns, printed; destructive ones refused unless allowed."""
+    concerns = reviewing.review_operations(
+        generated.upgrade_ops, dialect, generated.existing_enums, staged.metadata
+    )
+    if dialect == "postgresql":
+        concerns += reviewing.squawk(_offline_sql(staged, generated), generated.path.name)
+    for concern in concerns:
+        console.warn(f"{dialect}: {concern}")
+    destructive = [c.text for c in concerns if c.kind == reviewing.DESTRUCTIVE]
+    if destructive and not allow_destructive:
+        raise CheckFailed(
+            f"refusing destructive operations ({'; '.join(destructive)}): "
+            "rerun with --allow-destructive if that is intended"
+        )
+    return concerns
 
 
 def _offline_sql(staged: Migrations, generated) -> str:  # type: ignore[no-untyped-def]
