@@ -74,14 +74,22 @@ def project_lock(root: Path) -> Iterator[None]:
 
 @contextmanager
 def step(dialect: str, name: str) -> Iterator[None]:
-    """Name the dialect and step in any failure raised inside."""
+    """A status line for the step; any failure raised inside names the dialect and step."""
     raise_if_interrupted()
     console.step(f"{dialect}: {name}")
+    with named(dialect, name):
+        yield
+
+
+@contextmanager
+def named(dialect: str, name: str) -> Iterator[None]:
+    """Prefix a failure raised inside with ``dialect: name:``, unless a step inside did."""
     try:
         yield
     except ContribkitError as exc:
-        exc.message = f"{dialect}: {name}: {exc.message}"
-        exc.args = (exc.message,)
+        if not exc.message.startswith(f"{dialect}: "):
+            exc.message = f"{dialect}: {name}: {exc.message}"
+            exc.args = (exc.message,)
         raise
     except Exception as exc:
         raise CheckFailed(f"{dialect}: {name}: {type(exc).__name__}: {one_line(exc)}") from exc
@@ -152,7 +160,8 @@ def _one_dialect(
     # One database for both steps: generate brings it to the previous head and autogenerate only
     # reads it, so verify starts from the very state a fresh database would reach, without
     # running the whole history a second time.
-    with staged.ephemeral_database(dialect) as url:
+    # named: a failure while the database is dropped (its server died) names the dialect too.
+    with named(dialect, "throw-away database"), staged.ephemeral_database(dialect) as url:
         with step(dialect, "generate"):
             generated = generate_revision(
                 staged,
