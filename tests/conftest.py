@@ -81,9 +81,9 @@ def database_url(migrated_databases: MigratedDatabases) -> Iterator[str]:
 @pytest.fixture
 def sample(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
     """A fresh copy of tests/sample_project, an independent project adopting contribkit."""
-    from migrations_support import copy_sample
+    from migrations_support import copy_project
 
-    project = copy_sample(tmp_path, monkeypatch, capsys)
+    project = copy_project("sample_project", "inventory", tmp_path, monkeypatch, capsys)
     yield project
     project.forget_modules()
 
@@ -91,9 +91,9 @@ def sample(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def legacy(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
     """A fresh copy of tests/legacy_project, an existing project adopting contribkit."""
-    from migrations_support import copy_legacy
+    from migrations_support import copy_project
 
-    project = copy_legacy(tmp_path, monkeypatch, capsys)
+    project = copy_project("legacy_project", "ledger", tmp_path, monkeypatch, capsys)
     yield project
     project.forget_modules()
 

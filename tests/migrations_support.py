@@ -89,21 +89,14 @@ class Project:
         }
 
 
-def copy_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Project:  # type: ignore[no-untyped-def]
-    root = tmp_path / "inventory-project"
-    shutil.copytree(TESTS / "sample_project", root, ignore=shutil.ignore_patterns("__pycache__"))
+def copy_project(
+    folder: str, package: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> Project:  # type: ignore[no-untyped-def]
+    """A copy of ``tests/<folder>`` whose ``package`` the test process imports from the copy."""
+    root = tmp_path / f"{package}-project"
+    shutil.copytree(TESTS / folder, root, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.syspath_prepend(str(root))
-    project = Project(root, "inventory", monkeypatch, capsys)
-    project.forget_modules()
-    return project
-
-
-def copy_legacy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Project:  # type: ignore[no-untyped-def]
-    """tests/legacy_project: an existing project with its own async env.py and drifting history."""
-    root = tmp_path / "ledger-project"
-    shutil.copytree(TESTS / "legacy_project", root, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.syspath_prepend(str(root))
-    project = Project(root, "ledger", monkeypatch, capsys)
+    project = Project(root, package, monkeypatch, capsys)
     project.forget_modules()
     return project
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from contribkit.asyncdrivers import bridged
 from contribkit.config import ProjectConfig
-from contribkit.databases import create_engine, redact
+from contribkit.databases import redact
 from contribkit.errors import CheckFailed, UsageError, one_line
 
 
@@ -79,7 +79,6 @@ def _connection(t: Target, *, create: bool = False) -> Iterator[Any]:
     """A connection to the target. Only ``create`` (upgrade) may make a missing SQLite file:
     for any other command a mistyped path must not leave new folders and an empty database."""
     import sqlalchemy as sa
-    from sqlalchemy.pool import NullPool
 
     path = _sqlite_file(t)
     if path is not None and create:
@@ -89,9 +88,7 @@ def _connection(t: Target, *, create: bool = False) -> Iterator[Any]:
             f"the SQLite database {path} does not exist: fix the URL, or create it with "
             "'db upgrade'."
         )
-    engine = create_engine(
-        t.url, poolclass=NullPool, transactional_ddl=t.migrations.transactional_ddl
-    )
+    engine = t.migrations.engine(t.url)
     try:
         try:
             connection = engine.connect()

@@ -171,11 +171,16 @@ def _baseline_passes(db: Any, revisions: list[Any], old: frozenset[str]) -> int 
 
 
 def check_dialect(
-    migrations: Migrations, dialect: str, recorded: set[str], old: frozenset[str] = frozenset()
+    migrations: Migrations,
+    dialect: str,
+    recorded: set[str],
+    old: frozenset[str] = frozenset(),
+    script: Any = None,
 ) -> DialectReport:
-    """Every problem of one dialect's history; ``old``: the baseline's revisions."""
+    """Every problem of one dialect's history; ``old``: the baseline's revisions; ``script``:
+    its ``ScriptDirectory`` if the caller has loaded it (loading runs every revision file)."""
     report = DialectReport(dialect)
-    script = migrations.script(dialect)
+    script = script if script is not None else migrations.script(dialect)
     heads = script.get_heads()
     if len(heads) > 1:
         report.problems.append(f"{len(heads)} heads ({', '.join(sorted(heads))}): merge them")
@@ -213,7 +218,8 @@ def run_checks(
     reports = []
     with console.summarized_warnings():
         for name in dialects:
-            history = {rev.revision for rev in migrations.script(name).walk_revisions()}
+            script = migrations.script(name)
+            history = {rev.revision for rev in script.walk_revisions()}
             if as_baseline:
                 migrations.single_head(name)  # a baseline of several heads would accept them
                 old = frozenset(history)
@@ -221,7 +227,7 @@ def run_checks(
                 baselines.require_known_revisions(accepted, config.baseline, name, history)
                 old = accepted.of(name).revisions
             with step(name, "check"):
-                report = check_dialect(migrations, name, recorded.get(name, set()), old)
+                report = check_dialect(migrations, name, recorded.get(name, set()), old, script)
             reports.append(report)
             _print_report(report, accepted.of(name), as_baseline)
     return reports

@@ -44,23 +44,6 @@ class Migrations:
     drivers: dict[str, str] = field(default_factory=dict)
     transactional_ddl: bool = False
 
-    @property
-    def own_env(self) -> bool:
-        """True when env.py is the project's own rather than one that imports contribkit's."""
-        import ast
-
-        env = self.folder / "env.py"
-        if not env.is_file():
-            return False
-        try:
-            tree = ast.parse(env.read_text(encoding="utf-8"))
-        except SyntaxError as exc:
-            raise UsageError(f"{env} is not valid Python: {exc.msg} (line {exc.lineno}).") from exc
-        return not any(
-            isinstance(node, ast.ImportFrom) and (node.module or "").startswith("contribkit")
-            for node in ast.walk(tree)
-        )
-
     def ephemeral_database(self, dialect: str) -> AbstractContextManager[str]:
         """A throw-away database of ``dialect`` on the project's driver for it."""
         from contribkit.databases import ephemeral_database
@@ -86,8 +69,10 @@ class Migrations:
                 f"no migrations folder at {self.folder} (env.py missing): run 'contribkit init'."
             )
         # An env.py that ignores the connection contribkit passes would migrate whatever
-        # database it connects to by itself, perhaps the user's real one: refuse up front.
-        if self.own_env and ".attributes" not in env.read_text(encoding="utf-8"):
+        # database it connects to by itself, perhaps the user's real one: refuse up front (and
+        # verify.require_passed_connection checks again at run time).
+        text = env.read_text(encoding="utf-8")
+        if _own_env(env, text) and ".attributes" not in text:
             raise UsageError(
                 f"{env} does not use the connection contribkit passes in config.attributes: "
                 "add the Alembic cookbook's few lines (README: 'Adopting contribkit in an "
@@ -145,6 +130,20 @@ class Migrations:
                 f"merge them first, e.g. 'alembic merge heads' for that dialect."
             )
         return heads[0] if heads else None
+
+
+def _own_env(env: Path, text: str) -> bool:
+    """True when env.py is the project's own rather than one that imports contribkit's."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        raise UsageError(f"{env} is not valid Python: {exc.msg} (line {exc.lineno}).") from exc
+    return not any(
+        isinstance(node, ast.ImportFrom) and (node.module or "").startswith("contribkit")
+        for node in ast.walk(tree)
+    )
 
 
 def project_migrations(config: ProjectConfig, dialects: tuple[str, ...]) -> Migrations:
