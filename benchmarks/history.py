@@ -122,7 +122,22 @@ def write_project(root: Path, revisions: int) -> Path:
         folder = migrations / "versions" / dialect
         folder.mkdir()
         for n in range(1, revisions + 1):
-            (folder / f"2026_01_01_{n:06d}_{_rev(dialect, n)}_add_c{n}.py").write_text(
-                _revision_file(dialect, n)
-            )
+            (folder / revision_name(dialect, n)).write_text(_revision_file(dialect, n))
     return root
+
+
+def append_revision(root: Path, n: int) -> None:
+    """Revision ``n`` for each dialect (after ``n - 1``), its notes entry, and the models at it."""
+    (root / "grown" / "models.py").write_text(models_source(n))
+    for dialect in PREFIX:
+        (root / "migrations" / "versions" / dialect / revision_name(dialect, n)).write_text(
+            _revision_file(dialect, n)
+        )
+    notes = root / "NOTES.md"
+    entry = [f"## Add c{n}", "", *(f"{DIALECT_LABELS[d]}: `{_rev(d, n)}`" for d in PREFIX), ""]
+    head, _, rest = notes.read_text().partition("\n\n")
+    notes.write_text("\n\n".join([head, "\n".join(entry) + "\n" + rest]))
+
+
+def revision_name(dialect: str, n: int) -> str:
+    return f"2026_01_01_{n:06d}_{_rev(dialect, n)}_add_c{n}.py"

@@ -40,7 +40,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     config = _config()
     result = migrate(
-        config, args.message or "", dialect=args.dialect, allow_destructive=args.allow_destructive
+        config,
+        args.message or "",
+        dialect=args.dialect,
+        allow_destructive=args.allow_destructive,
+        cache=not args.no_cache,
     )
     console.report_written(config.root, result.written, result.notes)
     return 0
@@ -49,7 +53,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from contribkit.migrations.check import check
 
-    check(_config(), args.dialect)
+    check(_config(), args.dialect, cache=not args.no_cache)
     return 0
 
 
@@ -58,7 +62,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     from contribkit.migrations.check import write_baseline
 
     config = _config()
-    path, _ = write_baseline(config, args.dialect)
+    path, _ = write_baseline(config, args.dialect, cache=not args.no_cache)
     console.ok(f"wrote {console.shown(config.root, path)}")
     return 0
 
@@ -165,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(func=cmd_init)
 
     dialect_help = "one dialect (sqlite, postgresql/postgres) or 'all' (default: all configured)"
+    no_cache_help = "replay every revision instead of reusing states an earlier run proved"
     migrate = sub.add_parser(
         "migrate", help="generate, review, verify and record a migration for each dialect"
     )
@@ -174,10 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-destructive", action="store_true", help="allow dropping tables/columns/indexes"
     )
     migrate.add_argument("--check", action="store_true", help="run the check instead")
+    migrate.add_argument("--no-cache", action="store_true", help=no_cache_help)
     migrate.set_defaults(func=cmd_migrate)
 
     check = sub.add_parser("check", help="heads, round trips, drift and notes, for each dialect")
     check.add_argument("--dialect", help=dialect_help)
+    check.add_argument("--no-cache", action="store_true", help=no_cache_help)
     check.set_defaults(func=cmd_check)
 
     baseline = sub.add_parser(
@@ -185,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="record what an existing history already gets wrong; check then fails only on news",
     )
     baseline.add_argument("--dialect", help=dialect_help)
+    baseline.add_argument("--no-cache", action="store_true", help=no_cache_help)
     baseline.set_defaults(func=cmd_baseline)
 
     db = sub.add_parser("db", help="migrate the configured (real) database")

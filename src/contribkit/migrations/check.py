@@ -16,7 +16,7 @@ rows, and goes on.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +27,7 @@ from contribkit.asyncdrivers import bridged
 from contribkit.config import ProjectConfig
 from contribkit.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.migrations import baseline as baselines
+from contribkit.migrations import snapshots
 from contribkit.migrations.layout import REVISION_FILE, Migrations
 
 
@@ -110,32 +111,64 @@ def _walk(
     migrations: Migrations, dialect: str, script: Any, revisions: list[Any], old: frozenset[str]
 ) -> list[str]:
     """Round-trip every revision in order (seeded from the baseline on), then compare with the
-    models; returns the problems found."""
+    models; returns the problems found. States proven by an earlier run are restored from the
+    cache instead of replayed (see :mod:`contribkit.migrations.snapshots`)."""
     from contribkit.migrations.verify import round_trip
 
-    problems: list[str] = []
+    passes = _pass_count(revisions, old)
     with ExitStack() as stack:
-        db = stack.enter_context(_fresh_database(migrations, dialect, script))
-        done = _baseline_passes(db, revisions, old)
-        if done is None:  # a pass failed: walk them one by one, which names the revision
+
+        def fresh() -> Any:
             stack.close()
-            db = stack.enter_context(_fresh_database(migrations, dialect, script))
-            done = 0
+            return stack.enter_context(_fresh_database(migrations, dialect, script))
+
+        db = fresh()
+        cache = snapshots.HistoryCache.open(migrations, dialect, db.engine, revisions)
+        keys = cache.walk_keys([r.revision not in old for r in revisions], passes) if cache else []
+        done, problems, consulted = 0, [], set()
+        found = cache.find(keys) if cache else None
+        if cache and found:
+            index, meta = found
+            try:
+                cache.restore(keys[index], db.url)  # type: ignore[arg-type]
+                done, problems, consulted = index + 1, meta["problems"], set(meta["models"])
+                console.info(
+                    f"{dialect}: {done} of {len(revisions)} revisions proven by an earlier run "
+                    "(cache)"
+                )
+            except snapshots.SnapshotError as exc:  # the database is still empty
+                console.info(f"{dialect}: the cache could not be used ({exc}); replaying it all")
+        if done == 0 and passes:
+
+            def save_upgraded() -> None:  # a plain upgrade's state: where migrate starts
+                if cache:
+                    cache.save(cache.upgrade_keys()[passes - 1], db.url, [], set())
+
+            if _baseline_passes(db, revisions[passes - 1].revision, save_upgraded):
+                done = passes
+                if cache:
+                    cache.save(keys[passes - 1], db.url, [], set())
+            else:  # a pass failed: walk them one by one, which names the revision
+                db = fresh()
+                cache = None  # the states differ from what the keys describe
         previous = revisions[done - 1].revision if done else None
-        for rev in revisions[done:]:
+        for index in range(done, len(revisions)):
+            rev = revisions[index]
             name = Path(rev.path).name
             seeded = rev.revision not in old
+            if cache and index == len(revisions) - 1 and index:
+                # Before the head too: the newest revision is the one most often edited.
+                cache.save(keys[index - 1], db.url, problems, consulted)
             try:
                 if seeded:
-                    db.seed()
+                    db.seed(consulted)
                 round_trip(db, rev.revision, previous, rows=seeded)
             except UsageError:
                 raise  # the set-up is wrong (env.py, drivers): no revision is to blame
             except Exception as exc:
                 problems.append(f"{name}: {_failure(exc)}")
                 # Go on from this revision, on a database that never held the failed step.
-                stack.close()
-                db = stack.enter_context(_fresh_database(migrations, dialect, script))
+                db = fresh()
                 try:
                     db.upgrade(rev.revision)
                 except Exception as again:
@@ -144,30 +177,36 @@ def _walk(
                     )
                     return problems
             previous = rev.revision
+        if cache and keys:
+            cache.save(keys[-1], db.url, problems, consulted)
         problems += [f"{baselines.DRIFT}{line}" for line in db.drift()]
     return problems
 
 
-def _baseline_passes(db: Any, revisions: list[Any], old: frozenset[str]) -> int | None:
-    """The baseline's revisions (the history's first ones) as three whole passes on the empty
-    database: up to the last of them, down to base, up again. Every step of their one-by-one
-    round trips runs, in three runs of env.py instead of three per revision. Returns how many
-    revisions that covered (0: none to cover), or ``None`` if a pass failed."""
+def _pass_count(revisions: list[Any], old: frozenset[str]) -> int:
+    """How many of the history's first revisions are the baseline's and run as whole passes
+    (0: too few for passes to save anything)."""
     count = 0
     while count < len(revisions) and revisions[count].revision in old:
         count += 1
-    if count < 2:
-        return 0
-    last = revisions[count - 1].revision
+    return count if count >= 2 else 0
+
+
+def _baseline_passes(db: Any, last: str, upgraded: Callable[[], None]) -> bool:
+    """The baseline's revisions (the history's first ones, up to ``last``) as three whole passes
+    on the empty database: up, down to base, up again. Every step of their one-by-one round trips
+    runs, in three runs of env.py instead of three per revision. ``upgraded`` is called after
+    the first pass. False if a pass failed."""
     try:
         db.upgrade(last)
+        upgraded()
         db.downgrade("base")
         db.upgrade(last)
     except UsageError:
         raise
     except Exception:
-        return None
-    return count
+        return False
+    return True
 
 
 def check_dialect(
@@ -200,9 +239,10 @@ def run_checks(
     accepted: baselines.Baseline,
     *,
     as_baseline: bool = False,
+    cache: bool = True,
 ) -> list[DialectReport]:
     """Check the selected dialects and print what each found; ``as_baseline``: treat every
-    revision of today's history as the baseline's."""
+    revision of today's history as the baseline's; ``cache``: reuse states proven before."""
     from contribkit.databases import prewarm
     from contribkit.migrations.layout import project_migrations
     from contribkit.migrations.migrate import step
@@ -210,7 +250,7 @@ def run_checks(
 
     dialects = config.select_dialects(dialect)
     prewarm(dialects)
-    migrations = project_migrations(config, dialects)
+    migrations = project_migrations(config, dialects, cache=cache)
     notes_text = (
         config.notes.read_text(encoding="utf-8") if config.notes and config.notes.exists() else ""
     )
@@ -257,11 +297,14 @@ def _print_report(
         )
 
 
-def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectReport]:
+def check(
+    config: ProjectConfig, dialect: str | None = None, *, cache: bool = True
+) -> list[DialectReport]:
     """Run the check for the selected dialects; raise :class:`CheckFailed` naming how many
-    problems and where if any is not in the project's baseline."""
+    problems and where if any is not in the project's baseline. ``cache=False``: replay every
+    revision (``--no-cache``)."""
     accepted = baselines.load(config.baseline)
-    reports = run_checks(config, dialect, accepted)
+    reports = run_checks(config, dialect, accepted, cache=cache)
     failed = {r.dialect: r.new(accepted.of(r.dialect)) for r in reports}
     failed = {d: new for d, new in failed.items() if new}
     if failed:
@@ -276,7 +319,7 @@ def check(config: ProjectConfig, dialect: str | None = None) -> list[DialectRepo
 
 
 def write_baseline(
-    config: ProjectConfig, dialect: str | None = None
+    config: ProjectConfig, dialect: str | None = None, *, cache: bool = True
 ) -> tuple[Path, baselines.Baseline]:
     """``contribkit baseline``: record the history as it is, and every problem it has now.
 
@@ -286,7 +329,7 @@ def write_baseline(
     path = config.baseline
     assert path is not None
     current = baselines.load(path)  # fails on a damaged file before any work
-    reports = run_checks(config, dialect, current, as_baseline=True)
+    reports = run_checks(config, dialect, current, as_baseline=True, cache=cache)
     dialects = dict(current.dialects)
     for report in reports:
         dialects[report.dialect] = baselines.DialectBaseline(

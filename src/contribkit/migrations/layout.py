@@ -43,6 +43,8 @@ class Migrations:
     #: Dialect → driver for throw-away databases (the project's own, e.g. ``asyncpg``).
     drivers: dict[str, str] = field(default_factory=dict)
     transactional_ddl: bool = False
+    #: Where proven database states are kept between runs (:mod:`snapshots`); ``None``: off.
+    snapshots: Path | None = None
 
     def ephemeral_database(self, dialect: str) -> AbstractContextManager[str]:
         """A throw-away database of ``dialect`` on the project's driver for it."""
@@ -146,9 +148,28 @@ def _own_env(env: Path, text: str) -> bool:
     )
 
 
-def project_migrations(config: ProjectConfig, dialects: tuple[str, ...]) -> Migrations:
-    """The project's migrations with its models loaded; fails early with a one-line reason."""
+#: contribkit's own folder in a project: run-time files only, ignored by git from inside.
+STATE_FOLDER = ".contribkit"
+
+
+def state_folder(root: Path) -> Path:
+    """``<root>/.contribkit``, created with the ``.gitignore`` that keeps it out of commits."""
+    folder = root / STATE_FOLDER
+    folder.mkdir(exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# contribkit's run-time files\n*\n", encoding="utf-8")
+    return folder
+
+
+def project_migrations(
+    config: ProjectConfig, dialects: tuple[str, ...], *, cache: bool = False
+) -> Migrations:
+    """The project's migrations with its models loaded; fails early with a one-line reason.
+
+    ``cache``: reuse and keep proven database states in the project's ``.contribkit`` folder."""
     from contribkit.importing import load_metadata
+    from contribkit.migrations.snapshots import CACHE_FOLDER
 
     folder = config.require_migrations()
     live = Migrations(
@@ -157,6 +178,7 @@ def project_migrations(config: ProjectConfig, dialects: tuple[str, ...]) -> Migr
         config.exclude_tables,
         drivers=project_drivers(config),
         transactional_ddl=config.sqlite_transactional_ddl,
+        snapshots=state_folder(config.root) / CACHE_FOLDER if cache else None,
     )
     live.ensure_exists(dialects)
     return replace(live, metadata=load_metadata(config.require_models(), config.root))

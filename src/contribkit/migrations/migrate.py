@@ -24,7 +24,7 @@ from contribkit.databases import prewarm
 from contribkit.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.migrations import baseline
 from contribkit.migrations import review as reviewing
-from contribkit.migrations.layout import Migrations, project_migrations
+from contribkit.migrations.layout import Migrations, project_migrations, state_folder
 from contribkit.migrations.slug import message_to_slug, slug_to_title
 from contribkit.signals import deferred_signals, raise_if_interrupted, temporary_folder
 
@@ -39,10 +39,6 @@ class MigrateResult:
     notes: Path | None = None
 
 
-#: contribkit's own folder in a project: run-time files only, ignored by git from inside.
-STATE_FOLDER = ".contribkit"
-
-
 @contextmanager
 def project_lock(root: Path) -> Iterator[None]:
     """Serialize runs on one project (two at once would write one change twice).
@@ -50,12 +46,7 @@ def project_lock(root: Path) -> Iterator[None]:
     The lock lives in the project, so runs whose temporary folders differ still see it."""
     from filelock import FileLock, Timeout
 
-    folder = root / STATE_FOLDER
-    folder.mkdir(exist_ok=True)
-    ignore = folder / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# contribkit's run-time files\n*\n", encoding="utf-8")
-    lock = FileLock(folder / "migrate.lock")
+    lock = FileLock(state_folder(root) / "migrate.lock")
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -102,12 +93,14 @@ def migrate(
     *,
     dialect: str | None = None,
     allow_destructive: bool = False,
+    cache: bool = True,
 ) -> MigrateResult:
-    """Create one revision per selected dialect for the models' pending changes."""
+    """Create one revision per selected dialect for the models' pending changes; ``cache``: start
+    from the head's state an earlier run saved instead of replaying the history."""
     slug = message_to_slug(message)
     dialects = config.select_dialects(dialect)
     prewarm(dialects)
-    live = project_migrations(config, dialects)
+    live = project_migrations(config, dialects, cache=cache)
     accepted = baseline.load(config.baseline)
     for name in dialects:
         live.single_head(name)

@@ -64,8 +64,12 @@ def _needs_value(column: sa.Column) -> bool:
     return not (column.primary_key and isinstance(column.type, sa.Integer))
 
 
-def seed(connection: sa.Connection, models: sa.MetaData) -> dict[str, str]:
-    """Insert rows into every empty table; returns tables that could not be seeded → reason."""
+def seed(
+    connection: sa.Connection, models: sa.MetaData, consulted: set[str] | None = None
+) -> dict[str, str]:
+    """Insert rows into every empty table; returns tables that could not be seeded → reason.
+
+    ``consulted`` gains the ``table.column`` names whose values the models decided."""
     reflected = sa.MetaData()
     reflected.reflect(connection)
     connection.commit()
@@ -104,6 +108,8 @@ def seed(connection: sa.Connection, models: sa.MetaData) -> dict[str, str]:
                 if not _needs_value(column):
                     continue
                 model_column = model_table.c.get(column.name) if model_table is not None else None
+                if consulted is not None:
+                    consulted.add(f"{table.name}.{column.name}")
                 # Bind with the type the value was made for (the model's Uuid, say), not the
                 # reflected storage type (CHAR(32) on SQLite), so the driver gets what it expects.
                 type_ = model_column.type if model_column is not None else column.type

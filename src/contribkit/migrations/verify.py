@@ -21,6 +21,7 @@ class TrialDatabase:
         (loading one executes every revision file)."""
         self.migrations = migrations
         self.dialect = dialect
+        self.url = url
         self.engine = migrations.engine(url)
         self.script = script if script is not None else migrations.script(dialect)
 
@@ -58,9 +59,10 @@ class TrialDatabase:
     def downgrade(self, revision: str) -> None:
         self._migrate(revision, down=True)
 
-    def seed(self) -> dict[str, str]:
+    def seed(self, consulted: set[str] | None = None) -> dict[str, str]:
+        """Rows in every empty table; ``consulted`` gains the model columns that decided them."""
         with self.engine.connect() as connection:
-            return seed.seed(connection, self.migrations.metadata)
+            return seed.seed(connection, self.migrations.metadata, consulted)
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as connection:

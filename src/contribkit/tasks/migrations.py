@@ -6,6 +6,8 @@ from invoke import task
 
 from contribkit.tasks._runner import contribkit_errors, project
 
+NO_CACHE_HELP = "replay every revision instead of reusing states an earlier run proved"
+
 
 @task(
     help={
@@ -13,10 +15,11 @@ from contribkit.tasks._runner import contribkit_errors, project
         "dialect": "one dialect (sqlite, postgresql/postgres) or all (default: all configured)",
         "allow_destructive": "allow drops of tables, columns, indexes and constraints",
         "check": "check every dialect instead: heads, round trips, drift, notes",
+        "no_cache": NO_CACHE_HELP,
     }
 )
 @contribkit_errors
-def migrate(c, message=None, dialect=None, allow_destructive=False, check=False):  # type: ignore[no-untyped-def]
+def migrate(c, message=None, dialect=None, allow_destructive=False, check=False, no_cache=False):  # type: ignore[no-untyped-def]
     """Write one verified migration per dialect for the models' pending changes."""
     from contribkit import console
 
@@ -24,27 +27,34 @@ def migrate(c, message=None, dialect=None, allow_destructive=False, check=False)
     if check:
         from contribkit.migrations.check import check as run_check
 
-        run_check(config, dialect)
+        run_check(config, dialect, cache=not no_cache)
         return
     from contribkit.migrations.migrate import migrate as run_migrate
 
     result = run_migrate(
-        config, message or "", dialect=dialect, allow_destructive=allow_destructive
+        config,
+        message or "",
+        dialect=dialect,
+        allow_destructive=allow_destructive,
+        cache=not no_cache,
     )
     console.report_written(config.root, result.written, result.notes)
 
 
 @task(
-    help={"dialect": "one dialect (sqlite, postgresql/postgres) or all (default: all configured)"}
+    help={
+        "dialect": "one dialect (sqlite, postgresql/postgres) or all (default: all configured)",
+        "no_cache": NO_CACHE_HELP,
+    }
 )
 @contribkit_errors
-def baseline(c, dialect=None):  # type: ignore[no-untyped-def]
+def baseline(c, dialect=None, no_cache=False):  # type: ignore[no-untyped-def]
     """Record what an existing history already gets wrong; the check then fails only on news."""
     from contribkit import console
     from contribkit.migrations.check import write_baseline
 
     config = project()
-    path, _ = write_baseline(config, dialect)
+    path, _ = write_baseline(config, dialect, cache=not no_cache)
     console.ok(f"wrote {console.shown(config.root, path)}")
 
 

@@ -1,0 +1,147 @@
+"""The states ``check`` and ``migrate`` reuse from earlier runs (contribkit.migrations.snapshots):
+used only while everything they follow from is unchanged, on real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from migrations_support import Project
+
+from benchmarks.history import append_revision, models_source, revision_name, write_project
+from contribkit.migrations import snapshots
+
+REVISIONS = 6
+
+
+@pytest.fixture
+def grown(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+    """A project with a history of ``REVISIONS`` revisions per dialect, models at head."""
+    root = write_project(tmp_path / "grown-project", REVISIONS)
+    monkeypatch.syspath_prepend(str(root))
+    project = Project(root, "grown", monkeypatch, capsys)
+    project.forget_modules()
+    yield project
+    project.forget_modules()
+
+
+def reused(output: str, dialect: str) -> int:
+    """How many revisions the run took from the cache (0: it replayed them all)."""
+    found = re.search(rf"{dialect}: (\d+) of \d+ revisions (proven|applied) by an earlier", output)
+    return int(found.group(1)) if found else 0
+
+
+def check(project: Project, dialect: str, *args: str) -> tuple[int, str]:
+    outcome = project.cli("check", "--dialect", dialect, *args)
+    return outcome.code, outcome.out + outcome.err
+
+
+def revision(project: Project, dialect: str, n: int) -> Path:
+    return project.root / "migrations" / "versions" / dialect / revision_name(dialect, n)
+
+
+def test_a_recheck_replays_only_what_changed(grown, dialect) -> None:
+    code, out = check(grown, dialect)
+    assert (code, reused(out, dialect)) == (0, 0), out
+    code, out = check(grown, dialect)
+    assert (code, reused(out, dialect)) == (0, REVISIONS), out
+
+    # A new revision: only it is replayed.
+    append_revision(grown.root, REVISIONS + 1)
+    code, out = check(grown, dialect)
+    assert (code, reused(out, dialect)) == (0, REVISIONS), out
+    assert f"{REVISIONS + 1} revisions: single head" in out
+
+    # An edit to a revision: it and everything after it are replayed, and what the edit broke
+    # is found (nothing was trusted). The newest revision, the one most often edited by hand:
+    newest = revision(grown, dialect, REVISIONS + 1)
+    newest.write_text(newest.read_text().replace(f'"c{REVISIONS + 1}")', '"c999")'))
+    code, out = check(grown, dialect)
+    assert code == 1 and reused(out, dialect) == REVISIONS, out
+    assert f"! {dialect}: {newest.name}: " in out
+    # One in the middle of the history (no state was kept there: all of it is replayed).
+    third = revision(grown, dialect, 3)
+    third.write_text(third.read_text().replace('"c3")', '"c999")'))
+    code, out = check(grown, dialect)
+    assert code == 1 and reused(out, dialect) == 0, out
+    assert f"! {dialect}: {third.name}: " in out
+
+
+def test_a_model_change_reuses_only_rows_it_did_not_shape(grown, dialect) -> None:
+    assert check(grown, dialect)[0] == 0
+    models = grown.root / "grown" / "models.py"
+    # A new column no seeded row came from: every state still holds.
+    models.write_text(models_source(REVISIONS, extra_column=True))
+    code, out = check(grown, dialect)
+    assert code == 1 and reused(out, dialect) == REVISIONS, out
+    assert f"! {dialect}: drift: add column t0.pending" in out
+    # A column whose seeded values came from the models: the states with those rows are not used.
+    models.write_text(models_source(REVISIONS).replace('"name", sa.String(40)', '"name", sa.Text'))
+    code, out = check(grown, dialect)
+    assert reused(out, dialect) == 0, out
+
+
+def test_a_baseline_history_is_reused_whatever_the_models_say(grown, dialect) -> None:
+    """The baseline's revisions run without rows: their states do not depend on the models."""
+    assert grown.cli("baseline", "--dialect", dialect).code == 0
+    models = grown.root / "grown" / "models.py"
+    models.write_text(models_source(REVISIONS).replace('"name", sa.String(40)', '"name", sa.Text'))
+    code, out = check(grown, dialect)
+    assert code == 1, out
+    assert reused(out, dialect) == REVISIONS, out
+    assert f"! {dialect}: drift:" in out  # the change itself is still found
+
+
+def test_another_library_version_replays_everything(grown, dialect, monkeypatch) -> None:
+    assert check(grown, dialect)[0] == 0
+    real = snapshots._version
+    monkeypatch.setattr(
+        snapshots, "_version", lambda name: "0.0-other" if name == "alembic" else real(name)
+    )
+    code, out = check(grown, dialect)
+    assert (code, reused(out, dialect)) == (0, 0), out
+
+
+def test_no_cache_neither_reads_nor_writes(grown, dialect) -> None:
+    cache = grown.root / ".contribkit" / "cache"
+    code, out = check(grown, dialect, "--no-cache")
+    assert code == 0, out
+    assert not cache.exists()
+    assert check(grown, dialect)[0] == 0
+    saved = sorted(p.name for p in cache.rglob("*"))
+    code, out = check(grown, dialect, "--no-cache")
+    assert (code, reused(out, dialect)) == (0, 0), out
+    assert sorted(p.name for p in cache.rglob("*")) == saved
+
+
+def test_a_damaged_state_is_replayed_instead(grown, dialect) -> None:
+    assert check(grown, dialect)[0] == 0
+    cache = grown.root / ".contribkit" / "cache"
+    damaged = [p for p in cache.rglob("*") if p.is_file() and p.suffix != ".json"]
+    assert damaged
+    for path in damaged:
+        path.write_bytes(b"not a database")
+    code, out = check(grown, dialect)
+    assert (code, reused(out, dialect)) == (0, 0), out
+    assert "the cache could not be used" in out
+
+
+def test_migrate_starts_from_the_head_an_earlier_migrate_reached(grown, dialect) -> None:
+    """migrate needs a plain upgrade's state (a check's holds rows and round trips): the first
+    migrate saves the head it reached, the next one starts from there."""
+    models = grown.root / "grown" / "models.py"
+    models.write_text(models_source(REVISIONS, extra_column=True))
+    first = grown.cli("migrate", "-m", "add_pending", "--dialect", dialect)
+    assert first.code == 0 and reused(first.out, dialect) == 0, first.out + first.err
+    pending = '    sa.Column("pending", sa.Integer(), nullable=True),\n'
+    later = '    sa.Column("later", sa.Integer(), nullable=True),\n'
+    models.write_text(models.read_text().replace(pending, pending + later))
+    second = grown.cli("migrate", "-m", "add_later", "--dialect", dialect)
+    assert second.code == 0, second.out + second.err
+    assert reused(second.out, dialect) == REVISIONS
+    written = [line for line in second.out.splitlines() if line.startswith("✓ wrote")]
+    assert len(written) == 1 and "add_later" in written[0]
+    code, out = check(grown, dialect)
+    assert code == 0, out
+    assert f"{REVISIONS + 2} revisions: single head" in out
