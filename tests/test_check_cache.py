@@ -6,24 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from migrations_support import Project
 
-from benchmarks.history import append_revision, models_source, revision_name, write_project
+from benchmarks.history import append_revision, models_source, revision_name
 from contribkit.migrations import snapshots
 
-REVISIONS = 6
-
-
-@pytest.fixture
-def grown(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
-    """A project with a history of ``REVISIONS`` revisions per dialect, models at head."""
-    root = write_project(tmp_path / "grown-project", REVISIONS)
-    monkeypatch.syspath_prepend(str(root))
-    project = Project(root, "grown", monkeypatch, capsys)
-    project.forget_modules()
-    yield project
-    project.forget_modules()
+REVISIONS = 6  # the grown fixture's
 
 
 def reused(output: str, dialect: str) -> int:

@@ -152,6 +152,7 @@ def _walk(
                 db = fresh()
                 cache = None  # the states differ from what the keys describe
         previous = revisions[done - 1].revision if done else None
+        counts: dict[str, int] | None = None  # rows per table, when known without asking
         for index in range(done, len(revisions)):
             rev = revisions[index]
             name = Path(rev.path).name
@@ -160,12 +161,14 @@ def _walk(
                 # Before the head too: the newest revision is the one most often edited.
                 cache.save(keys[index - 1], db.url, problems, consulted)
             try:
-                if seeded:
-                    db.seed(consulted)
-                round_trip(db, rev.revision, previous, rows=seeded)
+                if seeded and (counts is None or not all(counts.values())):
+                    db.seed(consulted)  # a table without rows: it may be seedable now
+                    counts = None
+                counts = round_trip(db, rev.revision, previous, rows=seeded, before=counts) or None
             except UsageError:
                 raise  # the set-up is wrong (env.py, drivers): no revision is to blame
             except Exception as exc:
+                counts = None
                 problems.append(f"{name}: {_failure(exc)}")
                 # Go on from this revision, on a database that never held the failed step.
                 db = fresh()

@@ -53,12 +53,23 @@ class Migrations:
         return ephemeral_database(dialect, self.drivers.get(dialect))
 
     def engine(self, url: str) -> Any:
-        """An engine for ``url`` with the project's SQLite transaction style, no pooling."""
+        """An engine for ``url`` with the project's SQLite transaction style.
+
+        SQLite: a new connection for each use, so ``PRAGMA foreign_keys=ON`` is back in force
+        after a revision switched it off. Others: one connection kept and reused (as an upgrade
+        in production runs every revision on one), since connecting costs a round trip or more.
+        """
+        from sqlalchemy.engine import make_url
         from sqlalchemy.pool import NullPool
 
         from contribkit.databases import create_engine
 
-        return create_engine(url, poolclass=NullPool, transactional_ddl=self.transactional_ddl)
+        try:
+            sqlite = make_url(url).get_backend_name() == "sqlite"
+        except Exception:  # create_engine says, in one line, what is wrong with the URL
+            sqlite = True
+        options: dict[str, Any] = {"poolclass": NullPool} if sqlite else {"pool_size": 1}
+        return create_engine(url, transactional_ddl=self.transactional_ddl, **options)
 
     def versions(self, dialect: str) -> Path:
         return self.folder / "versions" / dialect

@@ -77,11 +77,18 @@ def run_env() -> None:
             context.run_migrations()
         return
 
-    connection = attrs.get(ATTR_CONNECTION)
-    if connection is not None:
-        _run_online(context, connection, options)
-        return
+    from sqlalchemy.engine import Engine
+
     from contribkit.databases import create_engine
+
+    connectable = attrs.get(ATTR_CONNECTION)
+    if isinstance(connectable, Engine):  # as pytest-alembic passes it: it stays the caller's
+        with connectable.connect() as connection:
+            _run_online(context, connection, options)
+        return
+    if connectable is not None:
+        _run_online(context, connectable, options)
+        return
 
     engine = create_engine(config.get_main_option("sqlalchemy.url"))
     try:

@@ -70,8 +70,12 @@ def seed(
     """Insert rows into every empty table; returns tables that could not be seeded → reason.
 
     ``consulted`` gains the ``table.column`` names whose values the models decided."""
+    empty = [table for table, rows in row_counts(connection).items() if not rows]
+    if not empty:  # the usual case in a check, which seeds before every step
+        return {}
     reflected = sa.MetaData()
-    reflected.reflect(connection)
+    # The empty tables, and (resolve_fks) the tables they refer to, whose rows become parents.
+    reflected.reflect(connection, only=empty)
     connection.commit()
     failures: dict[str, str] = {}
     parents: dict[str, list[dict[str, Any]]] = {}
@@ -137,15 +141,24 @@ def _raw_select(table: sa.Table) -> sa.Select:
     return sa.select(*(sa.column(c.name) for c in table.columns)).select_from(sa.table(table.name))
 
 
+#: Tables counted per statement (SQLite allows 2000 result columns).
+_COUNTED_AT_ONCE = 500
+
+
 def row_counts(connection: sa.Connection) -> dict[str, int]:
-    """Rows per table (alembic's own table excluded)."""
-    inspector = sa.inspect(connection)
-    counts = {}
-    for name in inspector.get_table_names():
-        if name != "alembic_version":
-            counts[name] = connection.execute(
-                sa.select(sa.func.count()).select_from(sa.table(name))
-            ).scalar_one()
+    """Rows per table (alembic's own table excluded), in one statement: a check counts before
+    and after every step, and a round trip per table made that most of its time."""
+    names = [n for n in sa.inspect(connection).get_table_names() if n != "alembic_version"]
+    counts: dict[str, int] = {}
+    for start in range(0, len(names), _COUNTED_AT_ONCE):
+        chunk = names[start : start + _COUNTED_AT_ONCE]
+        counted = sa.select(
+            *(
+                sa.select(sa.func.count()).select_from(sa.table(name)).scalar_subquery()
+                for name in chunk
+            )
+        )
+        counts.update(zip(chunk, connection.execute(counted).one(), strict=True))
     if connection.in_transaction():
         connection.commit()
     return counts
