@@ -6,31 +6,32 @@ both alike. pytest-alembic runs its four default tests (single head, upgrade, mo
 up/down consistency); ``check --no-cache`` runs everything it checks. The warm figure is a
 re-check after one more revision, with the states the previous check saved.
 
-``python -m benchmarks.peer`` (in the bench session, which installs the pinned peer) writes the
-figures to BENCHMARKS.md's "peer" section; ``nox -s bench`` runs it last.
+``nox -s bench`` installs the pinned peer and runs this last; ``python -m benchmarks.peer`` in a
+venv with the project and the peer runs it alone. The figures go to BENCHMARKS.md's "peer"
+section.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.bench import cell, contribkit, run
 from benchmarks.history import append_revision, write_project
 from benchmarks.report import machine, write_section
 
-#: What `nox -s bench` installs besides the lock (pytest-alembic 0.13.1 fails on pytest 9.2).
-PEER = ("pytest-alembic==0.13.1", "pytest<9.2")
 RUNS = int(os.environ.get("BENCH_PEER_RUNS", "3"))
 SIZES = [int(n) for n in os.environ.get("BENCH_PEER_SIZES", "10,100,300").split(",")]
 DIALECTS = ("sqlite", "postgresql")
 
-CONFTEST = '''
+CONFTEST = """
 import pytest
 
 from contribkit.config import load_config
@@ -52,7 +53,7 @@ def alembic_engine():
         engine = create_engine(url)
         yield engine
         engine.dispose()
-'''
+"""
 
 TESTS = """
 from pytest_alembic.tests import (
@@ -72,9 +73,9 @@ def _peer_tests(project: Path, dialect: str) -> Path:
     return folder
 
 
-def _timed(action) -> float:  # type: ignore[no-untyped-def]
+def _timed(action: Callable[..., object], *args: object, **env: str) -> float:
     started = time.perf_counter()
-    action()
+    action(*args, **env)
     return time.perf_counter() - started
 
 
@@ -87,9 +88,9 @@ def side_by_side(base: Path) -> list[tuple[int, str, list[float], list[float]]]:
             peer_argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
             peer, ours = [], []
             for _ in range(RUNS):
-                peer.append(_timed(lambda: run(peer_argv, project, PYTHONPATH=str(project))))
+                peer.append(_timed(run, peer_argv, project, PYTHONPATH=str(project)))
                 ours.append(
-                    _timed(lambda: contribkit(project, "check", "--dialect", dialect, "--no-cache"))
+                    _timed(contribkit, project, "check", "--dialect", dialect, "--no-cache")
                 )
             rows.append((revisions, dialect, ours, peer))
             ratio = statistics.median(ours) / statistics.median(peer)
@@ -104,7 +105,7 @@ def warm_recheck(base: Path, revisions: int) -> list[float]:
         project = write_project(base / f"warm-{run_number}", revisions)
         contribkit(project, "check")
         append_revision(project, revisions + 1)
-        figures.append(_timed(lambda p=project: contribkit(p, "check")))
+        figures.append(_timed(contribkit, project, "check"))
     return figures
 
 
@@ -133,7 +134,7 @@ def main() -> int:
 {machine()}; {RUNS} interleaved runs per figure, seconds: median (min-max). Same generated
 history (`benchmarks/history.py`: 5 tables, revision 1 creates them, each later one adds a
 column), same project and env.py, one dialect per run, embedded PostgreSQL started by each run.
-The peer is {PEER[0]} with its four default tests (single head, upgrade, model match, up/down
+The peer is pytest-alembic {importlib.metadata.version("pytest-alembic")} with its four default tests (single head, upgrade, model match, up/down
 consistency). `check --no-cache` does everything it checks: rows in every table, counts and
 foreign-key integrity after each step (FKs on for SQLite), a round trip per revision, drift,
 PRAGMA bracket, notes and file names. Target: ≤ 1.0x at 100 and 300 revisions.

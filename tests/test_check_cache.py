@@ -133,3 +133,21 @@ def test_migrate_starts_from_the_head_an_earlier_migrate_reached(grown, dialect)
     code, out = check(grown, dialect)
     assert code == 0, out
     assert f"{REVISIONS + 2} revisions: single head" in out
+
+
+def test_a_module_a_revision_imports_is_part_of_its_key(grown, dialect) -> None:
+    """A project module a revision imports: its source is part of what the revision runs."""
+    (grown.root / "grown" / "naming.py").write_text("PREFIX = 'c'\n")
+    newest = revision(grown, dialect, REVISIONS)
+    newest.write_text(
+        newest.read_text().replace(
+            "from alembic import op\n",
+            "from alembic import op\nfrom grown.naming import (\n    PREFIX,  # noqa: F401\n)\n",
+        )
+    )
+    assert check(grown, dialect)[0] == 0
+    code, out = check(grown, dialect)
+    assert (code, reused(out, dialect)) == (0, REVISIONS), out
+    (grown.root / "grown" / "naming.py").write_text("PREFIX = 'column_'\n")
+    code, out = check(grown, dialect)
+    assert (code, reused(out, dialect)) == (0, REVISIONS - 1), out

@@ -34,6 +34,7 @@ import sqlite3
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,7 @@ def _stdlib() -> tuple[str, ...]:
     return tuple(os.path.realpath(paths[k]) + os.sep for k in ("stdlib", "platstdlib"))
 
 
+@cache  # where a module lives does not change while the process runs
 def _module_file(name: str) -> str | None:
     module = sys.modules.get(name)
     origin = getattr(module, "__file__", None) if module is not None else None
@@ -93,17 +95,34 @@ def _module_file(name: str) -> str | None:
     return None if os.path.realpath(origin).startswith(_stdlib()) else origin
 
 
+def _import_statements(source: str) -> Iterator[ast.stmt]:
+    """The import statements of ``source``, wherever they are (a function's too), parsed one by
+    one (parsing whole files took 0.3 s of a re-check at 300 revisions per dialect)."""
+    lines = source.splitlines()
+    for index, line in enumerate(lines):
+        if not line.lstrip().startswith(("import ", "from ")):
+            continue
+        statement = line.strip()
+        following = index + 1
+        # A parenthesized or continued import goes on (its lines kept whole, comments too).
+        while (statement.count("(") > statement.count(")") or statement.endswith("\\")) and (
+            following < len(lines)
+        ):
+            statement += "\n" + lines[following]
+            following += 1
+        try:
+            yield from ast.parse(statement).body
+        except SyntaxError:  # prose in a docstring that starts with "from "
+            continue
+
+
 def imported_sources(source: str) -> str:
     """A digest of the files of the (non-standard-library) modules ``source`` imports directly.
 
     A revision that imports a project's type runs that type's code: its source is part of what
     the revision does."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return "unparsable"
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _import_statements(source):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
