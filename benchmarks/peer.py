@@ -129,14 +129,16 @@ def main() -> int:
         for n, d, ours, peer in rows
     )
     warm_verdict = "met" if statistics.median(warm) <= 3 else "**missed**"
+    peer_version = importlib.metadata.version("pytest-alembic")
     body = f"""## check against pytest-alembic
 
 {machine()}; {RUNS} interleaved runs per figure, seconds: median (min-max). Same generated
 history (`benchmarks/history.py`: 5 tables, revision 1 creates them, each later one adds a
 column), same project and env.py, one dialect per run, embedded PostgreSQL started by each run.
-The peer is pytest-alembic {importlib.metadata.version("pytest-alembic")} with its four default tests (single head, upgrade, model match, up/down
-consistency). `check --no-cache` does everything it checks: rows in every table, counts and
-foreign-key integrity after each step (FKs on for SQLite), a round trip per revision, drift,
+The peer is pytest-alembic {peer_version} with its four default tests (single head, upgrade,
+model match, up/down consistency). `check --no-cache` does everything it checks: rows in every
+table, row counts after each step, SQLite's foreign keys on and scanned for dangling rows after
+each step (PostgreSQL enforces them at every statement), a round trip per revision, drift,
 PRAGMA bracket, notes and file names. Target: ≤ 1.0x at 100 and 300 revisions.
 
 | revisions | dialect | `check --no-cache` | pytest-alembic | ratio | |

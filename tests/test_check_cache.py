@@ -3,7 +3,11 @@ used only while everything they follow from is unchanged, on real SQLite and Pos
 
 from __future__ import annotations
 
+import os
 import re
+import sqlite3
+import subprocess
+import time
 from pathlib import Path
 
 from migrations_support import Project
@@ -89,6 +93,64 @@ def test_another_library_version_replays_everything(grown, dialect, monkeypatch)
     )
     code, out = check(grown, dialect)
     assert (code, reused(out, dialect)) == (0, 0), out
+    monkeypatch.undo()  # the control: with today's versions again, the states are used
+    code, out = check(grown, dialect)
+    assert (code, reused(out, dialect)) == (0, REVISIONS), out
+
+
+def test_an_edited_env_py_replays_everything(grown, dialect) -> None:
+    assert check(grown, dialect)[0] == 0
+    env = grown.root / "migrations" / "env.py"
+    env.write_text(env.read_text() + "\n# the project's own option\n")
+    code, out = check(grown, dialect)
+    assert (code, reused(out, dialect)) == (0, 0), out
+    code, out = check(grown, dialect)
+    assert (code, reused(out, dialect)) == (0, REVISIONS), out
+
+
+def test_states_committed_to_git_are_not_used(grown, dialect) -> None:
+    """They would come from someone else's machine (or be written by hand)."""
+    assert check(grown, dialect)[0] == 0
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=grown.root, check=True)
+    subprocess.run([*git, "add", "-f", ".contribkit/cache"], cwd=grown.root, check=True)
+    code, out = check(grown, dialect)
+    assert (code, reused(out, dialect)) == (0, 0), out
+    assert "is tracked by git: its states are not used" in out
+
+
+def test_a_cached_check_reports_what_a_full_replay_reports(legacy, dialect) -> None:
+    """A history with a revision that fails with rows, one named oddly and drift: the problems
+    come back from the saved states exactly as a replay finds them."""
+    first = legacy.cli("check", "--dialect", dialect)
+    again = legacy.cli("check", "--dialect", dialect)
+    replayed = legacy.cli("check", "--dialect", dialect, "--no-cache")
+    assert first.code == again.code == replayed.code == 1
+    assert reused(again.out, dialect) > 0, again.out
+
+    def problems(output: str) -> list[str]:
+        return [line for line in output.splitlines() if line.startswith("! ")]
+
+    assert problems(first.out) == problems(again.out) == problems(replayed.out)
+    assert len(problems(first.out)) >= 3
+
+
+def test_only_the_most_recently_used_states_are_kept(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(snapshots, "KEEP", 2)
+    store = snapshots.SnapshotStore(tmp_path, "sqlite")
+    database = tmp_path / "db.sqlite"
+    sqlite3.connect(database).close()
+    for age, key in ((200, "a"), (100, "b"), (0, "c")):
+        store.save(key, f"sqlite:///{database}", {"problems": [], "models": {}})
+        used = time.time() - age  # last used that long ago
+        os.utime(tmp_path / "sqlite" / f"{key}.json", (used, used))
+    assert [store.has(k) for k in ("a", "b", "c")] == [False, True, True]
+    assert sorted(p.name for p in (tmp_path / "sqlite").iterdir()) == [
+        "b.json",
+        "b.sqlite",
+        "c.json",
+        "c.sqlite",
+    ]
 
 
 def test_no_cache_neither_reads_nor_writes(grown, dialect) -> None:
@@ -151,3 +213,20 @@ def test_a_module_a_revision_imports_is_part_of_its_key(grown, dialect) -> None:
     (grown.root / "grown" / "naming.py").write_text("PREFIX = 'column_'\n")
     code, out = check(grown, dialect)
     assert (code, reused(out, dialect)) == (0, REVISIONS - 1), out
+
+
+def test_a_changed_variant_counts_as_a_model_change(grown, dialect) -> None:
+    """A variant is what the seeder's values follow on that dialect; its repr hides it."""
+    models = grown.root / "grown" / "models.py"
+    plain = '"name", sa.String(40)'
+    models.write_text(
+        models.read_text().replace(
+            plain, f'"name", sa.String(40).with_variant(sa.Integer(), "{dialect}")'
+        )
+    )
+    check(grown, dialect)
+    _, out = check(grown, dialect)
+    assert reused(out, dialect) == REVISIONS, out
+    models.write_text(models.read_text().replace("sa.Integer(), ", "sa.Boolean(), "))
+    _, out = check(grown, dialect)
+    assert reused(out, dialect) == 0, out

@@ -56,8 +56,10 @@ class Migrations:
         """An engine for ``url`` with the project's SQLite transaction style.
 
         SQLite: a new connection for each use, so ``PRAGMA foreign_keys=ON`` is back in force
-        after a revision switched it off. Others: one connection kept and reused (as an upgrade
-        in production runs every revision on one), since connecting costs a round trip or more.
+        after a revision switched it off. Others: one connection kept and reused, since
+        connecting costs more than a step of a check; it goes back to the pool as a new session
+        would be (settings reset, temporary tables dropped) and prepares no statements, whose
+        cached plans a revision's type change would break.
         """
         from sqlalchemy.engine import make_url
         from sqlalchemy.pool import NullPool
@@ -65,11 +67,18 @@ class Migrations:
         from contribkit.databases import create_engine
 
         try:
-            sqlite = make_url(url).get_backend_name() == "sqlite"
+            backend, driver = make_url(url).get_backend_name(), make_url(url).get_driver_name()
         except Exception:  # create_engine says, in one line, what is wrong with the URL
-            sqlite = True
-        options: dict[str, Any] = {"poolclass": NullPool} if sqlite else {"pool_size": 1}
-        return create_engine(url, transactional_ddl=self.transactional_ddl, **options)
+            backend, driver = "sqlite", ""
+        if backend == "sqlite":
+            return create_engine(url, poolclass=NullPool, transactional_ddl=self.transactional_ddl)
+        unprepared = _UNPREPARED.get(driver, {})
+        engine = create_engine(url, pool_size=1, connect_args=unprepared)
+        if backend == "postgresql":
+            import sqlalchemy as sa
+
+            sa.event.listen(engine, "checkin", _as_new_session)
+        return engine
 
     def versions(self, dialect: str) -> Path:
         return self.folder / "versions" / dialect
@@ -145,6 +154,25 @@ class Migrations:
         return heads[0] if heads else None
 
 
+#: Connection arguments that turn a driver's prepared-statement cache off.
+_UNPREPARED: dict[str, dict[str, Any]] = {
+    "psycopg": {"prepare_threshold": None},
+    "asyncpg": {"prepared_statement_cache_size": 0},
+}
+
+
+def _as_new_session(dbapi_connection: Any, record: Any) -> None:
+    """Pool check-in: what a revision set or created for its session does not outlive it."""
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("RESET ALL")
+        cursor.execute("DISCARD TEMP")
+        cursor.close()
+        dbapi_connection.commit()
+    except Exception:  # the connection is broken or busy: never hand it out again
+        record.invalidate()
+
+
 def _own_env(env: Path, text: str) -> bool:
     """True when env.py is the project's own rather than one that imports contribkit's."""
     import ast
@@ -189,10 +217,38 @@ def project_migrations(
         config.exclude_tables,
         drivers=project_drivers(config),
         transactional_ddl=config.sqlite_transactional_ddl,
-        snapshots=state_folder(config.root) / CACHE_FOLDER if cache else None,
+        snapshots=_cache_folder(config.root / STATE_FOLDER / CACHE_FOLDER) if cache else None,
     )
     live.ensure_exists(dialects)
     return replace(live, metadata=load_metadata(config.require_models(), config.root))
+
+
+def _cache_folder(folder: Path) -> Path | None:
+    """The cache folder, or ``None`` (and a line saying why) where it cannot be trusted or
+    written: states that git tracks came from someone else's machine, and a read-only checkout
+    still gets a check, only without reuse."""
+    import subprocess
+
+    from contribkit import console
+
+    try:
+        tracked = subprocess.run(
+            ["git", "ls-files", "--", str(folder)],
+            cwd=folder.parent.parent,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:  # no git: nothing can be tracked
+        tracked = ""
+    if tracked:
+        console.info(f"{folder} is tracked by git: its states are not used (remove them from git)")
+        return None
+    try:
+        state_folder(folder.parent.parent)
+    except OSError as exc:
+        console.info(f"cannot keep states in {folder} ({exc.strerror}): replaying every revision")
+        return None
+    return folder
 
 
 def project_drivers(config: ProjectConfig) -> dict[str, str]:

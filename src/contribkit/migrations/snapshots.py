@@ -24,6 +24,7 @@ nothing is trusted that changed. ``--no-cache`` turns all of it off. States are 
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -34,6 +35,8 @@ import sqlite3
 import subprocess
 import sys
 import sysconfig
+import tempfile
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -43,6 +46,8 @@ from typing import Any
 CACHE_FOLDER = "cache"
 #: Saved states kept per dialect; enough for a few branches, small for a long history.
 KEEP = 8
+#: A temporary or unpaired file this old was left by a killed run.
+STALE_SECONDS = 3600
 
 
 class SnapshotError(Exception):
@@ -86,8 +91,8 @@ def _module_file(name: str) -> str | None:
     origin = getattr(module, "__file__", None) if module is not None else None
     if origin is None:
         try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
+            spec = importlib.util.find_spec(name)  # imports the parent package: it may raise
+        except Exception:
             return None
         origin = spec.origin if spec is not None else None
     if not origin or not os.path.isfile(origin):
@@ -135,8 +140,11 @@ def imported_sources(source: str) -> str:
 
 def revision_digest(path: str) -> str:
     """A revision as a step of the history: its file name, content and direct imports."""
-    text = Path(path).read_text(encoding="utf-8")
-    return extend("revision", Path(path).name, text, imported_sources(text))
+    data = Path(path).read_bytes()
+    text = data.decode("utf-8", errors="replace")  # a latin-1 file is hashed all the same
+    return extend(
+        "revision", Path(path).name, hashlib.sha256(data).hexdigest(), imported_sources(text)
+    )
 
 
 def _version(distribution: str) -> str:
@@ -158,11 +166,10 @@ def _contribkit_source() -> str:
 def root_key(migrations: Any, dialect: str, engine: Any) -> str:
     """What every state of ``dialect`` depends on before any revision runs.
 
-    ``engine``: the throw-away database's, connected once here for the server's version."""
-    with engine.connect():
-        pass
+    ``engine``: the throw-away database's, connected once here for what the server is."""
     env = migrations.folder / "env.py"
-    env_text = env.read_text(encoding="utf-8") if env.is_file() else ""
+    env_text = env.read_bytes().decode("utf-8", errors="replace") if env.is_file() else ""
+    dbapi = engine.dialect.dbapi
     return extend(
         "contribkit-snapshot-1",
         _contribkit_source(),
@@ -172,16 +179,47 @@ def root_key(migrations: Any, dialect: str, engine: Any) -> str:
         dialect,
         engine.dialect.driver,
         _version(engine.dialect.driver),
-        repr(engine.dialect.server_version_info),
+        str(getattr(dbapi, "__version__", None) or getattr(dbapi, "version", "")),
+        _server(engine),
         str(bool(migrations.transactional_ddl)),
         env_text,
         imported_sources(env_text),
+        _data_files(migrations.versions(dialect)),
     )
 
 
-def models_stamp(metadata: Any, columns: list[str]) -> dict[str, str]:
-    """What the models say of each ``table.column`` in ``columns``: the column's type and the
-    source of its class ("-" where the models have no such column)."""
+def _server(engine: Any) -> str:
+    """The server's build and the database's encoding and collation (they decide what a
+    revision's DDL and a unique constraint do), or SQLite's library version."""
+    import sqlalchemy as sa
+
+    with engine.connect() as connection:
+        if connection.dialect.name != "postgresql":
+            return repr(connection.dialect.server_version_info)
+        row = connection.execute(
+            sa.text(
+                "SELECT version(), pg_encoding_to_char(encoding), datcollate, datctype "
+                "FROM pg_database WHERE datname = current_database()"
+            )
+        ).one()
+        connection.rollback()
+    return repr(tuple(row))
+
+
+def _data_files(versions: Path) -> str:
+    """Files other than revisions in the versions folder: data a revision may read."""
+    files = sorted(
+        p for p in versions.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")
+    )
+    return extend("data", *(f"{p.relative_to(versions)}:{_file_digest(str(p))}" for p in files))
+
+
+def models_stamp(metadata: Any, dialect: Any, columns: list[str]) -> dict[str, str]:
+    """What the models say of each ``table.column`` in ``columns`` on ``dialect``: the column's
+    type, the type it stores there (a variant's), and the source of their classes ("-" where the
+    models have no such column)."""
+    from contribkit.migrations.storedtypes import stored_type
+
     stamp = {}
     for name in columns:
         table_name, _, column_name = name.partition(".")
@@ -190,10 +228,11 @@ def models_stamp(metadata: Any, columns: list[str]) -> dict[str, str]:
         if column is None:
             stamp[name] = "-"
             continue
-        kind = type(column.type)
-        source = _module_file(kind.__module__) or ""
+        types = (column.type, stored_type(column.type, dialect))
+        sources = [_module_file(type(t).__module__) for t in types]
         stamp[name] = extend(
-            repr(column.type), kind.__qualname__, _file_digest(source) if source else ""
+            *(f"{type(t).__module__}.{type(t).__qualname__}:{t!r}" for t in types),
+            *(_file_digest(source) for source in sources if source),
         )
     return stamp
 
@@ -212,9 +251,9 @@ class SnapshotStore:
         return self.folder / f"{key}.json"
 
     def has(self, key: str) -> bool:
-        return self.notes(key) is not None
+        return self.meta(key) is not None
 
-    def notes(self, key: str) -> dict[str, Any] | None:
+    def meta(self, key: str) -> dict[str, Any] | None:
         """What was saved with the state ``key`` (``None``: no such state, or damaged)."""
         try:
             meta = json.loads(self._meta(key).read_text(encoding="utf-8"))
@@ -228,7 +267,10 @@ class SnapshotStore:
         return meta if valid and self._data(key).is_file() else None
 
     def restore(self, key: str, url: str) -> None:
-        """Fill the empty database at ``url`` with the state saved as ``key``."""
+        """Fill the empty database at ``url`` with the state saved as ``key``; on failure it is
+        left empty and :class:`SnapshotError` says why."""
+        with contextlib.suppress(OSError):  # recently used: kept longest (if ours to touch)
+            os.utime(self._meta(key))
         try:
             if self.dialect == "sqlite":
                 # Into a file beside it first: a failed copy leaves the database as it was.
@@ -237,7 +279,6 @@ class SnapshotStore:
                 os.replace(f"{target}.restoring", target)
             else:
                 _pg_restore(self._data(key), url)
-            os.utime(self._meta(key))  # recently used: kept longest
         except (OSError, ValueError, sqlite3.Error) as exc:
             raise SnapshotError(f"{type(exc).__name__}: {exc}") from exc
 
@@ -245,30 +286,53 @@ class SnapshotStore:
         """Save the database at ``url`` as ``key``, whole or not at all."""
         if self.has(key):
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
+        from contribkit.signals import deferred_signals
+
         data, info = self._data(key), self._meta(key)
-        temp_data = data.with_name(f".{data.name}.{os.getpid()}.tmp")
-        temp_info = info.with_name(f".{info.name}.{os.getpid()}.tmp")
+        temp_data = temp_info = None
         try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temp_data, temp_info = (self._temporary(p) for p in (data, info))
             if self.dialect == "sqlite":
                 _sqlite_copy(Path(_sqlite_path(url)), str(temp_data))
             else:
                 _pg_dump(url, temp_data)
             temp_info.write_text(json.dumps(meta), encoding="utf-8")
-            os.replace(temp_data, data)
-            os.replace(temp_info, info)  # last: a state counts once its notes exist
+            with deferred_signals():  # both names or neither
+                os.replace(temp_data, data)
+                os.replace(temp_info, info)  # last: a state counts once its meta exists
+            self._forget_oldest()
         except (OSError, ValueError, sqlite3.Error) as exc:
             raise SnapshotError(f"{type(exc).__name__}: {exc}") from exc
         finally:
-            temp_data.unlink(missing_ok=True)
-            temp_info.unlink(missing_ok=True)
-        self._forget_oldest()
+            for temp in (temp_data, temp_info):
+                if temp is not None:
+                    temp.unlink(missing_ok=True)
+
+    def _temporary(self, path: Path) -> Path:
+        """A new file beside ``path``, unique even among processes of several machines."""
+        handle, name = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
+        return Path(name)
 
     def _forget_oldest(self) -> None:
-        metas = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        """Keep the ``KEEP`` most recently used states, and sweep what killed runs left."""
+
+        def used(path: Path) -> float:
+            try:
+                return path.stat().st_mtime
+            except OSError:  # removed meanwhile by a run beside this one
+                return 0.0
+
+        metas = sorted(self.folder.glob("*.json"), key=used, reverse=True)
         for meta in metas[KEEP:]:
             meta.unlink(missing_ok=True)
             self._data(meta.stem).unlink(missing_ok=True)
+        stale = time.time() - STALE_SECONDS
+        for path in self.folder.iterdir():
+            orphan = path.suffix != ".json" and not self._meta(path.stem).exists()
+            if (path.suffix == ".tmp" or orphan) and used(path) < stale:
+                path.unlink(missing_ok=True)
 
 
 def _sqlite_path(url: str) -> str:
@@ -346,11 +410,14 @@ def _pg_restore(source: Path, url: str) -> None:
 class HistoryCache:
     """One dialect's saved states, and the key of each step of its history."""
 
-    def __init__(self, store: SnapshotStore, root: str, digests: list[str], metadata: Any) -> None:
+    def __init__(
+        self, store: SnapshotStore, root: str, digests: list[str], metadata: Any, dialect: Any
+    ) -> None:
         self.store = store
         self.root = root
         self.digests = digests
         self.metadata = metadata
+        self.dialect = dialect  # SQLAlchemy's, for the types the models store
 
     @classmethod
     def open(
@@ -364,6 +431,7 @@ class HistoryCache:
             root_key(migrations, dialect, engine),
             [revision_digest(rev.path) for rev in revisions],
             migrations.metadata,
+            engine.dialect,
         )
 
     def upgrade_keys(self) -> list[str]:
@@ -393,13 +461,14 @@ class HistoryCache:
         same: (its index, what was saved with it)."""
         for index in range(len(keys) - 1, -1, -1):
             key = keys[index]
-            meta = self.store.notes(key) if key is not None else None
+            meta = self.store.meta(key) if key is not None else None
             if meta is not None and meta["models"] == self.stamp(meta["models"]):
                 return index, meta
         return None
 
     def stamp(self, columns: Any) -> dict[str, str]:
-        return models_stamp(self.metadata, sorted(columns))
+        """What today's models say of ``columns`` (see :func:`models_stamp`)."""
+        return models_stamp(self.metadata, self.dialect, sorted(columns))
 
     def restore(self, key: str, url: str) -> None:
         self.store.restore(key, url)

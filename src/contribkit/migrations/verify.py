@@ -1,7 +1,8 @@
 """Prove migrations on a real, fresh database: upgrade, zero drift, round trips, rows intact.
 
-:class:`TrialDatabase` runs Alembic commands against one ephemeral database, a fresh connection
-per command (so SQLite's per-connection ``PRAGMA foreign_keys=ON`` is always back in force).
+:class:`TrialDatabase` runs Alembic commands against one ephemeral database: on SQLite a fresh
+connection per command (so its per-connection ``PRAGMA foreign_keys=ON`` is always back in
+force), elsewhere one pooled connection that each command gets back as a new session.
 """
 
 from __future__ import annotations
@@ -115,19 +116,21 @@ def _single_step(script: Any, destination: str, heads: tuple[str, ...], *, down:
     from alembic.runtime.migration import MigrationStep
 
     if len(heads) > 1 or destination in ("heads", "head"):
-        return None
+        return None  # several heads or a symbolic target: Alembic's own search
     if down:
         if not heads:
             return None
         top = script.get_revision(heads[0])
         below = None if destination == "base" else destination
-        if top is not None and top.down_revision == below:
+        if top is not None and top.down_revision == below and not top.dependencies:
             return MigrationStep.downgrade_from_script(script.revision_map, top)
         return None
     if destination == "base":
         return None
     target = script.get_revision(destination)
-    if target is not None and target.down_revision == (heads[0] if heads else None):
+    below = heads[0] if heads else None
+    # depends_on may need other revisions applied first: Alembic's search finds them.
+    if target is not None and target.down_revision == below and not target.dependencies:
         return MigrationStep.upgrade_from_script(script.revision_map, target)
     return None
 
