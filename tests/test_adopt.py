@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from contribkit.databases import ephemeral_database, with_driver
 
 ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+HEADS = {"sqlite": "c3d2c0de0003", "postgresql": "c3d2c0de1003"}
 MODELS = "ledger/models.py"
 EMAIL = '    sa.Column("email", sa.String(200), nullable=True),\n'
 MEMO = '    sa.Column("memo", sa.String(120), nullable=True),\n'
@@ -241,3 +242,26 @@ def test_a_driver_that_is_not_installed_names_its_package(legacy) -> None:
     outcome = legacy.cli("check", "--dialect", "sqlite")
     assert outcome.code == 2, outcome.out + outcome.err
     assert "add the package 'pysqlcipher3'" in outcome.err.strip().splitlines()[0]
+
+
+def test_the_pytest_plugin_migrates_on_the_projects_driver(legacy, dialect) -> None:
+    """The template runs the project's env.py on its async driver (on PostgreSQL a revision
+    only asyncpg accepts proves it), and the tests get URLs on that driver."""
+    from contribkit.config import load_config
+    from contribkit.testing import MigratedDatabases
+
+    databases = MigratedDatabases(load_config(legacy.root), dialect)
+    try:
+        with databases.clone() as url:
+            assert url.startswith(f"{dialect}+{ASYNC_DRIVERS[dialect]}://"), url
+            engine = sa.create_engine(
+                with_driver(url, "psycopg" if dialect == "postgresql" else "pysqlite")
+            )
+            try:
+                with engine.connect() as connection:
+                    version = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+                    assert version.scalar_one() == HEADS[dialect]
+            finally:
+                engine.dispose()
+    finally:
+        databases.close()

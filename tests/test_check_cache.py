@@ -230,3 +230,25 @@ def test_a_changed_variant_counts_as_a_model_change(grown, dialect) -> None:
     models.write_text(models.read_text().replace("sa.Integer(), ", "sa.Boolean(), "))
     _, out = check(grown, dialect)
     assert reused(out, dialect) == 0, out
+
+
+def test_what_a_killed_run_left_is_swept_once_it_is_old(tmp_path) -> None:
+    """A run killed while saving leaves a temporary file, or data without its meta file."""
+    store = snapshots.SnapshotStore(tmp_path, "sqlite")
+    database = tmp_path / "db.sqlite"
+    sqlite3.connect(database).close()
+    folder = tmp_path / "sqlite"
+    folder.mkdir()
+    old = time.time() - snapshots.STALE_SECONDS - 60
+    for name in (".a.sqlite.x1.tmp", "b.sqlite", ".c.json.x2.tmp", "d.sqlite"):
+        (folder / name).write_bytes(b"left")
+    for name in (".a.sqlite.x1.tmp", "b.sqlite"):
+        os.utime(folder / name, (old, old))
+    store.save("e", f"sqlite:///{database}", {"problems": [], "models": {}})
+    # The old ones are gone; the recent ones may belong to a run that is still saving.
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".c.json.x2.tmp",
+        "d.sqlite",
+        "e.json",
+        "e.sqlite",
+    ]

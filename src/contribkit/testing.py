@@ -1,8 +1,9 @@
 """Databases for a project's test suite: migrated to head once, then cloned for every test.
 
 The template is built with the project's own migrations (so every test run also proves they
-apply), on the same provider ``migrate`` uses: a SQLite file copied per test, or a PostgreSQL
-``CREATE DATABASE … TEMPLATE`` on the process's one embedded server. Under pytest-xdist each
+apply), through its env.py and on its driver for the dialect (an async one too, whose URL the
+tests then get), on the same provider ``migrate`` uses: a SQLite file copied per test, or a
+PostgreSQL ``CREATE DATABASE … TEMPLATE`` on the process's one embedded server. Under pytest-xdist each
 worker process has its own server, so workers never share a database.
 """
 
@@ -23,45 +24,55 @@ class MigratedDatabases:
         self.dialect = config.dialect(dialect)
         self._folder: Path | None = None
         self._template: str | None = None
+        self._built = False
+        #: The project's driver for this dialect (``[tool.contribkit] drivers``), if any.
+        self._driver: str | None = None
 
-    def _build_template(self) -> str:
-        from alembic import command
-        from sqlalchemy.pool import NullPool
-
-        from contribkit.databases import create_engine, postgres_server, unique_name
+    def _build_template(self) -> None:
+        from contribkit.asyncdrivers import bridged
+        from contribkit.databases import postgres_server, unique_name, with_driver
         from contribkit.migrations.layout import project_migrations
+        from contribkit.migrations.verify import TrialDatabase
+        from contribkit.signals import deferred_signals
 
         migrations = project_migrations(self.config, (self.dialect,))
-        if self.dialect == "sqlite":
-            self._folder = Path(tempfile.mkdtemp(prefix="ck-tests-"))
-            url = f"sqlite:///{self._folder / 'template.sqlite'}"
-            name = str(self._folder / "template.sqlite")
-        else:
-            name = unique_name("tmpl")
-            url = postgres_server().create_database(name).render_as_string(hide_password=False)
-        engine = create_engine(url, poolclass=NullPool)
-        try:
-            with engine.connect() as connection:
-                command.upgrade(
-                    migrations.alembic_config(self.dialect, connection=connection), "heads"
-                )
-        finally:
-            engine.dispose()
-        return name
+        self._driver = migrations.drivers.get(self.dialect)
+        # Held, so that close() always knows what to remove, even after a Ctrl-C right here.
+        with deferred_signals():
+            if self.dialect == "sqlite":
+                self._folder = Path(tempfile.mkdtemp(prefix="ck-tests-"))
+                self._template = str(self._folder / "template.sqlite")
+                url = f"sqlite:///{self._template}"
+            else:
+                self._template = unique_name("tmpl")
+                created = postgres_server().create_database(self._template)
+                url = created.render_as_string(hide_password=False)
+
+        # The project's own way: its env.py, its driver (an async one too), its SQLite
+        # transaction style, as migrate and check run it.
+        @bridged
+        def upgrade() -> None:
+            with TrialDatabase(migrations, self.dialect, with_driver(url, self._driver)) as db:
+                db.upgrade("heads")
+
+        upgrade()
+        self._built = True
 
     @contextmanager
     def clone(self) -> Iterator[str]:
-        """Yield the URL of a fresh database at head; it is removed afterwards."""
-        from contribkit.databases import postgres_server, unique_name
+        """Yield the URL of a fresh database at head, on the project's driver for the dialect;
+        it is removed afterwards."""
+        from contribkit.databases import postgres_server, unique_name, with_driver
 
-        if self._template is None:
-            self._template = self._build_template()
+        if not self._built:
+            self._build_template()
+        assert self._template is not None
         if self.dialect == "sqlite":
             assert self._folder is not None
             path = self._folder / f"{unique_name('test')}.sqlite"
             shutil.copyfile(self._template, path)
             try:
-                yield f"sqlite:///{path}"
+                yield with_driver(f"sqlite:///{path}", self._driver)
             finally:
                 path.unlink(missing_ok=True)
         else:
@@ -69,7 +80,7 @@ class MigratedDatabases:
             name = unique_name("test")
             url = server.create_database(name, template=self._template)
             try:
-                yield url.render_as_string(hide_password=False)
+                yield with_driver(url, self._driver)
             finally:
                 server.drop_database(name)
 
@@ -80,4 +91,4 @@ class MigratedDatabases:
             postgres_server().drop_database(self._template)
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
-        self._template = None
+        self._template, self._folder, self._built = None, None, False
