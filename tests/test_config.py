@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from contribkit.config import config_from_table, load_config, normalize_dialect
+from contribkit.config import (
+    FEATURE_KEYS,
+    FIELD_KEYS,
+    config_from_table,
+    load_config,
+    normalize_dialect,
+)
 from contribkit.errors import UsageError
 
 
@@ -46,3 +52,16 @@ def test_bad_values_are_refused(tmp_path: Path) -> None:
         config_from_table({"dialects": []}, tmp_path)
     with pytest.raises(UsageError, match="migrations must be a path string"):
         config_from_table({"migrations": 3}, tmp_path)
+
+
+def test_an_unknown_key_is_one_line_naming_the_closest_known_one(tmp_path) -> None:
+    with pytest.raises(UsageError) as raised:
+        config_from_table({"migratons": "db/migrations", "api_port": 4200}, tmp_path)
+    message = raised.value.message
+    assert "no key 'migratons' (did you mean 'migrations'?)" in message
+    assert "\n" not in message
+    # Every documented key is known: the README's Configuration block lists them all.
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("## Configuration")[1].split("```toml")[1].split("```")[0]
+    documented = {line.lstrip("# ").split(" = ")[0] for line in block.splitlines() if " = " in line}
+    assert documented == set(FIELD_KEYS | FEATURE_KEYS)

@@ -143,8 +143,52 @@ def load_config(start: Path | None = None) -> ProjectConfig:
     return config_from_table(table, pyproject.parent)
 
 
+#: The keys features read through :meth:`ProjectConfig.option` (dev servers, UI, manifest...).
+FEATURE_KEYS = frozenset(
+    [
+        "exclude_tables",
+        "name",
+        "app",
+        "worker",
+        "upgrade",
+        "watch",
+        "api_port",
+        "health_path",
+        "ui_checks",
+    ]
+)
+#: The keys :func:`config_from_table` turns into fields.
+FIELD_KEYS = frozenset(
+    [
+        "models",
+        "migrations",
+        "dialects",
+        "notes",
+        "database_url_env",
+        "default_database_url",
+        "ui",
+        "static",
+        "drivers",
+        "baseline",
+        "sqlite_transactional_ddl",
+    ]
+)
+
+
 def config_from_table(table: dict[str, object], root: Path) -> ProjectConfig:
-    """Build a :class:`ProjectConfig` from a parsed table; unknown keys are kept in ``extra``."""
+    """Build a :class:`ProjectConfig` from a parsed table; features' own keys (``FEATURE_KEYS``)
+    are kept in ``extra``, and any other key is an error: a typo would otherwise leave the
+    default in force without a word."""
+    unknown = sorted(set(table) - FIELD_KEYS - FEATURE_KEYS)
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], FIELD_KEYS | FEATURE_KEYS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(
+            f"[tool.contribkit] has no key {unknown[0]!r}{hint}: the keys are "
+            f"{', '.join(sorted(FIELD_KEYS | FEATURE_KEYS))} (README: Configuration)."
+        )
 
     def path(key: str) -> Path | None:
         value = table.pop(key, None)
