@@ -5,15 +5,18 @@ usually only the newest revision differs. So a run saves the throw-away database
 the history it has proven (in ``<project>/.contribkit/cache/<dialect>/``), each under a key that
 hashes everything that state follows from:
 
-- contribkit's own source, Python, SQLAlchemy, Alembic, the driver and the database server;
-- env.py and the source of the modules it imports;
-- for each revision up to that point, in order: its file name and content, the source of the
+- contribkit's own source, Python, SQLAlchemy, Alembic, the driver, and the database server
+  (its build; on PostgreSQL also the database's encoding and collation);
+- env.py and the source of the modules it imports, and the files other than revisions in the
+  dialect's versions folder (data a revision may read);
+- for each revision up to that point, in order: its file name and bytes, the source of the
   modules it imports directly, and whether rows were seeded before it.
 
-Seeded rows also follow from the models, where a model column decides a value (its type, an
-enum's labels). A state records which model columns its rows came from and what they were (type
-and the source of the type's class); it is used only while the models still say the same of
-those columns. Adding a column to one model thus keeps every state whose rows it did not shape.
+Seeded rows also follow from the models, where a model column decides a value (its type, a
+variant's, an enum's labels). A state records which model columns its rows came from and what
+they were (types and the source of their classes); it is used only while the models still say
+the same of those columns. Adding a column to one model thus keeps every state whose rows it
+did not shape. States that git tracks are never used (:func:`layout._cache_folder`).
 
 A later run restores the longest prefix of its own history that has a saved state and replays
 only the rest; an edited revision, model, env.py or version changes every key after it, so
