@@ -109,13 +109,11 @@ def flowdesk_copy(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def
 @pytest.fixture
 def grown(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
     """A project with a generated history of 6 revisions per dialect, models at head."""
-    from migrations_support import Project
+    from migrations_support import project_at
 
     from benchmarks.history import write_project
 
     root = write_project(tmp_path / "grown-project", 6)
-    monkeypatch.syspath_prepend(str(root))
-    project = Project(root, "grown", monkeypatch, capsys)
-    project.forget_modules()
+    project = project_at(root, "grown", monkeypatch, capsys)
     yield project
     project.forget_modules()

@@ -95,6 +95,11 @@ def copy_project(
     """A copy of ``tests/<folder>`` whose ``package`` the test process imports from the copy."""
     root = tmp_path / f"{package}-project"
     shutil.copytree(TESTS / folder, root, ignore=shutil.ignore_patterns("__pycache__"))
+    return project_at(root, package, monkeypatch, capsys)
+
+
+def project_at(root: Path, package: str, monkeypatch: pytest.MonkeyPatch, capsys) -> Project:  # type: ignore[no-untyped-def]
+    """The project at ``root``, its ``package`` imported from there by the test process."""
     monkeypatch.syspath_prepend(str(root))
     project = Project(root, package, monkeypatch, capsys)
     project.forget_modules()

@@ -125,7 +125,8 @@ def _walk(
         db = fresh()
         cache = snapshots.HistoryCache.open(migrations, dialect, db.engine, revisions)
         keys = cache.walk_keys([r.revision not in old for r in revisions], passes) if cache else []
-        done, problems, consulted = _resume(cache, keys, db.url, dialect, len(revisions))
+        done, meta = cache.resume(keys, db.url, "proven") if cache else (0, {})
+        problems, consulted = list(meta.get("problems", [])), set(meta.get("models", {}))
         if done == 0 and passes:
 
             def save_upgraded() -> None:  # a plain upgrade's state: where migrate starts
@@ -172,24 +173,6 @@ def _walk(
             cache.save(keys[-1], db.url, problems, consulted)
         problems += [f"{baselines.DRIFT}{line}" for line in db.drift()]
     return problems
-
-
-def _resume(
-    cache: snapshots.HistoryCache | None, keys: list[str | None], url: str, dialect: str, total: int
-) -> tuple[int, list[str], set[str]]:
-    """Fill the empty database at ``url`` with the furthest state of the walk an earlier run
-    saved: (revisions it covers, problems found in them, model columns its rows came from)."""
-    found = cache.find(keys) if cache else None
-    if cache is None or found is None:
-        return 0, [], set()
-    index, meta = found
-    try:
-        cache.restore(keys[index], url)  # type: ignore[arg-type]
-    except snapshots.SnapshotError as exc:  # the database is still empty
-        console.info(f"{dialect}: the cache could not be used ({exc}); replaying it all")
-        return 0, [], set()
-    console.info(f"{dialect}: {index + 1} of {total} revisions proven by an earlier run (cache)")
-    return index + 1, meta["problems"], set(meta["models"])
 
 
 def _pass_count(revisions: list[Any], old: frozenset[str]) -> int:

@@ -128,23 +128,13 @@ def generate_revision(
 def _upgrade_to_head(db: Any) -> None:
     """Upgrade the empty database to the head, starting from the furthest state a plain upgrade
     of this very history reached in an earlier run (see :mod:`snapshots`), and save the head's."""
-    from contribkit import console
-    from contribkit.migrations.snapshots import HistoryCache, SnapshotError
+    from contribkit.migrations.snapshots import HistoryCache
 
     revisions = list(reversed(list(db.script.walk_revisions())))
     cache = HistoryCache.open(db.migrations, db.dialect, db.engine, revisions)
     keys: list[str | None] = list(cache.upgrade_keys()) if cache else []
-    found = cache.find(keys) if cache else None
-    if cache and found:
-        index, _ = found
-        try:
-            cache.restore(keys[index], db.url)  # type: ignore[arg-type]
-            console.info(
-                f"{db.dialect}: {index + 1} of {len(revisions)} revisions applied by an earlier "
-                "run (cache)"
-            )
-        except SnapshotError as exc:  # the database is still empty
-            console.info(f"{db.dialect}: the cache could not be used ({exc}); replaying it all")
+    if cache:
+        cache.resume(keys, db.url, "applied")
     db.upgrade("heads")
     if cache and keys:
         cache.save(keys[-1], db.url, [], set())

@@ -67,7 +67,8 @@ class Migrations:
         from contribkit.databases import create_engine
 
         try:
-            backend, driver = make_url(url).get_backend_name(), make_url(url).get_driver_name()
+            parsed = make_url(url)
+            backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
         except Exception:  # create_engine says, in one line, what is wrong with the URL
             backend, driver = "sqlite", ""
         if backend == "sqlite":
@@ -208,7 +209,6 @@ def project_migrations(
 
     ``cache``: reuse and keep proven database states in the project's ``.contribkit`` folder."""
     from contribkit.importing import load_metadata
-    from contribkit.migrations.snapshots import CACHE_FOLDER
 
     folder = config.require_migrations()
     live = Migrations(
@@ -217,24 +217,26 @@ def project_migrations(
         config.exclude_tables,
         drivers=project_drivers(config),
         transactional_ddl=config.sqlite_transactional_ddl,
-        snapshots=_cache_folder(config.root / STATE_FOLDER / CACHE_FOLDER) if cache else None,
+        snapshots=_cache_folder(config.root) if cache else None,
     )
     live.ensure_exists(dialects)
     return replace(live, metadata=load_metadata(config.require_models(), config.root))
 
 
-def _cache_folder(folder: Path) -> Path | None:
-    """The cache folder, or ``None`` (and a line saying why) where it cannot be trusted or
-    written: states that git tracks came from someone else's machine, and a read-only checkout
-    still gets a check, only without reuse."""
+def _cache_folder(root: Path) -> Path | None:
+    """The project's cache folder, or ``None`` (and a line saying why) where it cannot be
+    trusted or written: states that git tracks came from someone else's machine, and a
+    read-only checkout still gets a check, only without reuse."""
     import subprocess
 
     from contribkit import console
+    from contribkit.migrations.snapshots import CACHE_FOLDER
 
+    folder = root / STATE_FOLDER / CACHE_FOLDER
     try:
         tracked = subprocess.run(
             ["git", "ls-files", "--", str(folder)],
-            cwd=folder.parent.parent,
+            cwd=root,
             capture_output=True,
             text=True,
         ).stdout.strip()
@@ -244,7 +246,7 @@ def _cache_folder(folder: Path) -> Path | None:
         console.info(f"{folder} is tracked by git: its states are not used (remove them from git)")
         return None
     try:
-        state_folder(folder.parent.parent)
+        state_folder(root)
     except OSError as exc:
         console.info(f"cannot keep states in {folder} ({exc.strerror}): replaying every revision")
         return None

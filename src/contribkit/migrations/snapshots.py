@@ -473,8 +473,29 @@ class HistoryCache:
         """What today's models say of ``columns`` (see :func:`models_stamp`)."""
         return models_stamp(self.metadata, self.dialect, sorted(columns))
 
-    def restore(self, key: str, url: str) -> None:
-        self.store.restore(key, url)
+    def resume(self, keys: list[str | None], url: str, done: str) -> tuple[int, dict[str, Any]]:
+        """Fill the empty database at ``url`` with the furthest usable state among ``keys`` and
+        say so (``done``: what the earlier run did with those revisions, e.g. "proven"). Returns
+        how many revisions it covers and what was saved with it; ``(0, {})`` when there is none
+        or it could not be restored (the database is then still empty)."""
+        from contribkit import console
+
+        found = self.find(keys)
+        if found is None:
+            return 0, {}
+        index, meta = found
+        try:
+            self.store.restore(keys[index], url)  # type: ignore[arg-type]
+        except SnapshotError as exc:
+            console.info(
+                f"{self.store.dialect}: the cache could not be used ({exc}); replaying it all"
+            )
+            return 0, {}
+        console.info(
+            f"{self.store.dialect}: {index + 1} of {len(keys)} revisions {done} by an earlier run "
+            "(cache)"
+        )
+        return index + 1, meta
 
     def save(self, key: str | None, url: str, problems: list[str], consulted: set[str]) -> None:
         """Save a state with the problems found on the way to it and the model columns its rows
