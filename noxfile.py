@@ -3,7 +3,7 @@
 # ///
 """Sessions for contributors and CI: `nox -l` lists them; CI runs the ones tagged `ci`.
 
-Declarations only: the axes are data, each session is one call into `contribkit.sessions`.
+Declarations only: the axes are data, each session is one call into `contribkit.frontends.nox_sessions`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import nox
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "src"))  # this repository develops contribkit itself
 
-from contribkit import sessions  # noqa: E402
+from contribkit.frontends import nox_sessions  # noqa: E402
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -25,7 +25,7 @@ nox.options.reuse_venv = "yes"
 # A Python that is not installed is skipped locally and by .ci/run (which finds what pyenv has);
 # GitHub Actions installs every one, so there a missing interpreter is an error, not a green skip.
 nox.options.error_on_missing_interpreters = os.environ.get("GITHUB_ACTIONS") == "true"
-sessions.find_interpreters()
+nox_sessions.find_interpreters()
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 DIALECTS = ["sqlite", "postgresql"]
@@ -35,7 +35,7 @@ TEST_ARGS = ["-n", "2", "-q"]
 @nox.session(python=False, default=False)
 def dev(session: nox.Session) -> None:
     """Create .venv with the project (editable) and every dev tool, and install git hooks."""
-    from contribkit.commands import setup_commands
+    from contribkit.workflows.quality import setup_commands
 
     for argv in setup_commands():
         session.run(*argv, external=True)
@@ -44,44 +44,44 @@ def dev(session: nox.Session) -> None:
 @nox.session(python="3.11", tags=["ci"])
 def lint(session: nox.Session) -> None:
     """ruff check, ruff format --check and actionlint, at the pre-commit pinned versions."""
-    sessions.run_lint(session, ROOT)
+    nox_sessions.run_lint(session, ROOT)
 
 
 @nox.session(python="3.11", name="format", default=False)
 def format_(session: nox.Session) -> None:
     """Fix lint findings and format every file."""
-    sessions.run_lint(session, ROOT, fix=True)
+    nox_sessions.run_lint(session, ROOT, fix=True)
 
 
 @nox.session(python=PYTHONS, tags=["ci"])
 @nox.parametrize("dialect", [nox.param(d, id=d, tags=[d]) for d in DIALECTS])
 def tests(session: nox.Session, dialect: str) -> None:
     """pytest on one Python x dialect; `nox -s tests -- -k tasks` passes arguments to pytest."""
-    sessions.run_tests(session, dialect, TEST_ARGS)
+    nox_sessions.run_tests(session, dialect, TEST_ARGS)
 
 
 @nox.session(python="3.11", tags=["ci"])
 def migrations(session: nox.Session) -> None:
     """Every dialect: single head, base→head upgrade, round trips, zero drift, notes ⇔ files."""
-    sessions.run_contribkit(session, "check", *session.posargs)
+    nox_sessions.run_contribkit(session, "check", *session.posargs)
 
 
 @nox.session(python="3.11", tags=["ci"], default=False)
 def ui(session: nox.Session) -> None:
     """Build the UI into the server, run its unit tests, then the browser test (Chromium)."""
-    sessions.run_ui(session, ROOT)
+    nox_sessions.run_ui(session, ROOT)
 
 
 @nox.session(python="3.11", tags=["ci"], default=False)
 def faults(session: nox.Session) -> None:
     """Fault trials for migrate (interrupts, concurrency, killed server, bad input) -> BENCHMARKS.md."""
-    sessions.run_module(session, "benchmarks.faults")
+    nox_sessions.run_module(session, "benchmarks.faults")
 
 
 @nox.session(python="3.11", default=False)
 def adopt(session: nox.Session) -> None:
     """Adopt Prefect (from PyPI): check, baseline, migrate, its own upgrade -> BENCHMARKS.md."""
-    sessions.run_module(session, "benchmarks.adopt", "dev", pip=["prefect>=3.9,<3.10"])
+    nox_sessions.run_module(session, "benchmarks.adopt", "dev", pip=["prefect>=3.9,<3.10"])
 
 
 @nox.session(python="3.11", default=False)
@@ -90,4 +90,4 @@ def bench(session: nox.Session) -> None:
     BENCHMARKS.md; takes about 20 minutes."""
     # The peer, pinned (0.13.1 fails to collect on pytest 9.2); only this session's venv has it.
     peer = ["pytest-alembic==0.13.1", "pytest<9.2"]
-    sessions.run_module(session, "benchmarks.bench", "dev", "bench", pip=peer)
+    nox_sessions.run_module(session, "benchmarks.bench", "dev", "bench", pip=peer)

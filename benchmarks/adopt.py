@@ -30,7 +30,8 @@ import sqlalchemy as sa
 
 from benchmarks.projects import replace_in
 from benchmarks.report import machine, write_section
-from contribkit.databases import ephemeral_database, with_driver
+from contribkit.databases.engines import with_driver
+from contribkit.databases.throwaway import ephemeral_database
 
 # The README's env.py change, as it applies to Prefect's env.py.
 ENV_DIALECT = "dialect = get_dialect(db_interface.database_config.connection_url)"

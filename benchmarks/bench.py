@@ -69,9 +69,10 @@ def autogenerate_floor(pending: Path) -> list[float]:
     least any per-dialect generator must do. Provisioning and upgrading are not timed."""
     from alembic import command
 
-    from contribkit.config import load_config
-    from contribkit.databases import create_engine, ephemeral_database
-    from contribkit.migrations.layout import project_migrations
+    from contribkit.core.config import load_config
+    from contribkit.databases.engines import create_engine
+    from contribkit.databases.throwaway import ephemeral_database
+    from contribkit.workflows.migrations.layout import project_migrations
 
     sys.path.insert(0, str(pending))
     config = load_config(pending)
@@ -136,7 +137,7 @@ def cold_clone_to_green(runs: int) -> list[float]:
 def embedded_ready(*, cached: bool) -> list[float]:
     """Start to ready; ``cached=False`` gives each start an empty cluster cache (so it runs
     initdb and fills the cache, as a machine's very first start does)."""
-    from contribkit.pgembed import EmbeddedPostgres
+    from contribkit.databases.postgresql.embedded import EmbeddedPostgres
 
     def once() -> float:
         with tempfile.TemporaryDirectory(prefix="ckb-cache-") as empty_cache:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contribkit.config import DIALECT_LABELS
-from contribkit.scaffold import ENV_PY, SCRIPT_TEMPLATE
+from contribkit.core.config import DIALECT_LABELS
+from contribkit.workflows.scaffold import ENV_PY, SCRIPT_TEMPLATE
 
 TABLES = 5
 PREFIX = {"sqlite": "a", "postgresql": "b"}

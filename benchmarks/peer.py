@@ -34,9 +34,10 @@ DIALECTS = ("sqlite", "postgresql")
 CONFTEST = """
 import pytest
 
-from contribkit.config import load_config
-from contribkit.databases import create_engine, ephemeral_database
-from contribkit.migrations.layout import project_migrations
+from contribkit.core.config import load_config
+from contribkit.databases.engines import create_engine
+from contribkit.databases.throwaway import ephemeral_database
+from contribkit.workflows.migrations.layout import project_migrations
 
 DIALECT = "{dialect}"
 

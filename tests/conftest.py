@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from contribkit.commands import TEST_DIALECT_ENV
-from contribkit.config import load_config, normalize_dialect
-from contribkit.signals import forget_interrupts
-from contribkit.testing import MigratedDatabases
+from contribkit.core.config import load_config, normalize_dialect
+from contribkit.core.signals import forget_interrupts
+from contribkit.frontends.pytest_plugin import MigratedDatabases
+from contribkit.workflows.quality import TEST_DIALECT_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def _restore_signal_handlers() -> Iterator[None]:
 def _stop_embedded_postgres() -> Iterator[None]:
     """pytest-xdist workers exit without running atexit handlers: stop the server here."""
     yield
-    from contribkit.databases import shutdown_postgres_servers
+    from contribkit.databases.throwaway import shutdown_postgres_servers
 
     shutdown_postgres_servers()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from contribkit.cli import main
+from contribkit.frontends.cli import main
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -73,7 +73,7 @@ class Project:
 
     @property
     def migrations(self) -> Path:
-        from contribkit.config import load_config
+        from contribkit.core.config import load_config
 
         config = load_config(self.root)
         assert config.migrations is not None

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from contribkit.databases import ephemeral_database, with_driver
+from contribkit.databases.engines import with_driver
+from contribkit.databases.throwaway import ephemeral_database
 
 ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 HEADS = {"sqlite": "c3d2c0de0003", "postgresql": "c3d2c0de1003"}
@@ -247,8 +248,8 @@ def test_a_driver_that_is_not_installed_names_its_package(legacy) -> None:
 def test_the_pytest_plugin_migrates_on_the_projects_driver(legacy, dialect) -> None:
     """The template runs the project's env.py on its async driver (on PostgreSQL a revision
     only asyncpg accepts proves it), and the tests get URLs on that driver."""
-    from contribkit.config import load_config
-    from contribkit.testing import MigratedDatabases
+    from contribkit.core.config import load_config
+    from contribkit.frontends.pytest_plugin import MigratedDatabases
 
     databases = MigratedDatabases(load_config(legacy.root), dialect)
     try:

@@ -1,4 +1,4 @@
-"""The states ``check`` and ``migrate`` reuse from earlier runs (contribkit.migrations.snapshots):
+"""The states ``check`` and ``migrate`` reuse from earlier runs (contribkit.workflows.migrations.snapshots):
 used only while everything they follow from is unchanged, on real SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from migrations_support import Project
 
 from benchmarks.history import append_revision, models_source, revision_name
-from contribkit.migrations import snapshots
+from contribkit.workflows.migrations import snapshots
 
 REVISIONS = 6  # the grown fixture's
 

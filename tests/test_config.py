@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from contribkit.config import (
+from contribkit.core.config import (
     FEATURE_KEYS,
     FIELD_KEYS,
     config_from_table,
     load_config,
     normalize_dialect,
 )
-from contribkit.errors import UsageError
+from contribkit.core.errors import UsageError
 
 
 def test_postgres_is_an_alias_of_postgresql() -> None:

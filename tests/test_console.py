@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from contribkit import console
+from contribkit.core import console
 
 
 def test_warnings_while_migrations_run_are_one_summary_line(capsys) -> None:

@@ -16,14 +16,14 @@ import pytest
 import sqlalchemy as sa
 from process_support import Interrupted, raise_on_signals
 
-from contribkit.databases import (
+from contribkit.databases.postgresql.embedded import EmbeddedPostgres
+from contribkit.databases.throwaway import (
     EXTERNAL_URL_ENV,
     PostgresServer,
     create_engine,
     ephemeral_database,
     postgres_server,
 )
-from contribkit.pgembed import EmbeddedPostgres
 
 
 def _exists(url: str, dialect: str) -> bool:
@@ -111,7 +111,7 @@ def test_embedded_server_dies_with_a_killed_parent(request) -> None:  # type: ig
     script = textwrap.dedent(
         """
         import sys, time
-        from contribkit.pgembed import EmbeddedPostgres
+        from contribkit.databases.postgresql.embedded import EmbeddedPostgres
         server = EmbeddedPostgres().start()
         print(server.process.pid, server.folder, flush=True)
         time.sleep(60)
@@ -138,7 +138,7 @@ def test_embedded_server_dies_with_a_killed_parent(request) -> None:  # type: ig
 
 
 def test_stale_folders_of_killed_runs_are_swept(tmp_path: Path) -> None:
-    from contribkit.pgembed import STALE_AFTER_SECONDS, sweep_stale_folders
+    from contribkit.databases.postgresql.embedded import STALE_AFTER_SECONDS, sweep_stale_folders
 
     old, young, running = (tmp_path / f"ckpg-{n}" for n in ("old", "young", "running"))
     for folder in (old, young, running):
@@ -164,32 +164,32 @@ def test_external_server_gets_a_unique_database_that_is_dropped(monkeypatch) -> 
 def test_servers_live_in_ram_unless_tmpdir_says_otherwise(
     monkeypatch, request, tmp_path: Path
 ) -> None:
-    from contribkit import pgembed
+    from contribkit.databases.postgresql import embedded
 
     monkeypatch.delenv("TMPDIR", raising=False)
     ram = tmp_path / "ram"
     ram.mkdir()
-    monkeypatch.setattr(pgembed, "RAM_FOLDER", ram)
-    monkeypatch.setattr(pgembed, "RAM_FOLDER_MIN_FREE", 0)
-    assert pgembed.server_parent() == ram
-    monkeypatch.setattr(pgembed, "RAM_FOLDER_MIN_FREE", 1 << 62)  # more than any machine has
-    assert pgembed.server_parent() == Path("/tmp")
-    monkeypatch.setattr(pgembed, "RAM_FOLDER_MIN_FREE", 0)
-    monkeypatch.setattr(pgembed, "RAM_FOLDER", tmp_path / "no-such-folder")
-    assert pgembed.server_parent() == Path("/tmp")
+    monkeypatch.setattr(embedded, "RAM_FOLDER", ram)
+    monkeypatch.setattr(embedded, "RAM_FOLDER_MIN_FREE", 0)
+    assert embedded.server_parent() == ram
+    monkeypatch.setattr(embedded, "RAM_FOLDER_MIN_FREE", 1 << 62)  # more than any machine has
+    assert embedded.server_parent() == Path("/tmp")
+    monkeypatch.setattr(embedded, "RAM_FOLDER_MIN_FREE", 0)
+    monkeypatch.setattr(embedded, "RAM_FOLDER", tmp_path / "no-such-folder")
+    assert embedded.server_parent() == Path("/tmp")
     short = Path(tempfile.mkdtemp(prefix="ck-", dir="/tmp"))  # a long one is refused: sockets
     request.addfinalizer(lambda: short.rmdir())
     monkeypatch.setenv("TMPDIR", str(short))
     monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() caches what it found first
-    assert pgembed.server_parent() == short
+    assert embedded.server_parent() == short
     monkeypatch.setenv("TMPDIR", str(tmp_path / ("x" * 60)))
     (tmp_path / ("x" * 60)).mkdir()
     monkeypatch.setattr(tempfile, "tempdir", None)
-    assert pgembed.server_parent() == Path("/tmp")
+    assert embedded.server_parent() == Path("/tmp")
 
 
 def test_the_embedded_server_runs_where_server_parent_says(monkeypatch) -> None:
-    from contribkit.pgembed import server_parent
+    from contribkit.databases.postgresql.embedded import server_parent
 
     monkeypatch.delenv("TMPDIR", raising=False)
     server = EmbeddedPostgres().start()
@@ -201,7 +201,7 @@ def test_the_embedded_server_runs_where_server_parent_says(monkeypatch) -> None:
 
 
 def test_the_readme_says_what_running_as_root_does_and_how_to_avoid_it() -> None:
-    from contribkit.pgembed import SYSTEM_USER
+    from contribkit.databases.postgresql.embedded import SYSTEM_USER
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("**Running as root**")[1].split("\n\n")[0]

@@ -1,13 +1,14 @@
-"""contribkit's env.py body (contribkit.migrations.runtime) with what callers pass it."""
+"""contribkit's env.py body (contribkit.workflows.migrations.runtime) with what callers pass it."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import command
 
-from contribkit.config import load_config
-from contribkit.databases import create_engine, ephemeral_database
-from contribkit.migrations.layout import project_migrations
+from contribkit.core.config import load_config
+from contribkit.databases.engines import create_engine
+from contribkit.databases.throwaway import ephemeral_database
+from contribkit.workflows.migrations.layout import project_migrations
 
 
 def test_an_engine_passed_as_the_connection_is_used_as_pytest_alembic_passes_it(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from contribkit.errors import CheckFailed, UsageError
-from contribkit.frontend import INTERRUPTED, run
+from contribkit.core.errors import CheckFailed, UsageError
+from contribkit.frontends.runner import INTERRUPTED, run
 
 
 def interrupted_then_cleanup_failed(wrap: bool) -> None:

@@ -99,7 +99,7 @@ def test_two_migrates_at_once_write_one_revision_per_dialect(sample, dialect: st
 def test_a_ctrl_c_during_the_commit_leaves_a_finished_run(sample, monkeypatch) -> None:
     """The signal is held while the files move; once they have, the run is done: exit 0 with
     everything written, not "interrupted" with the files in place."""
-    from contribkit.migrations import notes
+    from contribkit.workflows.migrations import notes
 
     assert sample.cli("init").code == 0
     assert sample.cli("migrate", "-m", "initial").code == 0
@@ -131,7 +131,7 @@ class _SignalsItselfWhenCollected:
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # that is the point
 def test_a_sigterm_lost_in_a_finalizer_still_stops_the_run(sample, monkeypatch) -> None:
-    from contribkit.migrations import generate
+    from contribkit.workflows.migrations import generate
 
     assert sample.cli("init").code == 0
     assert sample.cli("migrate", "-m", "initial").code == 0

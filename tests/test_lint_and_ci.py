@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from contribkit.lintversions import package_for_repo, pinned_requirements, pinned_version
+from contribkit.workflows.lintversions import package_for_repo, pinned_requirements, pinned_version
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))

@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from contribkit.migrations.layout import REVISION_FILE
+from contribkit.workflows.migrations.layout import REVISION_FILE
 
 NEW_COLUMN = "    worker: Mapped[str | None] = mapped_column(sa.String(200))\n"
 WITH_NEW_COLUMN = NEW_COLUMN + "    new_column: Mapped[str | None] = mapped_column(sa.String(50))\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contribkit.migrations import notes
+from contribkit.workflows.migrations import notes
 
 HASH_STYLE = """# Migration notes
 

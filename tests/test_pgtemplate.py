@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from contribkit import pgtemplate
-from contribkit.databases import create_engine
-from contribkit.pgembed import EmbeddedPostgres
+from contribkit.databases.engines import create_engine
+from contribkit.databases.postgresql import initdb_cache
+from contribkit.databases.postgresql.embedded import EmbeddedPostgres
 
 # Each test starts several embedded servers of its own: once, in the PostgreSQL session, is enough.
 pytestmark = pytest.mark.dialects("postgresql")
@@ -120,4 +120,4 @@ def test_two_first_starts_at_once_both_work_and_publish_one_cluster(
             server.stop()
     [entry] = entries(private_cache)
     assert not entry.count(".partial-")
-    assert pgtemplate.find(entry.removeprefix("pgdata-")) == private_cache / entry / "data"
+    assert initdb_cache.find(entry.removeprefix("pgdata-")) == private_cache / entry / "data"

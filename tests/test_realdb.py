@@ -10,7 +10,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from contribkit.databases import create_engine, ephemeral_database
+from contribkit.databases.engines import create_engine
+from contribkit.databases.throwaway import ephemeral_database
 
 
 @pytest.fixture

@@ -6,7 +6,12 @@ import pytest
 import sqlalchemy as sa
 from alembic.operations import ops
 
-from contribkit.migrations.review import DATA_DEPENDENT, DESTRUCTIVE, RENAME, review_operations
+from contribkit.workflows.migrations.review import (
+    DATA_DEPENDENT,
+    DESTRUCTIVE,
+    RENAME,
+    review_operations,
+)
 
 
 def alter(existing: sa.types.TypeEngine, new: sa.types.TypeEngine) -> ops.AlterColumnOp:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.pool import NullPool
 
-from contribkit.databases import create_engine
-from contribkit.migrations import seed
+from contribkit.databases.engines import create_engine
+from contribkit.workflows.migrations import seed
 from flowdesk.server.database.orm_models import Base
 
 

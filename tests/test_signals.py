@@ -13,7 +13,7 @@ import time
 import pytest
 from process_support import Interrupted, raise_on_signals
 
-from contribkit.signals import (
+from contribkit.core.signals import (
     deferred_signals,
     install_interrupt_handlers,
     raise_if_interrupted,
@@ -156,7 +156,7 @@ def test_an_interrupted_run_exits_130_even_after_an_exec(tmp_path) -> None:
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "__main__.py").write_text(
-        "from contribkit.frontend import exit_with, run\n\n\n"
+        "from contribkit.frontends.runner import exit_with, run\n\n\n"
         "def action():\n"
         "    exec('import os, signal, time\\nos.kill(os.getpid(), signal.SIGINT)\\ntime.sleep(5)')\n\n\n"
         "exit_with(run(action))\n"

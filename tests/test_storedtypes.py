@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from contribkit.migrations.storedtypes import stored_type
+from contribkit.workflows.migrations.storedtypes import stored_type
 
 
 def _legacy_types():  # type: ignore[no-untyped-def]

@@ -34,7 +34,7 @@ def test_list_shows_every_task_with_help() -> None:
 
 
 def test_every_task_argument_has_help() -> None:
-    from contribkit.tasks import namespace
+    from contribkit.frontends.invoke_tasks import namespace
 
     ns = namespace()
     for name in ns.task_names:

@@ -1,3 +1,3 @@
-from contribkit.cli import entry
+from contribkit.frontends.cli import entry
 
 entry()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from devtools_support import NODE_MAJOR, write_project, write_ui
 
-from contribkit.config import ProjectConfig
+from contribkit.core.config import ProjectConfig
 
 
 @pytest.fixture

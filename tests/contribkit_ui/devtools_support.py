@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from contribkit.config import ProjectConfig, load_config
+from contribkit.core.config import ProjectConfig, load_config
 
 NODE_MAJOR = (
     subprocess.run(["node", "--version"], capture_output=True, text=True, check=True)

@@ -22,15 +22,15 @@ import pytest
 from devtools_support import NODE_MAJOR, contribkit, write_project, write_ui
 from process_support import free_port, live_processes
 
-from contribkit.devserver import STOP_TIMEOUT
+from contribkit.workflows.devserver import STOP_TIMEOUT
 
 SUPERVISE = """
 import json, signal, sys
 # Ctrl-C as a foreground terminal delivers it, even when the tests themselves run as a
 # background job (whose children start with SIGINT ignored, and Python keeps it so).
 signal.signal(signal.SIGINT, signal.default_int_handler)
-from contribkit.devserver import Service, run_services
-from contribkit.frontend import run
+from contribkit.workflows.devserver import Service, run_services
+from contribkit.frontends.runner import run
 services = [Service(**service) for service in json.loads(sys.argv[1])]
 sys.exit(run(lambda: run_services(services)) or 0)
 """
@@ -245,7 +245,7 @@ def test_invoke_dev_api_rejects_a_bad_port(port: str) -> None:
 
 @pytest.mark.parametrize("port", ["abc", "0", "70000"])
 def test_contribkit_dev_api_rejects_a_bad_port(port: str, capsys) -> None:  # type: ignore[no-untyped-def]
-    from contribkit.cli import main
+    from contribkit.frontends.cli import main
 
     with pytest.raises(SystemExit) as exited:
         main(["dev", "api", "--port", port])

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from devtools_support import contribkit, write_project
 
-from contribkit import k8s
-from contribkit.config import load_config
-from contribkit.errors import UsageError
+from contribkit.core.config import load_config
+from contribkit.core.errors import UsageError
+from contribkit.workflows import k8s
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES = "1.37.0"

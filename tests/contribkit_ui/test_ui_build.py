@@ -14,9 +14,9 @@ import pytest
 from devtools_support import NODE_MAJOR, contribkit
 from process_support import raise_on_signals
 
-from contribkit import ui
-from contribkit.config import ProjectConfig
-from contribkit.errors import CheckFailed, UsageError
+from contribkit.core.config import ProjectConfig
+from contribkit.core.errors import CheckFailed, UsageError
+from contribkit.workflows import ui
 
 REPO = Path(__file__).resolve().parents[2]
 

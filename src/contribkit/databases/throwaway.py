@@ -1,0 +1,180 @@
+"""Throw-away databases, one per use, for every dialect contribkit supports.
+
+``ephemeral_database("sqlite")`` is a file in a private temporary folder;
+``ephemeral_database("postgresql")`` is a uniquely named database on one PostgreSQL server per
+process: the embedded one (started on first use, stopped at exit), or the server named by
+``CONTRIBKIT_POSTGRESQL_URL``. Either way the database is removed when the ``with`` block ends,
+whether it ends normally, by an exception or by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from contribkit.core.errors import UsageError, one_line
+from contribkit.core.signals import deferred_signals, temporary_folder
+from contribkit.databases.engines import create_engine, redact, with_driver
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Engine
+
+    from contribkit.databases.postgresql.embedded import EmbeddedPostgres
+
+EXTERNAL_URL_ENV = "CONTRIBKIT_POSTGRESQL_URL"
+
+
+class PostgresServer:
+    """Creates and drops databases on one server reached through an admin URL."""
+
+    def __init__(self, admin_url: str, owner: object | None = None) -> None:
+        from sqlalchemy.engine import make_url
+
+        try:
+            url = make_url(admin_url)
+        except Exception as exc:  # ValueError for a port such as 'abc', ArgumentError, ...
+            raise UsageError(
+                f"{EXTERNAL_URL_ENV} is not a valid database URL ({one_line(exc)}): "
+                "use postgresql://user:password@host:port/postgres."
+            ) from exc
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        self.admin_url = url
+        self.owner = owner  # the embedded server, kept alive with us
+        self._engine: Engine | None = None
+
+    def _admin(self) -> Engine:
+        if self._engine is None:
+            self._engine = create_engine(
+                self.admin_url, isolation_level="AUTOCOMMIT", poolclass=_null_pool()
+            )
+        return self._engine
+
+    def url(self, database: str) -> URL:
+        return self.admin_url.set(database=database)
+
+    def execute_admin(self, statement: str) -> None:
+        import sqlalchemy as sa
+
+        try:
+            with self._admin().connect() as conn:
+                conn.execute(sa.text(statement))
+        except sa.exc.OperationalError as exc:
+            reason = one_line(exc)
+            process = getattr(self.owner, "process", None)
+            if process is not None and process.poll() is not None:
+                raise UsageError(
+                    f"the embedded PostgreSQL server stopped unexpectedly (exit {process.returncode}): {reason}."
+                ) from exc
+            raise UsageError(
+                f"PostgreSQL at {redact(self.admin_url)} is unreachable: {reason}."
+            ) from exc
+
+    def create_database(self, name: str, template: str | None = None) -> URL:
+        clause = f' TEMPLATE "{template}"' if template else ""
+        self.execute_admin(f'CREATE DATABASE "{name}"{clause}')
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        self.execute_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        if self.owner is not None:
+            self.owner.stop()  # type: ignore[attr-defined]
+            self.owner = None
+
+
+def _null_pool() -> type:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+# One server per source for the whole process: the embedded one (key None) or an external URL.
+_servers: dict[str | None, PostgresServer] = {}
+# An embedded server whose initdb is running while the caller does other work (see prewarm).
+_starting: list[EmbeddedPostgres] = []
+
+
+def _new_embedded() -> EmbeddedPostgres:
+    from contribkit.databases.postgresql.embedded import EmbeddedPostgres
+
+    return EmbeddedPostgres()
+
+
+def prewarm(dialects: Iterable[str]) -> None:
+    """Begin starting the embedded server now if PostgreSQL will be needed and is not running.
+
+    Only initdb is launched (a child process, no thread): the caller's imports and SQLite work
+    overlap it, and :func:`postgres_server` finishes the start when PostgreSQL is first used.
+    """
+    if "postgresql" not in dialects or os.environ.get(EXTERNAL_URL_ENV):
+        return
+    if None not in _servers and not _starting:
+        _starting.append(_new_embedded().begin())
+
+
+def postgres_server() -> PostgresServer:
+    """The run's PostgreSQL server: ``CONTRIBKIT_POSTGRESQL_URL`` if set, else the embedded one
+    (started on first use, stopped at exit)."""
+    external = os.environ.get(EXTERNAL_URL_ENV) or None
+    server = _servers.get(external)
+    if server is None:
+        if external:
+            server = PostgresServer(external)
+            server.execute_admin("SELECT 1")  # fail now, with a clear message, if unreachable
+        else:
+            embedded = _starting.pop() if _starting else _new_embedded().begin()
+            embedded.finish()
+            server = PostgresServer(embedded.url(), owner=embedded)
+        if not _servers:
+            atexit.register(shutdown_postgres_servers)
+        _servers[external] = server
+    return server
+
+
+def shutdown_postgres_servers() -> None:
+    """Stop the embedded server (if any) and close admin connections; later use starts anew."""
+    with deferred_signals():
+        while _starting:
+            _starting.pop().stop()
+        while _servers:
+            _, server = _servers.popitem()
+            server.close()
+
+
+def unique_name(prefix: str = "ck") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@contextmanager
+def ephemeral_database(dialect: str, driver: str | None = None) -> Iterator[str]:
+    """Yield the URL of a new, empty database of ``dialect``, reached through ``driver`` (default:
+    SQLAlchemy's); remove it afterwards."""
+    if dialect == "sqlite":
+        with temporary_folder("ck-sqlite-") as folder:
+            yield with_driver(f"sqlite:///{folder / 'db.sqlite'}", driver)
+    elif dialect == "postgresql":
+        server = postgres_server()
+        name = unique_name()
+        created = False
+        try:
+            # Held, so that `created` tells the truth and an interrupt right after CREATE is
+            # delivered inside this try, whose finally then drops the database.
+            with deferred_signals():
+                url = server.create_database(name)
+                created = True
+            yield with_driver(url, driver)
+        finally:
+            if created:
+                with deferred_signals():
+                    server.drop_database(name)
+    else:
+        raise UsageError(f"cannot provision a {dialect!r} database: sqlite and postgresql only.")

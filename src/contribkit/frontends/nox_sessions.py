@@ -1,0 +1,102 @@
+"""Helpers for a project's ``noxfile.py``: the sessions stay declarations, the logic lives here.
+
+Installs go through ``session.run_install`` so ``nox -R`` skips them, and come from ``uv.lock``
+(``uv sync --frozen`` into the session's virtualenv), so local runs and CI get the same versions.
+This module imports nothing heavy: nox loads it for ``nox -l``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+def find_interpreters() -> None:
+    """Let nox and uv see every pyenv-installed Python, not just the selected one.
+
+    pyenv keeps unselected versions off PATH; appending their bin folders (after everything
+    else) lets ``python=["3.10", ...]`` find them without shadowing the user's choice.
+    """
+    root = Path(os.environ.get("PYENV_ROOT", "~/.pyenv")).expanduser()
+    extra = [
+        str(p)
+        for p in sorted(root.glob("versions/*/bin"))
+        if str(p) not in os.environ.get("PATH", "")
+    ]
+    if extra:
+        os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), *extra])
+    # A sandbox or CI without internet must fail fast on a missing interpreter, not download one.
+    os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+
+
+def install_locked(session: Any, *extras: str) -> None:
+    """Install the project and ``extras`` into the session's venv, exactly as locked."""
+    from contribkit.workflows.quality import UV_SYNC
+
+    flags = [arg for extra in extras for arg in ("--extra", extra)]
+    session.run_install(
+        *UV_SYNC,
+        "--inexact",
+        *flags,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        silent=True,
+    )
+
+
+def run_tests(session: Any, dialect: str, default_args: list[str]) -> None:
+    """pytest on ``dialect``; ``nox -s tests -- -k tasks`` passes its args straight to pytest."""
+    from contribkit.workflows.quality import pytest_command, test_environment
+
+    install_locked(session, "dev")
+    session.run(
+        *pytest_command(extra=session.posargs or default_args), env=test_environment(dialect)
+    )
+
+
+def run_contribkit(session: Any, *args: str) -> None:
+    """``contribkit ARGS`` in a venv with the project installed from the lock."""
+    install_locked(session)
+    session.run("contribkit", *args)
+
+
+def run_ui(session: Any, root: Path) -> None:
+    """Build the UI as ``invoke ui.build`` does, then run its npm checks (``ui_checks``).
+
+    The checks run with the session's venv first on PATH, so a browser test can start the
+    application's own CLI, and get ``UI_TEST_OUTPUT``: a folder in the session for screenshots.
+    """
+    from contribkit.core.config import load_config
+    from contribkit.workflows.ui import NPM_CI, checks, dependencies_stale, ui_folders
+
+    config = load_config(root)
+    ui_dir, _ = ui_folders(config)
+    run_contribkit(session, "ui", "build")
+    output = Path(session.virtualenv.location) / "screenshots"
+    with session.chdir(ui_dir):
+        if dependencies_stale(ui_dir):  # the build was skipped, yet node_modules is not there
+            session.run("npm", *NPM_CI, external=True)
+        for script in checks(config):
+            session.run("npm", "run", script, external=True, env={"UI_TEST_OUTPUT": str(output)})
+    session.log(f"screenshots in {output}")
+
+
+def run_module(
+    session: Any, module: str, *extras: str, pip: list[str] | tuple[str, ...] = ()
+) -> None:
+    """``python -m MODULE`` from the project root, in a venv installed from the lock, plus
+    ``pip`` requirements the lock does not hold (a real project to try contribkit on)."""
+    install_locked(session, *extras)
+    if pip:
+        session.install(*pip)
+    session.run("python", "-m", module, *session.posargs)
+
+
+def run_lint(session: Any, root: Path, fix: bool = False) -> None:
+    """Lint with exactly the versions ``.pre-commit-config.yaml`` pins."""
+    from contribkit.workflows.lintversions import pinned_requirements
+    from contribkit.workflows.quality import lint_commands
+
+    session.install(*pinned_requirements(root))
+    for argv in lint_commands(fix=fix):
+        session.run(*argv)

@@ -1,0 +1,164 @@
+"""A Kubernetes manifest for a development deployment of the project's API.
+
+A Deployment ``<name>-dev`` running the ``app`` factory with uvicorn, and a Service on
+``api_port``. The database URL comes from a Secret (``<name>-dev-database``, key ``url``) into
+the variable named by ``database_url_env``: a password never appears in the manifest. When
+``upgrade`` names a migration command it runs first, as an init container.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from contribkit.core.config import ProjectConfig
+from contribkit.core.errors import UsageError
+
+#: RFC 1123 label: what Kubernetes requires of namespaces and of Service names.
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+#: ``[registry[:port]/]path[:tag][@digest]``, as the OCI distribution spec allows.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE = re.compile(
+    rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,})?"
+)
+SECRET_KEY = "url"
+RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "128Mi"},
+    "limits": {"cpu": "500m", "memory": "512Mi"},
+}
+#: Any non-root id works; a fixed one keeps files in mounted volumes readable across restarts.
+RUN_AS = 10001
+
+
+def check_label(value: str, what: str) -> str:
+    if len(value) > 63 or not DNS_LABEL.fullmatch(value):
+        raise UsageError(
+            f"{what} {value!r} is not a valid DNS-1123 label: use at most 63 lowercase letters, "
+            "digits and '-', starting and ending with a letter or digit."
+        )
+    return value
+
+
+def check_image(image: str) -> str:
+    if not IMAGE.fullmatch(image):
+        raise UsageError(
+            f"image {image!r} is not a valid image reference: use [registry/]name[:tag], "
+            "e.g. 'ghcr.io/acme/app:dev', without spaces or uppercase letters in the name."
+        )
+    return image
+
+
+def project_name(config: ProjectConfig) -> str:
+    return config.require_option("name", str, "'myapp'")
+
+
+def secret_name(config: ProjectConfig) -> str:
+    return f"{project_name(config)}-dev-database"
+
+
+def manifest_objects(
+    config: ProjectConfig, *, image: str | None = None, namespace: str | None = None
+) -> list[dict[str, Any]]:
+    """The Deployment and the Service, as Kubernetes objects."""
+    name = project_name(config)
+    deployment = check_label(f"{name}-dev", "name")
+    image = check_image(image or f"{name}:dev")
+    metadata: dict[str, Any] = {"name": deployment}
+    if namespace is not None:
+        metadata["namespace"] = check_label(namespace, "namespace")
+    app = config.require_option("app", str, "'package.module:create_app'")
+    port = config.api_port
+    health = config.option("health_path", str, "/health")
+    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": deployment}
+    env = [
+        {
+            "name": config.database_url_env,
+            "valueFrom": {"secretKeyRef": {"name": secret_name(config), "key": SECRET_KEY}},
+        }
+    ]
+    container_security = {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+    def container(container_name: str, command: list[str]) -> dict[str, Any]:
+        return {
+            "name": container_name,
+            "image": image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": command,
+            "env": env,
+            "resources": RESOURCES,
+            "securityContext": container_security,
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        }
+
+    api = container(
+        "api",
+        ["python", "-m", "uvicorn", app, "--factory", "--host", "0.0.0.0", "--port", str(port)],
+    )
+    api["ports"] = [{"name": "http", "containerPort": port}]
+    api["readinessProbe"] = {
+        "httpGet": {"path": health, "port": "http"},
+        "initialDelaySeconds": 2,
+        "periodSeconds": 5,
+        "failureThreshold": 3,
+    }
+    pod: dict[str, Any] = {}
+    upgrade = config.option("upgrade", list)
+    if upgrade:  # migrate before the API starts, with the same image and secret
+        pod["initContainers"] = [container("upgrade-database", upgrade)]
+    pod["securityContext"] = {
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS,
+        "runAsGroup": RUN_AS,
+        "fsGroup": RUN_AS,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    pod["containers"] = [api]
+    pod["volumes"] = [{"name": "tmp", "emptyDir": {}}]  # writable /tmp on a read-only root
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {**metadata, "labels": labels},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": pod},
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {**metadata, "labels": labels},
+            "spec": {
+                "type": "ClusterIP",
+                "selector": labels,
+                "ports": [{"name": "http", "port": port, "targetPort": "http"}],
+            },
+        },
+    ]
+
+
+def render(config: ProjectConfig, *, image: str | None = None, namespace: str | None = None) -> str:
+    """The manifest as YAML for ``kubectl apply -f -``, with how to create its Secret first."""
+    import yaml
+
+    objects = manifest_objects(config, image=image, namespace=namespace)
+    deployment = objects[0]["metadata"]["name"]
+    in_namespace = f" -n {namespace}" if namespace else ""
+    header = (
+        f"# {deployment}: a development deployment of the API. Create its database secret first:\n"
+        f"#   kubectl{in_namespace} create secret generic {secret_name(config)} "
+        f"--from-literal={SECRET_KEY}='<database URL>'\n"
+    )
+
+    class Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True  # shared dicts (labels, env) written out in full: easier to read
+
+    documents = yaml.dump_all(objects, Dumper=Dumper, sort_keys=False)
+    return header + "---\n" + documents

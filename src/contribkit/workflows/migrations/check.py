@@ -1,0 +1,333 @@
+"""``check``: is every dialect's history sound and in step with the models and notes?
+
+For each dialect: exactly one head; then, on a fresh database, every revision upgrades,
+downgrades and upgrades again one step at a time, with rows seeded in every table and foreign
+keys on, without losing rows; zero drift at head; and MIGRATION-NOTES.md names exactly the
+revision files. New revisions must also be named ``YYYY_MM_DD_HHMMSS_<rev>_<slug>.py`` and, on
+SQLite, keep their ``PRAGMA foreign_keys`` bracket.
+
+An adopted project's baseline (see :mod:`contribkit.workflows.migrations.baseline`) marks the revisions
+that are only checked structurally (no seeded rows, no file rules) and the problems already
+known; the check fails only on the others. It never stops at the first problem: a revision that
+fails is reported, the walk starts again on a fresh database brought to that revision without
+rows, and goes on.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contribkit.core import console
+from contribkit.core.config import ProjectConfig
+from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
+from contribkit.databases.asyncdrivers import bridged
+from contribkit.workflows.migrations import baseline as baselines
+from contribkit.workflows.migrations import snapshots
+from contribkit.workflows.migrations.layout import REVISION_FILE, Migrations
+
+
+@dataclass
+class DialectReport:
+    dialect: str
+    revisions: int = 0
+    #: Every problem found, known to the baseline or not.
+    problems: list[str] = field(default_factory=list)
+    #: The revision ids of the history, oldest first.
+    history: list[str] = field(default_factory=list)
+
+    def new(self, accepted: baselines.DialectBaseline) -> list[str]:
+        return [p for p in self.problems if p not in accepted.known]
+
+    def fixed(self, accepted: baselines.DialectBaseline) -> list[str]:
+        return sorted(accepted.known - set(self.problems))
+
+
+def _pragma_bracket_problems(path: Path) -> list[str]:
+    """SQLite revisions must switch foreign keys off first and on last in both functions."""
+    from contribkit.workflows.migrations.generate import PRAGMA_OFF, PRAGMA_ON
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    problems = []
+    for func in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+        if func.name not in ("upgrade", "downgrade"):
+            continue
+        body = [n for n in func.body if not isinstance(n, ast.Pass)]
+        if not body:
+            continue
+        first, last = ast.unparse(body[0]), ast.unparse(body[-1])
+        if PRAGMA_OFF not in first or PRAGMA_ON not in last:
+            problems.append(
+                f"{path.name}: {func.name}() must start with op.execute('{PRAGMA_OFF}') "
+                f"and end with op.execute('{PRAGMA_ON}')"
+            )
+    return problems
+
+
+def _file_problems(
+    dialect: str, revisions: list[Any], old: frozenset[str], recorded: set[str]
+) -> list[str]:
+    """The rules for revisions written after the baseline, and notes that name missing files."""
+    problems = []
+    for rev in revisions:
+        if rev.revision in old:
+            continue
+        name = Path(rev.path).name
+        if not REVISION_FILE.match(name):
+            problems.append(f"{name}: not named YYYY_MM_DD_HHMMSS_<rev>_<slug>.py")
+        if dialect == "sqlite":
+            problems += _pragma_bracket_problems(Path(rev.path))
+        if rev.revision not in recorded:
+            problems.append(f"{name}: revision {rev.revision} has no entry in the notes")
+    on_disk = {rev.revision for rev in revisions}
+    problems += [
+        f"the notes name {r}, which has no revision file" for r in sorted(recorded - on_disk)
+    ]
+    return problems
+
+
+@contextmanager
+def _fresh_database(migrations: Migrations, dialect: str, script: Any) -> Iterator[Any]:
+    from contribkit.workflows.migrations.verify import TrialDatabase
+
+    with (
+        migrations.ephemeral_database(dialect) as url,
+        TrialDatabase(migrations, dialect, url, script) as db,
+    ):
+        yield db
+
+
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, ContribkitError):
+        return exc.message
+    return f"{type(exc).__name__}: {one_line(exc)}"
+
+
+def _walk(
+    migrations: Migrations, dialect: str, script: Any, revisions: list[Any], old: frozenset[str]
+) -> list[str]:
+    """Round-trip every revision in order (seeded from the baseline on), then compare with the
+    models; returns the problems found. States proven by an earlier run are restored from the
+    cache instead of replayed (see :mod:`contribkit.workflows.migrations.snapshots`)."""
+    from contribkit.workflows.migrations.verify import round_trip
+
+    passes = _pass_count(revisions, old)
+    with ExitStack() as stack:
+
+        def fresh() -> Any:
+            stack.close()
+            return stack.enter_context(_fresh_database(migrations, dialect, script))
+
+        db = fresh()
+        cache = snapshots.HistoryCache.open(migrations, dialect, db.engine, revisions)
+        keys = cache.walk_keys([r.revision not in old for r in revisions], passes) if cache else []
+        done, meta = cache.resume(keys, db.url, "proven") if cache else (0, {})
+        problems, consulted = list(meta.get("problems", [])), set(meta.get("models", {}))
+        if done == 0 and passes:
+
+            def save_upgraded() -> None:  # a plain upgrade's state: where migrate starts
+                if cache:
+                    cache.save(cache.upgrade_keys()[passes - 1], db.url, [], set())
+
+            if _baseline_passes(db, revisions[passes - 1].revision, save_upgraded):
+                done = passes
+                if cache:
+                    cache.save(keys[passes - 1], db.url, [], set())
+            else:  # a pass failed: walk them one by one, which names the revision
+                db = fresh()
+                cache = None  # the states differ from what the keys describe
+        previous = revisions[done - 1].revision if done else None
+        counts: dict[str, int] | None = None  # rows per table, when known without asking
+        for index in range(done, len(revisions)):
+            rev = revisions[index]
+            name = Path(rev.path).name
+            seeded = rev.revision not in old
+            if cache and index == len(revisions) - 1 and index:
+                # Before the head too: the newest revision is the one most often edited.
+                cache.save(keys[index - 1], db.url, problems, consulted)
+            try:
+                if seeded and (counts is None or not all(counts.values())):
+                    db.seed(consulted)  # a table without rows: it may be seedable now
+                    counts = None
+                counts = round_trip(db, rev.revision, previous, rows=seeded, before=counts) or None
+            except UsageError:
+                raise  # the set-up is wrong (env.py, drivers): no revision is to blame
+            except Exception as exc:
+                counts = None
+                problems.append(f"{name}: {_failure(exc)}")
+                # Go on from this revision, on a database that never held the failed step.
+                db = fresh()
+                try:
+                    db.upgrade(rev.revision)
+                except Exception as again:
+                    problems.append(
+                        f"{name}: the check cannot go on past it, even without rows: {_failure(again)}"
+                    )
+                    return problems
+            previous = rev.revision
+        if cache and keys:
+            cache.save(keys[-1], db.url, problems, consulted)
+        problems += [f"{baselines.DRIFT}{line}" for line in db.drift()]
+    return problems
+
+
+def _pass_count(revisions: list[Any], old: frozenset[str]) -> int:
+    """How many of the history's first revisions are the baseline's and run as whole passes
+    (0: too few for passes to save anything)."""
+    count = 0
+    while count < len(revisions) and revisions[count].revision in old:
+        count += 1
+    return count if count >= 2 else 0
+
+
+def _baseline_passes(db: Any, last: str, upgraded: Callable[[], None]) -> bool:
+    """The baseline's revisions (the history's first ones, up to ``last``) as three whole passes
+    on the empty database: up, down to base, up again. Every step of their one-by-one round trips
+    runs, in three runs of env.py instead of three per revision. ``upgraded`` is called after
+    the first pass. False if a pass failed."""
+    try:
+        db.upgrade(last)
+        upgraded()
+        db.downgrade("base")
+        db.upgrade(last)
+    except UsageError:
+        raise
+    except Exception:
+        return False
+    return True
+
+
+def check_dialect(
+    migrations: Migrations,
+    dialect: str,
+    recorded: set[str],
+    old: frozenset[str] = frozenset(),
+    script: Any = None,
+) -> DialectReport:
+    """Every problem of one dialect's history; ``old``: the baseline's revisions; ``script``:
+    its ``ScriptDirectory`` if the caller has loaded it (loading runs every revision file)."""
+    report = DialectReport(dialect)
+    script = script if script is not None else migrations.script(dialect)
+    heads = script.get_heads()
+    if len(heads) > 1:
+        report.problems.append(f"{len(heads)} heads ({', '.join(sorted(heads))}): merge them")
+        return report
+    revisions = list(reversed(list(script.walk_revisions())))
+    report.revisions = len(revisions)
+    report.history = [rev.revision for rev in revisions]
+    report.problems += _file_problems(dialect, revisions, old, recorded)
+    report.problems += _walk(migrations, dialect, script, revisions, old)
+    return report
+
+
+@bridged
+def run_checks(
+    config: ProjectConfig,
+    dialect: str | None,
+    accepted: baselines.Baseline,
+    *,
+    as_baseline: bool = False,
+    cache: bool = True,
+) -> list[DialectReport]:
+    """Check the selected dialects and print what each found; ``as_baseline``: treat every
+    revision of today's history as the baseline's; ``cache``: reuse states proven before."""
+    from contribkit.databases.throwaway import prewarm
+    from contribkit.workflows.migrations.layout import project_migrations
+    from contribkit.workflows.migrations.migrate import step
+    from contribkit.workflows.migrations.notes import recorded_revisions
+
+    dialects = config.select_dialects(dialect)
+    prewarm(dialects)
+    migrations = project_migrations(config, dialects, cache=cache)
+    notes_text = (
+        config.notes.read_text(encoding="utf-8") if config.notes and config.notes.exists() else ""
+    )
+    recorded = recorded_revisions(notes_text)
+    reports = []
+    with console.summarized_warnings():
+        for name in dialects:
+            script = migrations.script(name)
+            history = {rev.revision for rev in script.walk_revisions()}
+            if as_baseline:
+                migrations.single_head(name)  # a baseline of several heads would accept them
+                old = frozenset(history)
+            else:
+                baselines.require_known_revisions(accepted, config.baseline, name, history)
+                old = accepted.of(name).revisions
+            with step(name, "check"):
+                report = check_dialect(migrations, name, recorded.get(name, set()), old, script)
+            reports.append(report)
+            _print_report(report, accepted.of(name), as_baseline)
+    return reports
+
+
+def _print_report(
+    report: DialectReport, accepted: baselines.DialectBaseline, as_baseline: bool
+) -> None:
+    name = report.dialect
+    if as_baseline:
+        console.ok(f"{name}: {report.revisions} revisions, {len(report.problems)} known problem(s)")
+        return
+    for problem in report.new(accepted):
+        console.warn(f"{name}: {problem}")
+    fixed = report.fixed(accepted)
+    if fixed:
+        console.info(
+            f"{name}: {len(fixed)} problem(s) of the baseline are gone: "
+            "run 'contribkit baseline' to drop them"
+        )
+    if not report.new(accepted):
+        known = len(report.problems)
+        suffix = f" ({known} known to the baseline)" if known else ""
+        console.ok(
+            f"{name}: {report.revisions} revisions: single head, round trips, no drift, "
+            f"notes match{suffix}"
+        )
+
+
+def check(
+    config: ProjectConfig, dialect: str | None = None, *, cache: bool = True
+) -> list[DialectReport]:
+    """Run the check for the selected dialects; raise :class:`CheckFailed` naming how many
+    problems and where if any is not in the project's baseline. ``cache=False``: replay every
+    revision (``--no-cache``)."""
+    accepted = baselines.load(config.baseline)
+    reports = run_checks(config, dialect, accepted, cache=cache)
+    failed = {r.dialect: r.new(accepted.of(r.dialect)) for r in reports}
+    failed = {d: new for d, new in failed.items() if new}
+    if failed:
+        count = sum(len(new) for new in failed.values())
+        raise CheckFailed(
+            f"migrations check failed with {count} problem(s) in {', '.join(failed)}: "
+            "fix those above (drift means the models changed: generate a migration with "
+            "'migrate -m <what_changed>'; an existing project records what it already gets "
+            "wrong with 'contribkit baseline')"
+        )
+    return reports
+
+
+def write_baseline(
+    config: ProjectConfig, dialect: str | None = None, *, cache: bool = True
+) -> tuple[Path, baselines.Baseline]:
+    """``contribkit baseline``: record the history as it is, and every problem it has now.
+
+    With ``dialect``, the other dialects' entries are kept as they were."""
+    from contribkit.workflows.migrations.notes import write_atomically
+
+    path = config.baseline
+    assert path is not None
+    current = baselines.load(path)  # fails on a damaged file before any work
+    reports = run_checks(config, dialect, current, as_baseline=True, cache=cache)
+    dialects = dict(current.dialects)
+    for report in reports:
+        dialects[report.dialect] = baselines.DialectBaseline(
+            frozenset(report.history), frozenset(report.problems)
+        )
+    result = baselines.Baseline(dialects)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, baselines.render(result))
+    return path, result

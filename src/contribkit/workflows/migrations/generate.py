@@ -1,0 +1,155 @@
+"""Autogenerate one dialect's revision into a (staged) migrations folder.
+
+The ephemeral database is brought to the dialect's head and compared with the models, through
+``alembic.command.revision`` and the project's own ``env.py``. A ``process_revision_directives``
+hook captures the operations for review, cancels an empty revision, and adds the dialect's
+conventions: SQLite's ``PRAGMA foreign_keys`` bracket and PostgreSQL's enum clean-up on downgrade.
+The file is then formatted with ruff, using the project's own ruff settings.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contribkit.core.errors import CheckFailed
+from contribkit.workflows.migrations.describe import flatten
+
+PRAGMA_OFF = "PRAGMA foreign_keys=OFF"
+PRAGMA_ON = "PRAGMA foreign_keys=ON"
+
+
+@dataclass
+class Generated:
+    """One written (staged) revision and what review needs to know about it."""
+
+    revision: str
+    down_revision: str | None
+    path: Path
+    upgrade_ops: list[Any]
+    existing_enums: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _bracket_with_pragmas(container: Any) -> None:
+    """Foreign keys off first and on last, outermost in the function body.
+
+    Batch mode rebuilds a table by copying it and dropping the original; with foreign keys on,
+    that drop would cascade into child tables and delete their rows.
+    """
+    from alembic.operations import ops
+
+    container.ops.insert(0, ops.ExecuteSQLOp(PRAGMA_OFF))
+    container.ops.append(ops.ExecuteSQLOp(PRAGMA_ON))
+
+
+def existing_enums(connection: Any) -> dict[str, list[str]]:
+    """PostgreSQL enum types in the database → their labels."""
+    if connection.dialect.name != "postgresql":
+        return {}
+    import sqlalchemy as sa
+
+    return {e["name"]: list(e["labels"]) for e in sa.inspect(connection).get_enums(schema="*")}
+
+
+def generate_revision(
+    migrations: Any,
+    dialect: str,
+    url: str,
+    *,
+    message: str,
+    rev_id: str,
+    file_stamp: str,
+    known_drift: frozenset[str] = frozenset(),
+) -> Generated | None:
+    """Write the revision for the models' changes since ``dialect``'s head, or return ``None``.
+
+    ``known_drift``: differences the project's baseline accepts; they are left out."""
+    from alembic import command
+    from alembic.operations import ops
+
+    from contribkit.workflows.migrations.baseline import without_known_drift
+    from contribkit.workflows.migrations.review import created_enums
+    from contribkit.workflows.migrations.verify import TrialDatabase, require_passed_connection
+
+    engine = migrations.engine(url)
+    captured: dict[str, Any] = {}
+
+    def hook(context: Any, revision: Any, directives: list[Any]) -> None:
+        require_passed_connection(context, connection)
+        script = directives[0]
+        without_known_drift(script, known_drift, context.connection.dialect)
+        if script.upgrade_ops.is_empty():
+            directives[:] = []
+            return
+        captured["ops"] = list(flatten(script.upgrade_ops))
+        captured["enums"] = existing_enums(context.connection)
+        if dialect == "sqlite":
+            _bracket_with_pragmas(script.upgrade_ops)
+            _bracket_with_pragmas(script.downgrade_ops)
+        else:
+            # op.drop_table leaves a PostgreSQL enum type behind, and the next upgrade then
+            # fails with "type already exists": the downgrade drops the types it created.
+            for name in created_enums(captured["ops"], captured["enums"]):
+                script.downgrade_ops.ops.append(ops.ExecuteSQLOp(f'DROP TYPE IF EXISTS "{name}"'))
+
+    try:
+        with TrialDatabase(migrations, dialect, url) as db:
+            _upgrade_to_head(db)
+        with engine.connect() as connection:
+            config = migrations.alembic_config(
+                dialect, connection=connection, file_stamp=file_stamp
+            )
+            head = migrations.single_head(dialect)
+            script = command.revision(
+                config,
+                message=message,
+                autogenerate=True,
+                rev_id=rev_id,
+                process_revision_directives=hook,
+            )
+    finally:
+        engine.dispose()
+    if not captured:
+        return None
+    assert script is not None and not isinstance(script, list)
+    path = Path(script.path)
+    return Generated(
+        revision=rev_id,
+        down_revision=head,
+        path=path,
+        upgrade_ops=captured["ops"],
+        existing_enums=captured["enums"],
+    )
+
+
+def _upgrade_to_head(db: Any) -> None:
+    """Upgrade the empty database to the head, starting from the furthest state a plain upgrade
+    of this very history reached in an earlier run (see :mod:`snapshots`), and save the head's."""
+    from contribkit.workflows.migrations.snapshots import HistoryCache
+
+    revisions = list(reversed(list(db.script.walk_revisions())))
+    cache = HistoryCache.open(db.migrations, db.dialect, db.engine, revisions)
+    keys: list[str | None] = list(cache.upgrade_keys()) if cache else []
+    if cache:
+        cache.resume(keys, db.url, "applied")
+    db.upgrade("heads")
+    if cache and keys:
+        cache.save(keys[-1], db.url, [], set())
+
+
+def ruff_format(path: Path, as_path: Path) -> None:
+    """Format ``path`` in place with the ruff settings that apply at ``as_path`` (its final place)."""
+    text = path.read_text(encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(as_path), "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=as_path.parent if as_path.parent.is_dir() else None,
+    )
+    if result.returncode != 0:
+        raise CheckFailed(f"ruff could not format {path.name}: {result.stderr.strip()[:300]}")
+    path.write_text(result.stdout, encoding="utf-8")

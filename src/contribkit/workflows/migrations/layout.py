@@ -1,0 +1,271 @@
+"""Where a project's migrations live and how Alembic is pointed at one dialect of them.
+
+Layout (the seed project's)::
+
+    <migrations>/env.py, script.py.mako
+    <migrations>/versions/<dialect>/YYYY_MM_DD_HHMMSS_<rev>_<slug>.py
+
+Each dialect is its own linear history; :class:`Migrations` builds the Alembic ``Config`` that
+sees exactly one of them.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from contribkit.core.errors import UsageError
+from contribkit.workflows.migrations import runtime
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from contribkit.core.config import ProjectConfig
+
+#: ``2026_11_21_051500_1a2b3c4d5e6f_add_flow_run_new_column.py``
+REVISION_FILE = re.compile(
+    r"^(?P<stamp>\d{4}_\d{2}_\d{2}_\d{6})_(?P<rev>[0-9a-f]+)_(?P<slug>\w+)\.py$"
+)
+SLUG_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class Migrations:
+    """One project's migrations folder (or a staged copy of it)."""
+
+    folder: Path
+    metadata: Any = None
+    exclude_tables: frozenset[str] = frozenset()
+    #: Dialect → driver for throw-away databases (the project's own, e.g. ``asyncpg``).
+    drivers: dict[str, str] = field(default_factory=dict)
+    transactional_ddl: bool = False
+    #: Where proven database states are kept between runs (:mod:`snapshots`); ``None``: off.
+    snapshots: Path | None = None
+
+    def ephemeral_database(self, dialect: str) -> AbstractContextManager[str]:
+        """A throw-away database of ``dialect`` on the project's driver for it."""
+        from contribkit.databases.throwaway import ephemeral_database
+
+        return ephemeral_database(dialect, self.drivers.get(dialect))
+
+    def engine(self, url: str) -> Any:
+        """An engine for ``url`` with the project's SQLite transaction style.
+
+        SQLite: a new connection for each use, so ``PRAGMA foreign_keys=ON`` is back in force
+        after a revision switched it off. Others: one connection kept and reused, since
+        connecting costs more than a step of a check; it goes back to the pool as a new session
+        would be (settings reset, temporary tables dropped) and prepares no statements, whose
+        cached plans a revision's type change would break.
+        """
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.pool import NullPool
+
+        from contribkit.databases.engines import create_engine
+
+        try:
+            parsed = make_url(url)
+            backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+        except Exception:  # create_engine says, in one line, what is wrong with the URL
+            backend, driver = "sqlite", ""
+        if backend == "sqlite":
+            return create_engine(url, poolclass=NullPool, transactional_ddl=self.transactional_ddl)
+        unprepared = _UNPREPARED.get(driver, {})
+        engine = create_engine(url, pool_size=1, connect_args=unprepared)
+        if backend == "postgresql":
+            import sqlalchemy as sa
+
+            sa.event.listen(engine, "checkin", _as_new_session)
+        return engine
+
+    def versions(self, dialect: str) -> Path:
+        return self.folder / "versions" / dialect
+
+    def ensure_exists(self, dialects: tuple[str, ...]) -> None:
+        """A missing folder is a set-up step the user has not done yet: say which."""
+        env = self.folder / "env.py"
+        if not env.is_file():
+            raise UsageError(
+                f"no migrations folder at {self.folder} (env.py missing): run 'contribkit init'."
+            )
+        # An env.py that ignores the connection contribkit passes would migrate whatever
+        # database it connects to by itself, perhaps the user's real one: refuse up front (and
+        # verify.require_passed_connection checks again at run time).
+        text = env.read_text(encoding="utf-8")
+        if _own_env(env, text) and ".attributes" not in text:
+            raise UsageError(
+                f"{env} does not use the connection contribkit passes in config.attributes: "
+                "add the Alembic cookbook's few lines (README: 'Adopting contribkit in an "
+                "existing project')."
+            )
+        for dialect in dialects:
+            if not self.versions(dialect).is_dir():
+                raise UsageError(
+                    f"no {dialect} migrations at {self.versions(dialect)}: run 'contribkit init'."
+                )
+
+    def alembic_config(
+        self,
+        dialect: str,
+        *,
+        connection: Any = None,
+        file_stamp: str | None = None,
+        output: Any = None,
+    ) -> Config:
+        """An Alembic ``Config`` for ``dialect`` alone, with contribkit's context options."""
+        from argparse import Namespace
+
+        from alembic.config import Config
+
+        # quiet: contribkit prints its own status lines; Alembic's would name staging paths.
+        config = Config(output_buffer=output, cmd_opts=Namespace(quiet=True))
+        config.set_main_option("script_location", str(self.folder))
+        config.set_main_option("version_locations", str(self.versions(dialect)))
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("truncate_slug_length", str(SLUG_LENGTH))
+        stamp = (
+            file_stamp or "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d%%(second).2d"
+        )
+        config.set_main_option("file_template", f"{stamp}_%%(rev)s_%%(slug)s")
+        config.set_main_option("contribkit.dialect", dialect)
+        config.attributes[runtime.ATTR_DIALECT] = dialect
+        config.attributes[runtime.ATTR_EXCLUDE] = self.exclude_tables
+        if self.metadata is not None:
+            config.attributes[runtime.ATTR_METADATA] = self.metadata
+        if connection is not None:
+            config.attributes[runtime.ATTR_CONNECTION] = connection
+        return config
+
+    def script(self, dialect: str) -> ScriptDirectory:
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self.alembic_config(dialect))
+
+    def single_head(self, dialect: str) -> str | None:
+        """The one head revision of ``dialect`` (``None`` when it has no revisions yet)."""
+        heads = self.script(dialect).get_heads()
+        if len(heads) > 1:
+            raise UsageError(
+                f"{dialect} migrations have {len(heads)} heads ({', '.join(sorted(heads))}): "
+                f"merge them first, e.g. 'alembic merge heads' for that dialect."
+            )
+        return heads[0] if heads else None
+
+
+#: Connection arguments that turn a driver's prepared-statement cache off.
+_UNPREPARED: dict[str, dict[str, Any]] = {
+    "psycopg": {"prepare_threshold": None},
+    "asyncpg": {"prepared_statement_cache_size": 0},
+}
+
+
+def _as_new_session(dbapi_connection: Any, record: Any) -> None:
+    """Pool check-in: what a revision set or created for its session does not outlive it."""
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("RESET ALL")
+        cursor.execute("DISCARD TEMP")
+        cursor.close()
+        dbapi_connection.commit()
+    except Exception:  # the connection is broken or busy: never hand it out again
+        record.invalidate()
+
+
+def _own_env(env: Path, text: str) -> bool:
+    """True when env.py is the project's own rather than one that imports contribkit's."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        raise UsageError(f"{env} is not valid Python: {exc.msg} (line {exc.lineno}).") from exc
+    return not any(
+        isinstance(node, ast.ImportFrom) and (node.module or "").startswith("contribkit")
+        for node in ast.walk(tree)
+    )
+
+
+#: contribkit's own folder in a project: run-time files only, ignored by git from inside.
+STATE_FOLDER = ".contribkit"
+
+
+def state_folder(root: Path) -> Path:
+    """``<root>/.contribkit``, created with the ``.gitignore`` that keeps it out of commits."""
+    folder = root / STATE_FOLDER
+    folder.mkdir(exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# contribkit's run-time files\n*\n", encoding="utf-8")
+    return folder
+
+
+def project_migrations(
+    config: ProjectConfig, dialects: tuple[str, ...], *, cache: bool = False
+) -> Migrations:
+    """The project's migrations with its models loaded; fails early with a one-line reason.
+
+    ``cache``: reuse and keep proven database states in the project's ``.contribkit`` folder."""
+    from contribkit.core.importing import load_metadata
+
+    folder = config.require_migrations()
+    live = Migrations(
+        folder,
+        None,
+        config.exclude_tables,
+        drivers=project_drivers(config),
+        transactional_ddl=config.sqlite_transactional_ddl,
+        snapshots=_cache_folder(config.root) if cache else None,
+    )
+    live.ensure_exists(dialects)
+    return replace(live, metadata=load_metadata(config.require_models(), config.root))
+
+
+def _cache_folder(root: Path) -> Path | None:
+    """The project's cache folder, or ``None`` (and a line saying why) where it cannot be
+    trusted or written: states that git tracks came from someone else's machine, and a
+    read-only checkout still gets a check, only without reuse."""
+    import subprocess
+
+    from contribkit.core import console
+    from contribkit.workflows.migrations.snapshots import CACHE_FOLDER
+
+    folder = root / STATE_FOLDER / CACHE_FOLDER
+    try:
+        tracked = subprocess.run(
+            ["git", "ls-files", "--", str(folder)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:  # no git: nothing can be tracked
+        tracked = ""
+    if tracked:
+        console.info(f"{folder} is tracked by git: its states are not used (remove them from git)")
+        return None
+    try:
+        state_folder(root)
+    except OSError as exc:
+        console.info(f"cannot keep states in {folder} ({exc.strerror}): replaying every revision")
+        return None
+    return folder
+
+
+def project_drivers(config: ProjectConfig) -> dict[str, str]:
+    """``[tool.contribkit] drivers``, else the driver named by the project's database URL for
+    its dialect (``postgresql+asyncpg://…`` in ``database_url_env`` means asyncpg)."""
+    import os
+
+    from sqlalchemy.engine import make_url
+
+    drivers = dict(config.drivers)
+    url = os.environ.get(config.database_url_env) or config.default_database_url
+    try:
+        parsed = make_url(url) if url else None
+    except Exception:  # reported by the command that uses the URL
+        parsed = None
+    if parsed is not None and "+" in parsed.drivername:
+        drivers.setdefault(parsed.get_backend_name(), parsed.get_driver_name())
+    return drivers

@@ -1,0 +1,116 @@
+"""MIGRATION-NOTES.md: one entry per change, naming each dialect's revision id.
+
+An entry::
+
+    ## Add flow run new column
+
+    SQLite: `1a2b3c4d5e6f`
+    Postgres: `6f5e4d3c2b1a`
+
+    - data-dependent: add column flow_run.x VARCHAR NOT NULL without a server default
+
+New entries go first, below the file's preamble; the file is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from contribkit.core.config import DIALECT_LABELS
+from contribkit.core.signals import deferred_signals
+
+PREAMBLE = """# Migration notes
+
+Every database change, newest first. Each entry names the revision id of each dialect's
+migration file (`versions/<dialect>/`); `invoke migrate` writes the entries and
+`invoke migrate --check` fails when this file and the revision files disagree.
+"""
+_LABEL_TO_DIALECT = {label.lower(): dialect for dialect, label in DIALECT_LABELS.items()}
+_LABEL_TO_DIALECT["postgresql"] = "postgresql"
+_REVISION_LINE = re.compile(r"^(?P<label>[A-Za-z]+):\s*`?(?P<rev>[0-9a-f]{6,})`?\s*$")
+
+
+def recorded_revisions(text: str) -> dict[str, set[str]]:
+    """Dialect → revision ids named by the notes."""
+    found: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        match = _REVISION_LINE.match(line.strip())
+        if match and match["label"].lower() in _LABEL_TO_DIALECT:
+            found.setdefault(_LABEL_TO_DIALECT[match["label"].lower()], set()).add(match["rev"])
+    return found
+
+
+@dataclass(frozen=True)
+class EntryStyle:
+    """How a notes file writes its entries: heading marker, blank line after the heading."""
+
+    heading: str = "##"
+    gap: bool = True
+
+
+_HEADING = re.compile(r"^(?P<marks>#{1,6}) ", flags=re.MULTILINE)
+
+
+def _newest_entry(text: str) -> re.Match[str] | None:
+    """The heading of the first entry: a heading whose section names a revision (the file's own
+    title, often a ``#`` heading too, names none)."""
+    headings = list(_HEADING.finditer(text))
+    for i, heading in enumerate(headings):
+        end = headings[i + 1].start() if i + 1 < len(headings) else len(text)
+        section = text[heading.end() : end].splitlines()[1:]
+        if any(_REVISION_LINE.match(line.strip()) for line in section):
+            return heading
+    return None
+
+
+def entry_style(text: str | None) -> EntryStyle:
+    """The style of the newest existing entry, so a new one looks like its neighbours."""
+    heading = _newest_entry(text or "")
+    if heading is None:
+        return EntryStyle()
+    following = (text or "")[heading.end() :].splitlines()[1:2]
+    return EntryStyle(heading["marks"], gap=bool(following) and not following[0].strip())
+
+
+def render_entry(
+    title: str, revisions: dict[str, str], concerns: list[str], style: EntryStyle = EntryStyle()
+) -> str:
+    lines = [f"{style.heading} {title}", *([""] if style.gap else [])]
+    lines += [f"{DIALECT_LABELS[d]}: `{rev}`" for d, rev in revisions.items()]
+    if concerns:
+        lines += ["", *(f"- {concern}" for concern in concerns)]
+    return "\n".join(lines) + "\n"
+
+
+def with_entry(existing: str | None, entry: str) -> str:
+    """The notes text with ``entry`` inserted before the newest existing entry."""
+    text = existing if existing and existing.strip() else PREAMBLE
+    match = _newest_entry(text)
+    if match is None:
+        return text.rstrip("\n") + "\n\n" + entry
+    head, tail = text[: match.start()], text[match.start() :]
+    return head.rstrip("\n") + "\n\n" + entry + "\n" + tail
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one rename: readers see the old or the new file."""
+    tmp: str | None = None
+    try:
+        # Held, so that no interrupt lands between creating the file and owning its removal.
+        with deferred_signals():
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            handle = os.fdopen(fd, "w", encoding="utf-8", newline="\n")  # owns fd from here
+        with handle:
+            handle.write(text)
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp is not None:
+            with deferred_signals():
+                Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,216 @@
+"""Read a generated migration before anyone applies it: what could lose data or surprise.
+
+Concern kinds, as printed and recorded in the notes:
+
+* ``destructive`` - drops a table, column, index or constraint (refused without
+  ``--allow-destructive``);
+* ``data-dependent`` - succeeds or fails depending on existing rows (NOT NULL without a server
+  default on an existing table, a new unique constraint, a narrowed type);
+* ``suspected rename`` - a drop and an add of the same type, which loses the column's data where a
+  rename would keep it;
+* ``dialect hazard`` - PostgreSQL enum types, which autogenerate handles only in part;
+* ``squawk`` - findings of the squawk linter on the rendered PostgreSQL SQL.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.operations import ops
+
+from contribkit.workflows.migrations.describe import describe, type_name
+from contribkit.workflows.migrations.storedtypes import stored_type
+
+DESTRUCTIVE = "destructive"
+DATA_DEPENDENT = "data-dependent"
+RENAME = "suspected rename"
+HAZARD = "dialect hazard"
+SQUAWK = "squawk"
+# Alembic owns the transaction and the version table, so rerunnable DDL and transaction
+# nesting are not the migration's business; the rest of squawk's default rules stay.
+SQUAWK_EXCLUDED_RULES = "prefer-robust-stmts,transaction-nesting"
+
+
+@dataclass(frozen=True)
+class Concern:
+    kind: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.text}"
+
+
+@functools.cache
+def _postgresql() -> Any:
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.dialect()
+
+
+def _native_enums(type_: Any) -> list[sa.Enum]:
+    """The PostgreSQL enum type a column of ``type_`` creates, if any (variants and custom
+    types included: what counts is what PostgreSQL stores)."""
+    stored = stored_type(type_, _postgresql())
+    return [stored] if isinstance(stored, sa.Enum) and stored.native_enum and stored.name else []
+
+
+def _widens(old: Any, new: Any) -> bool:
+    """True when every value of ``old`` fits ``new`` (no data can fail to convert).
+
+    ``old`` is usually reflected (``VARCHAR``) and ``new`` from the models (``String``), so
+    types are compared by family, not by class.
+    """
+    if isinstance(old, sa.String) and isinstance(new, sa.String):
+        if isinstance(new, sa.Text) or new.length is None:
+            return True
+        return not isinstance(old, sa.Text) and old.length is not None and new.length >= old.length
+    return isinstance(old, sa.Integer) and isinstance(new, sa.BigInteger)
+
+
+def review_operations(
+    leaf_ops: list[Any],
+    dialect: str,
+    existing_enums: dict[str, list[str]] | None = None,
+    models: sa.MetaData | None = None,
+) -> list[Concern]:
+    """Concerns for the upgrade operations of one revision of ``dialect``."""
+    concerns: list[Concern] = []
+    new_tables = {op.table_name for op in leaf_ops if isinstance(op, ops.CreateTableOp)}
+    dropped_columns: dict[tuple[str, str], str] = {}
+    added_columns: dict[tuple[str, str], str] = {}
+    for op in leaf_ops:
+        text = describe(op)
+        if isinstance(
+            op, ops.DropTableOp | ops.DropColumnOp | ops.DropIndexOp | ops.DropConstraintOp
+        ):
+            concerns.append(Concern(DESTRUCTIVE, text))
+        if isinstance(op, ops.DropColumnOp):
+            old = op.to_column()
+            dropped_columns[(op.table_name, op.column_name)] = type_name(old.type)
+        if isinstance(op, ops.AddColumnOp):
+            added_columns[(op.table_name, op.column.name)] = type_name(op.column.type)
+            if not op.column.nullable and op.column.server_default is None:
+                concerns.append(
+                    Concern(
+                        DATA_DEPENDENT,
+                        f"{text} without a server default fails on a table with rows",
+                    )
+                )
+        if isinstance(op, ops.AlterColumnOp):
+            if op.modify_nullable is False:
+                concerns.append(Concern(DATA_DEPENDENT, f"{text}: fails if any row holds NULL"))
+            if op.modify_type is not None and not _widens(op.existing_type, op.modify_type):
+                concerns.append(Concern(DATA_DEPENDENT, f"{text}: existing values may not convert"))
+        if isinstance(op, ops.CreateUniqueConstraintOp) or (
+            isinstance(op, ops.CreateIndexOp) and op.unique and op.table_name not in new_tables
+        ):
+            concerns.append(
+                Concern(DATA_DEPENDENT, f"{text}: fails if existing rows repeat a value")
+            )
+    for (table, column), type_ in dropped_columns.items():
+        for (add_table, add_column), add_type in added_columns.items():
+            if add_table == table and add_type == type_:
+                concerns.append(
+                    Concern(
+                        RENAME,
+                        f"{table}.{column} -> {table}.{add_column} ({type_}): a drop and an add lose "
+                        "the column's data; edit the file to use op.alter_column(..., "
+                        "new_column_name=...) if this is a rename",
+                    )
+                )
+    if dialect == "postgresql":
+        concerns += _enum_hazards(leaf_ops, existing_enums or {}, models)
+    return concerns
+
+
+def created_enums(leaf_ops: list[Any], existing: dict[str, list[str]]) -> list[str]:
+    """Names of native enum types this revision creates on PostgreSQL."""
+    names: dict[str, None] = {}
+    for op in leaf_ops:
+        columns = []
+        if isinstance(op, ops.CreateTableOp):
+            columns = [c for c in op.columns if isinstance(c, sa.Column)]
+        elif isinstance(op, ops.AddColumnOp):
+            columns = [op.column]
+        for column in columns:
+            for enum in _native_enums(column.type):
+                if enum.name not in existing:
+                    names[enum.name] = None
+    return list(names)
+
+
+def _enum_hazards(
+    leaf_ops: list[Any], existing: dict[str, list[str]], models: sa.MetaData | None
+) -> list[Concern]:
+    concerns = [
+        Concern(
+            HAZARD,
+            f"PostgreSQL enum type {name} is created; adding a value later needs ALTER TYPE ... "
+            "ADD VALUE, which autogenerate does not write. The downgrade drops the type.",
+        )
+        for name in created_enums(leaf_ops, existing)
+    ]
+    for op in leaf_ops:
+        if isinstance(op, ops.AlterColumnOp) and _native_enums(op.modify_type):
+            concerns.append(
+                Concern(HAZARD, f"{describe(op)}: a changed enum type needs a data migration")
+            )
+    concerns += [Concern(HAZARD, text) for text in enum_label_drift(existing, models)]
+    return concerns
+
+
+def enum_label_drift(existing: dict[str, list[str]], models: sa.MetaData | None) -> list[str]:
+    """Native enums whose values differ between database and models: autogenerate misses these."""
+    if models is None:
+        return []
+    found = []
+    seen: set[str] = set()
+    for table in models.tables.values():
+        for column in table.columns:
+            for enum in _native_enums(column.type):
+                if enum.name in existing and enum.name not in seen:
+                    seen.add(enum.name)
+                    if list(existing[enum.name]) != list(enum.enums):
+                        found.append(
+                            f"enum type {enum.name} has values {existing[enum.name]} in the database "
+                            f"but {list(enum.enums)} in the models; write ALTER TYPE by hand"
+                        )
+    return found
+
+
+def squawk(sql: str, label: str) -> list[Concern]:
+    """squawk's findings on PostgreSQL SQL (``label`` names it in messages)."""
+    from contribkit.core.errors import UsageError
+    from contribkit.core.tools import resolve_tool
+
+    try:
+        squawk_binary = resolve_tool("squawk")
+    except UsageError:
+        return [Concern(SQUAWK, "squawk is not installed (pip install squawk-cli); SQL not linted")]
+    result = subprocess.run(
+        [
+            squawk_binary,
+            "--reporter",
+            "gcc",
+            "--assume-in-transaction",
+            "--exclude",
+            SQUAWK_EXCLUDED_RULES,
+            "--stdin-filepath",
+            label,
+        ],
+        input=sql,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    findings: dict[str, None] = {}
+    for line in result.stdout.splitlines():
+        # gcc style: file:line:col: warning: rule message
+        parts = line.split(": ", 2)
+        if len(parts) == 3 and parts[1] in {"warning", "error"}:
+            findings[parts[2].strip()] = None
+    return [Concern(SQUAWK, finding) for finding in findings]

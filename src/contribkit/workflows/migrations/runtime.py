@@ -1,0 +1,107 @@
+"""The one place that configures Alembic's migration context.
+
+A project's ``env.py`` calls :func:`run_env`; contribkit's own commands go through that same
+``env.py`` (via ``alembic.command``) and pass what they need in ``Config.attributes``. So
+autogenerate, upgrade, verification and the drift check all compare with the same options.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Keys contribkit puts in ``alembic.config.Config.attributes``.
+ATTR_CONNECTION = "connection"
+ATTR_METADATA = "target_metadata"
+ATTR_DIALECT = "contribkit_dialect"
+ATTR_EXCLUDE = "contribkit_exclude_tables"
+
+
+def context_options(dialect: str, metadata: Any, exclude_tables: frozenset[str] = frozenset()):
+    """Options for ``context.configure`` / ``MigrationContext.configure``, shared by every path."""
+
+    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any):
+        # One policy everywhere: tables the project excludes are invisible to autogenerate,
+        # whether they exist in the models, the database, or both.
+        table = obj if type_ == "table" else getattr(obj, "table", None)
+        table_name = name if type_ == "table" else getattr(table, "name", None)
+        return table_name not in exclude_tables
+
+    def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+        # Each dialect has its own files, so a type is written as what that dialect stores (see
+        # storedtypes): Alembic's repr of a variant does not even import cleanly, and of a
+        # project's TypeDecorator it would make the revision import the project.
+        if type_ != "type":
+            return False
+        from alembic.autogenerate.render import _repr_type
+
+        from contribkit.workflows.migrations.storedtypes import stored_type
+
+        stored = stored_type(obj, autogen_context.dialect)
+        return False if stored is obj else _repr_type(stored, autogen_context)
+
+    return {
+        "target_metadata": metadata,
+        "render_item": render_item,
+        "compare_type": True,
+        "include_object": include_object,
+        # SQLite cannot ALTER most things: batch mode rebuilds the table.
+        "render_as_batch": dialect == "sqlite",
+        # Each revision in its own transaction: all or nothing, on SQLite too (see
+        # sqlite_revision_transactions).
+        "transaction_per_migration": True,
+    }
+
+
+def run_env() -> None:
+    """Body of a contribkit-managed ``env.py``: run migrations online or render them offline."""
+    from alembic import context
+
+    config = context.config
+    attrs = config.attributes
+    dialect = attrs.get(ATTR_DIALECT) or config.get_main_option("contribkit.dialect") or "sqlite"
+    metadata = attrs.get(ATTR_METADATA)
+    if metadata is None:
+        from contribkit.core.config import load_config
+        from contribkit.core.importing import load_metadata
+
+        project = load_config()
+        metadata = load_metadata(project.require_models(), project.root)
+        attrs.setdefault(ATTR_EXCLUDE, project.exclude_tables)
+    options = context_options(dialect, metadata, frozenset(attrs.get(ATTR_EXCLUDE, ())))
+
+    if context.is_offline_mode():
+        context.configure(dialect_name=dialect, literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    from sqlalchemy.engine import Engine
+
+    from contribkit.databases.engines import create_engine
+
+    connectable = attrs.get(ATTR_CONNECTION)
+    if isinstance(connectable, Engine):  # as pytest-alembic passes it: it stays the caller's
+        with connectable.connect() as connection:
+            _run_online(context, connection, options)
+        return
+    if connectable is not None:
+        _run_online(context, connectable, options)
+        return
+
+    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    try:
+        with engine.connect() as connection:
+            _run_online(context, connection, options)
+    finally:
+        engine.dispose()
+
+
+def _run_online(context: Any, connection: Any, options: dict[str, Any]) -> None:
+    from contribkit.databases.sqlite import revision_transactions
+
+    with revision_transactions(connection) as on_version_apply:
+        context.configure(connection=connection, on_version_apply=on_version_apply, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        if connection.in_transaction():
+            connection.commit()

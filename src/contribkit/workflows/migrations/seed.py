@@ -1,0 +1,174 @@
+"""A few rows in every table, so verification proves that a migration keeps data.
+
+Rows are made from the *database's* schema (reflected, since the models may already be ahead of
+it); where the models know a column better (an enum's allowed values, say), their type is used.
+A table whose rows cannot be made is reported, not silently skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+
+from contribkit.core.errors import one_line
+from contribkit.workflows.migrations.storedtypes import stored_type
+
+ROWS_PER_TABLE = 2
+
+
+def _value(column: sa.Column, model_column: sa.Column | None, n: int, dialect: Any) -> Any:
+    type_ = model_column.type if model_column is not None else column.type
+    # A custom type declares no python_type: make a value of the type it stores on this
+    # dialect, which the custom type's own conversion then binds.
+    type_ = stored_type(type_, dialect)
+    enums = getattr(type_, "enums", None)
+    if enums:
+        return enums[0]
+    try:
+        python_type = type_.python_type
+    except NotImplementedError:
+        python_type = str
+    if python_type is bool:
+        return n % 2 == 0
+    if python_type is int:
+        return n
+    if python_type in (float,) or isinstance(type_, sa.Numeric):
+        return n + 0.5
+    if python_type is dt.datetime:
+        return dt.datetime(2024, 1, 1, 12, 0, n, tzinfo=dt.timezone.utc)
+    if python_type is dt.date:
+        return dt.date(2024, 1, 1 + n)
+    if python_type is dt.time:
+        return dt.time(12, 0, n)
+    if python_type is dt.timedelta:
+        return dt.timedelta(minutes=n)
+    if python_type is uuid.UUID:
+        return uuid.uuid4()
+    if python_type in (dict, list) or isinstance(type_, sa.JSON):
+        return {"seed": n}
+    if python_type is bytes:
+        return f"seed-{n}".encode()
+    # The database's length limits, not the models' (they may be ahead of it).
+    lengths = [getattr(t, "length", None) for t in (column.type, type_)]
+    length = min((x for x in lengths if x), default=32)
+    return f"s{n}-{uuid.uuid4().hex}"[:length]
+
+
+def _needs_value(column: sa.Column) -> bool:
+    """False where the database fills the column itself: a server default or an integer key."""
+    if column.server_default is not None:
+        return False
+    return not (column.primary_key and isinstance(column.type, sa.Integer))
+
+
+def seed(
+    connection: sa.Connection, models: sa.MetaData, consulted: set[str] | None = None
+) -> dict[str, str]:
+    """Insert rows into every empty table; returns tables that could not be seeded → reason.
+
+    ``consulted`` gains the ``table.column`` names whose values the models decided."""
+    empty = [table for table, rows in row_counts(connection).items() if not rows]
+    if not empty:  # the usual case in a check, which seeds before every step
+        return {}
+    reflected = sa.MetaData()
+    # The empty tables, and (resolve_fks) the tables they refer to, whose rows become parents.
+    reflected.reflect(connection, only=empty)
+    connection.commit()
+    failures: dict[str, str] = {}
+    parents: dict[str, list[dict[str, Any]]] = {}
+    for table in reflected.sorted_tables:
+        if table.name == "alembic_version":
+            continue
+        with connection.begin():
+            existing = connection.execute(_raw_select(table).limit(ROWS_PER_TABLE)).mappings().all()
+        if existing:  # seeded before (a check seeds after every step): its rows serve as parents
+            parents[table.name] = [dict(row) for row in existing]
+            continue
+        model_table = models.tables.get(table.name)
+        missing = [
+            fk.column.table.name
+            for column in table.columns
+            for fk in column.foreign_keys
+            if not column.nullable and not parents.get(fk.column.table.name)
+        ]
+        if missing:
+            failures[table.name] = f"its parent table {missing[0]} has no rows"
+            continue
+        rows = []
+        for n in range(1, ROWS_PER_TABLE + 1):
+            row: dict[str, Any] = {}
+            for column in table.columns:
+                fk = next(iter(column.foreign_keys), None)
+                if fk is not None:
+                    parent_rows = parents.get(fk.column.table.name)
+                    if parent_rows:
+                        # As read (raw): passed back to the driver unconverted.
+                        raw = parent_rows[(n - 1) % len(parent_rows)][fk.column.name]
+                        row[column.name] = sa.literal(raw, type_=sa.types.NULLTYPE)
+                    continue
+                if not _needs_value(column):
+                    continue
+                model_column = model_table.c.get(column.name) if model_table is not None else None
+                if consulted is not None:
+                    consulted.add(f"{table.name}.{column.name}")
+                # Bind with the type the value was made for (the model's Uuid, say), not the
+                # reflected storage type (CHAR(32) on SQLite), so the driver gets what it expects.
+                type_ = model_column.type if model_column is not None else column.type
+                value = _value(column, model_column, n, connection.dialect)
+                row[column.name] = sa.literal(value, type_=type_)
+            rows.append(row)
+        try:
+            with connection.begin():
+                for row in rows:
+                    connection.execute(table.insert().values(**row) if row else table.insert())
+                parents[table.name] = [
+                    dict(r._mapping) for r in connection.execute(_raw_select(table))
+                ]
+        except sa.exc.StatementError as exc:  # the database's refusal, or a custom type's
+            failures[table.name] = one_line(exc)
+    if connection.in_transaction():
+        connection.commit()
+    return failures
+
+
+def _raw_select(table: sa.Table) -> sa.Select:
+    """The table's rows as the driver returns them: parent keys are only copied into child
+    rows, and a reflected type's conversion could fail on a value the database holds (SQLite's
+    DATETIME parser on a server default of ``'0'``)."""
+    return sa.select(*(sa.column(c.name) for c in table.columns)).select_from(sa.table(table.name))
+
+
+#: Tables counted per statement (SQLite allows 2000 result columns).
+_COUNTED_AT_ONCE = 500
+
+
+def row_counts(connection: sa.Connection) -> dict[str, int]:
+    """Rows per table (alembic's own table excluded), in one statement: a check counts before
+    and after every step, and a round trip per table made that most of its time."""
+    names = [n for n in sa.inspect(connection).get_table_names() if n != "alembic_version"]
+    counts: dict[str, int] = {}
+    for start in range(0, len(names), _COUNTED_AT_ONCE):
+        chunk = names[start : start + _COUNTED_AT_ONCE]
+        counted = sa.select(
+            *(
+                sa.select(sa.func.count()).select_from(sa.table(name)).scalar_subquery()
+                for name in chunk
+            )
+        )
+        counts.update(zip(chunk, connection.execute(counted).one(), strict=True))
+    if connection.in_transaction():
+        connection.commit()
+    return counts
+
+
+def foreign_key_violations(connection: sa.Connection) -> list[str]:
+    """SQLite only (PostgreSQL enforces FKs always): rows whose parent is missing."""
+    if connection.dialect.name != "sqlite":
+        return []
+    rows = connection.execute(sa.text("PRAGMA foreign_key_check")).fetchall()
+    if connection.in_transaction():
+        connection.commit()
+    return [f"{row[0]} row {row[1]} -> {row[2]}" for row in rows]

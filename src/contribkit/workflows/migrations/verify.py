@@ -1,0 +1,221 @@
+"""Prove migrations on a real, fresh database: upgrade, zero drift, round trips, rows intact.
+
+:class:`TrialDatabase` runs Alembic commands against one ephemeral database: on SQLite a fresh
+connection per command (so its per-connection ``PRAGMA foreign_keys=ON`` is always back in
+force), elsewhere one pooled connection that each command gets back as a new session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from contribkit.core.errors import CheckFailed, UsageError, one_line
+from contribkit.workflows.migrations import seed
+from contribkit.workflows.migrations.describe import describe, flatten
+
+
+class TrialDatabase:
+    def __init__(self, migrations: Any, dialect: str, url: str, script: Any = None) -> None:
+        """``script``: the dialect's ``ScriptDirectory`` when the caller has loaded it already
+        (loading one executes every revision file)."""
+        self.migrations = migrations
+        self.dialect = dialect
+        self.url = url
+        self.engine = migrations.engine(url)
+        self.script = script if script is not None else migrations.script(dialect)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> TrialDatabase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self, destination: str, *, down: bool) -> None:
+        """Upgrade or downgrade to ``destination``, as ``alembic.command`` would, but with this
+        trial's one ScriptDirectory: a new one per command re-imports every revision file,
+        which made a check quadratic in the length of the history."""
+        from alembic.runtime.environment import EnvironmentContext
+
+        script = self.script
+
+        def steps(current: Any, context: Any) -> Any:
+            require_passed_connection(context, connection)
+            single = _single_step(script, destination, tuple(current), down=down)
+            if single is not None:
+                return [single]
+            if down:
+                return script._downgrade_revs(destination, current)
+            return script._upgrade_revs(destination, current)
+
+        with self.engine.connect() as connection:
+            config = self.migrations.alembic_config(self.dialect, connection=connection)
+            with EnvironmentContext(config, script, fn=steps, destination_rev=destination):
+                script.run_env()
+
+    def upgrade(self, revision: str) -> None:
+        self._migrate(revision, down=False)
+
+    def downgrade(self, revision: str) -> None:
+        self._migrate(revision, down=True)
+
+    def seed(self, consulted: set[str] | None = None) -> dict[str, str]:
+        """Rows in every empty table; ``consulted`` gains the model columns that decided them."""
+        with self.engine.connect() as connection:
+            return seed.seed(connection, self.migrations.metadata, consulted)
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as connection:
+            return seed.row_counts(connection)
+
+    def fk_violations(self) -> list[str]:
+        if self.dialect != "sqlite":  # the others enforce foreign keys at every statement
+            return []
+        with self.engine.connect() as connection:
+            return seed.foreign_key_violations(connection)
+
+    def drift(self) -> list[str]:
+        """The models' differences from this database, as readable operations.
+
+        Compared through the project's env.py, so its own ``include_object`` and comparison
+        options decide what counts, exactly as when it autogenerates.
+        """
+        from alembic.autogenerate import produce_migrations
+        from alembic.runtime.environment import EnvironmentContext
+
+        from contribkit.workflows.migrations.generate import existing_enums
+        from contribkit.workflows.migrations.review import enum_label_drift
+
+        found: list[str] = []
+
+        def compare(_revision: Any, context: Any) -> list[Any]:
+            require_passed_connection(context, connection)
+            metadata = context.opts.get("target_metadata") or self.migrations.metadata
+            script = produce_migrations(context, metadata)
+            dialect = context.connection.dialect
+            found.extend(describe(op, dialect) for op in flatten(script.upgrade_ops))
+            if self.dialect == "postgresql":
+                found.extend(enum_label_drift(existing_enums(context.connection), metadata))
+            return []
+
+        with self.engine.connect() as connection:
+            config = self.migrations.alembic_config(self.dialect, connection=connection)
+            with EnvironmentContext(config, self.script, fn=compare):
+                self.script.run_env()
+        return found
+
+
+def _single_step(script: Any, destination: str, heads: tuple[str, ...], *, down: bool) -> Any:
+    """The one step from ``heads`` to an adjacent ``destination``, or ``None``. Alembic finds
+    steps by walking the history, which costs as much as the history is long: for the step by
+    step round trips of a check, that made the whole check quadratic."""
+    from alembic.runtime.migration import MigrationStep
+
+    if len(heads) > 1 or destination in ("heads", "head"):
+        return None  # several heads or a symbolic target: Alembic's own search
+    if down:
+        if not heads:
+            return None
+        top = script.get_revision(heads[0])
+        below = None if destination == "base" else destination
+        if top is not None and top.down_revision == below and not top.dependencies:
+            return MigrationStep.downgrade_from_script(script.revision_map, top)
+        return None
+    if destination == "base":
+        return None
+    target = script.get_revision(destination)
+    below = heads[0] if heads else None
+    # depends_on may need other revisions applied first: Alembic's search finds them.
+    if target is not None and target.down_revision == below and not target.dependencies:
+        return MigrationStep.upgrade_from_script(script.revision_map, target)
+    return None
+
+
+def require_passed_connection(context: Any, connection: Any) -> None:
+    """Stop before any revision runs when env.py migrates a database of its own choosing rather
+    than the throw-away one contribkit passed it (which could be the user's real database)."""
+    if context.connection is not connection:
+        raise UsageError(
+            "env.py connected to a database of its own instead of using the connection "
+            "contribkit passes in config.attributes['connection']: nothing was migrated; add the "
+            "Alembic cookbook's lines (README: 'Adopting contribkit in an existing project')."
+        )
+
+
+def lost_rows(before: dict[str, int], after: dict[str, int]) -> list[str]:
+    """Tables present in both snapshots whose row count changed."""
+    return [
+        f"{table}: {before[table]} -> {after[table]} rows"
+        for table in sorted(before.keys() & after.keys())
+        if before[table] != after[table]
+    ]
+
+
+def round_trip(
+    db: TrialDatabase,
+    revision: str,
+    previous: str | None,
+    *,
+    rows: bool = True,
+    before: dict[str, int] | None = None,
+) -> dict[str, int]:
+    """From ``previous`` (seeded), upgrade to ``revision``, down one step, and up again; returns
+    the rows per table at the end.
+
+    Raises :class:`CheckFailed` naming the step that failed or lost rows. ``rows=False``: the
+    database holds none (a baseline's revision, checked structurally), so only the steps run.
+    ``before``: the rows per table now, if the caller knows them (the last round trip's end).
+    """
+    if not rows:
+        _checked(f"upgrade to {revision}", lambda: db.upgrade(revision))
+        _checked(f"downgrade from {revision}", lambda: db.downgrade(previous or "base"))
+        _checked(f"re-upgrade to {revision}", lambda: db.upgrade(revision))
+        return {}
+    seeded = before if before is not None else db.counts()
+    _checked(f"upgrade to {revision}", lambda: db.upgrade(revision))
+    after_up = db.counts()
+    problems = lost_rows(seeded, after_up) + db.fk_violations()
+    if problems:
+        raise CheckFailed(f"upgrade to {revision} changed existing rows: {'; '.join(problems)}")
+    _checked(f"downgrade from {revision}", lambda: db.downgrade(previous or "base"))
+    problems = lost_rows(seeded, db.counts()) + db.fk_violations()
+    if problems:
+        raise CheckFailed(f"downgrade from {revision} lost rows: {'; '.join(problems)}")
+    _checked(f"re-upgrade to {revision}", lambda: db.upgrade(revision))
+    after = db.counts()
+    problems = lost_rows(after_up, after) + db.fk_violations()
+    if problems:
+        raise CheckFailed(f"re-upgrade to {revision} lost rows: {'; '.join(problems)}")
+    return after
+
+
+def _checked(what: str, action: Any) -> None:
+    try:
+        action()
+    except sa.exc.DBAPIError as exc:
+        raise CheckFailed(f"{what} failed: {one_line(exc)}") from exc
+
+
+def verify_new_revision(
+    db: TrialDatabase,
+    revision: str,
+    previous: str | None,
+    known_drift: frozenset[str] = frozenset(),
+) -> list[str]:
+    """Verify one new revision on a fresh database; returns tables the seeder could not fill.
+
+    ``known_drift``: differences the project's baseline accepts, which may remain."""
+    if previous is not None:
+        _checked(f"upgrade to the previous head {previous}", lambda: db.upgrade(previous))
+    unseeded = db.seed()
+    round_trip(db, revision, previous)
+    drift = [line for line in db.drift() if line not in known_drift]
+    if drift:
+        raise CheckFailed(
+            f"after upgrade to {revision} the models still differ: {'; '.join(drift)}"
+        )
+    return [f"{table} ({reason})" for table, reason in unseeded.items()]

@@ -1,0 +1,74 @@
+"""contribkit's imports point one way: frontends → commands → workflows → databases → core.
+
+A module may import its own layer and the layers below it, never one above: a newcomer reads a
+command top-down, and a database module can be tried without the workflows that use it.
+Function-level imports count too (they are how heavy modules load late).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "contribkit"
+#: Bottom to top.
+LAYERS = ("core", "databases", "workflows", "commands", "frontends")
+
+
+def layer_of(module: str) -> int | None:
+    """The layer of ``contribkit.<layer>...``; ``None`` for the package root (its version)."""
+    parts = module.split(".")
+    if parts[0] != "contribkit" or len(parts) == 1:
+        return None
+    if parts[1] == "__main__":
+        return LAYERS.index("frontends")
+    return LAYERS.index(parts[1]) if parts[1] in LAYERS else -1
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}: relative import; contribkit imports absolutely"
+            found += [f"{node.module}.{alias.name}" for alias in node.names]
+    return [name for name in found if name.startswith("contribkit")]
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py"))
+
+
+def test_every_module_sits_in_a_layer() -> None:
+    misplaced = [str(p) for p in MODULES if layer_of(module_name(p)) == -1]
+    assert not misplaced, f"modules outside {LAYERS}: {misplaced}"
+
+
+def upward_imports(path: Path, own: int | None) -> list[str]:
+    if own is None:
+        return []
+    return [name for name in imported_modules(path) if (layer_of(name) or 0) > own]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: module_name(p))
+def test_imports_point_down(path: Path) -> None:
+    own = layer_of(module_name(path))
+    upward = upward_imports(path, own)
+    assert not upward, f"{module_name(path)} imports a layer above {LAYERS[own or 0]}: {upward}"
+
+
+def test_an_upward_import_is_caught(tmp_path: Path) -> None:
+    """The rule can fail: a function-level import of a workflow from core is found."""
+    module = tmp_path / "bad.py"
+    module.write_text("def f():\n    from contribkit.workflows.migrations import check\n")
+    core = LAYERS.index("core")
+    assert upward_imports(module, core) == ["contribkit.workflows.migrations.check"]
+    assert upward_imports(module, LAYERS.index("commands")) == []
