@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from contribkit.core.config import (
-    FEATURE_KEYS,
-    FIELD_KEYS,
+    KEYS,
     config_from_table,
     load_config,
     normalize_dialect,
@@ -64,4 +63,28 @@ def test_an_unknown_key_is_one_line_naming_the_closest_known_one(tmp_path) -> No
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     block = readme.split("## Configuration")[1].split("```toml")[1].split("```")[0]
     documented = {line.lstrip("# ").split(" = ")[0] for line in block.splitlines() if " = " in line}
-    assert documented == set(FIELD_KEYS | FEATURE_KEYS)
+    assert documented == {key.name for key in KEYS}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "wanted"),
+    [
+        ("api_port", "4200", "must be an integer"),
+        ("worker", "flowdesk worker start", "must be a list of strings"),
+        ("static", 3, "must be a path string"),
+        ("sqlite_transactional_ddl", "yes", "must be true or false"),
+        ("health_path", 200, "must be a string"),
+    ],
+)
+def test_a_key_of_the_wrong_type_is_one_line(tmp_path, key, value, wanted) -> None:
+    with pytest.raises(UsageError) as raised:
+        config_from_table({key: value}, tmp_path)
+    assert raised.value.message.startswith(f"[tool.contribkit] {key} {wanted}")
+
+
+def test_every_key_is_a_typed_field_with_its_default(tmp_path) -> None:
+    config = config_from_table({}, tmp_path)
+    assert config.api_port == 8000 and config.watch == ("src",) and config.worker is None
+    assert config.notes == tmp_path.resolve() / "MIGRATION-NOTES.md"
+    with pytest.raises(UsageError, match=r"no app configured: set \[tool.contribkit\] app = "):
+        config.require("app")

@@ -41,8 +41,55 @@ def normalize_dialect(name: str, allowed: tuple[str, ...] = KNOWN_DIALECTS) -> s
 
 
 @dataclass(frozen=True)
+class Key:
+    """One key of ``[tool.contribkit]``: its type, its default and what it is for."""
+
+    name: str
+    #: ``str``, ``path`` (relative to the project), ``int``, ``bool``, ``strings`` (a list of
+    #: strings, e.g. a command's argv), ``dialects`` or ``drivers`` (a dialect → driver table).
+    kind: str
+    default: object
+    doc: str
+    #: What a command that needs the key and finds none tells the user to write.
+    example: str | None = None
+
+    @property
+    def attr(self) -> str:
+        """The :class:`ProjectConfig` field: ``ui`` and ``static`` name folders."""
+        return {"ui": "ui_dir", "static": "static_dir"}.get(self.name, self.name)
+
+
+#: Every key, in the README's order (a test keeps its Configuration block in step).
+KEYS = (
+    Key("models", "str", None, "import path of the MetaData", "'package.module:Base.metadata'"),
+    Key("migrations", "path", None, "holds env.py and versions/<dialect>/", "'path'"),
+    Key("dialects", "dialects", KNOWN_DIALECTS, "the dialects every revision is made for"),
+    Key("notes", "path", "MIGRATION-NOTES.md", "the migration notes file"),
+    Key("database_url_env", "str", "DATABASE_URL", "the real database's URL variable (db.*)"),
+    Key("default_database_url", "str", None, "the real database when that variable is unset"),
+    Key("exclude_tables", "strings", (), "tables autogenerate, verification and check ignore"),
+    Key("drivers", "drivers", {}, "throw-away databases' drivers, per dialect"),
+    Key("sqlite_transactional_ddl", "bool", False, "SQLite DDL in transactions (explicit BEGIN)"),
+    Key("baseline", "path", "contribkit-baseline.toml", "written by `contribkit baseline`"),
+    Key("name", "str", None, "the manifest's names and default image", "'myapp'"),
+    Key("ui", "path", None, "the UI's npm project", "'ui'"),
+    Key("static", "path", None, "where ui.build puts the built UI", "'src/myapp/ui_build'"),
+    Key("ui_checks", "strings", ("test",), "the npm scripts that test the UI"),
+    Key("app", "str", None, "the app factory dev.api serves", "'package.module:create_app'"),
+    Key(
+        "worker", "strings", None, "the command dev.worker restarts", "['myapp', 'worker', 'start']"
+    ),
+    Key("watch", "strings", ("src",), "the folders dev.* watch"),
+    Key("upgrade", "strings", None, "the manifest's init step (a migration command)"),
+    Key("api_port", "int", 8000, "dev.api's port, and the manifest's"),
+    Key("health_path", "str", "/health", "the manifest's probes"),
+)
+KEYS_BY_NAME = {key.name: key for key in KEYS}
+
+
+@dataclass(frozen=True)
 class ProjectConfig:
-    """The resolved ``[tool.contribkit]`` table, with paths made absolute."""
+    """The resolved ``[tool.contribkit]`` table, with paths made absolute (see :data:`KEYS`)."""
 
     root: Path
     models: str | None = None
@@ -51,65 +98,41 @@ class ProjectConfig:
     notes: Path | None = None
     database_url_env: str = "DATABASE_URL"
     default_database_url: str | None = None
-    ui_dir: Path | None = None
-    static_dir: Path | None = None
+    exclude_tables: frozenset[str] = frozenset()
     #: Dialect → SQLAlchemy driver for contribkit's throw-away databases (``aiosqlite``, ``asyncpg``).
     drivers: dict[str, str] = field(default_factory=dict)
-    #: What an adopted history already gets wrong (written by ``contribkit baseline``).
-    baseline: Path | None = None
     #: SQLite connections leave BEGIN to SQLAlchemy (its "transactional DDL" recipe), as engines
     #: that emit their own BEGIN do; an env.py written for such an engine needs it.
     sqlite_transactional_ddl: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
+    #: What an adopted history already gets wrong (written by ``contribkit baseline``).
+    baseline: Path | None = None
+    name: str | None = None
+    ui_dir: Path | None = None
+    static_dir: Path | None = None
+    ui_checks: tuple[str, ...] = ("test",)
+    app: str | None = None
+    worker: tuple[str, ...] | None = None
+    watch: tuple[str, ...] = ("src",)
+    upgrade: tuple[str, ...] | None = None
+    api_port: int = 8000
+    health_path: str = "/health"
+
+    def require(self, key: str) -> Any:
+        """The value of ``key``, which the running command cannot do without."""
+        value = getattr(self, KEYS_BY_NAME[key].attr)
+        if value is None:
+            spec = KEYS_BY_NAME[key]
+            then = ", then run 'contribkit init'" if key == "migrations" else ""
+            raise UsageError(
+                f"no {key} configured: set [tool.contribkit] {key} = {spec.example}{then}."
+            )
+        return value
 
     def require_models(self) -> str:
-        if not self.models:
-            raise UsageError(
-                "no models configured: set [tool.contribkit] models = 'package.module:Base.metadata'."
-            )
-        return self.models
+        return self.require("models")
 
     def require_migrations(self) -> Path:
-        if self.migrations is None:
-            raise UsageError(
-                "no migrations folder configured: set [tool.contribkit] migrations = 'path', "
-                "then run 'contribkit init'."
-            )
-        return self.migrations
-
-    def option(self, key: str, kind: type, default: object = None) -> Any:
-        """A feature's own key from ``extra`` (``app``, ``api_port``…), checked to be a ``kind``.
-
-        ``kind`` is ``str``, ``int`` or ``list`` (a list of strings, e.g. a command's argv).
-        """
-        value = self.extra.get(key, default)
-        if value is None:
-            return None
-        valid = (
-            all(isinstance(item, str) for item in value)
-            if kind is list and isinstance(value, list)
-            else isinstance(value, kind) and not isinstance(value, bool)
-        )
-        if not valid:
-            wanted = {str: "a string", int: "an integer", list: "a list of strings"}[kind]
-            raise UsageError(f"[tool.contribkit] {key} must be {wanted}, not {value!r}.")
-        return value
-
-    def require_option(self, key: str, kind: type, example: str) -> Any:
-        value = self.option(key, kind)
-        if value is None:
-            raise UsageError(f"no {key} configured: set [tool.contribkit] {key} = {example}.")
-        return value
-
-    @property
-    def exclude_tables(self) -> frozenset[str]:
-        """Tables that autogenerate, verification and the check leave alone."""
-        return frozenset(self.option("exclude_tables", list, []))
-
-    @property
-    def api_port(self) -> int:
-        """The API's port for the dev servers and the Kubernetes manifest."""
-        return self.option("api_port", int, 8000)
+        return self.require("migrations")
 
     def dialect(self, name: str) -> str:
         """Canonical name of ``name``, which must be one of this project's dialects."""
@@ -143,95 +166,58 @@ def load_config(start: Path | None = None) -> ProjectConfig:
     return config_from_table(table, pyproject.parent)
 
 
-#: The keys features read through :meth:`ProjectConfig.option` (dev servers, UI, manifest...).
-FEATURE_KEYS = frozenset(
-    [
-        "exclude_tables",
-        "name",
-        "app",
-        "worker",
-        "upgrade",
-        "watch",
-        "api_port",
-        "health_path",
-        "ui_checks",
-    ]
-)
-#: The keys :func:`config_from_table` turns into fields.
-FIELD_KEYS = frozenset(
-    [
-        "models",
-        "migrations",
-        "dialects",
-        "notes",
-        "database_url_env",
-        "default_database_url",
-        "ui",
-        "static",
-        "drivers",
-        "baseline",
-        "sqlite_transactional_ddl",
-    ]
-)
-
-
 def config_from_table(table: dict[str, object], root: Path) -> ProjectConfig:
-    """Build a :class:`ProjectConfig` from a parsed table; features' own keys (``FEATURE_KEYS``)
-    are kept in ``extra``, and any other key is an error: a typo would otherwise leave the
-    default in force without a word."""
-    unknown = sorted(set(table) - FIELD_KEYS - FEATURE_KEYS)
+    """Build a :class:`ProjectConfig` from a parsed table. Any key not in :data:`KEYS` is an
+    error: a typo would otherwise leave the default in force without a word."""
+    unknown = sorted(set(table) - set(KEYS_BY_NAME))
     if unknown:
         import difflib
 
-        close = difflib.get_close_matches(unknown[0], FIELD_KEYS | FEATURE_KEYS, n=1)
+        close = difflib.get_close_matches(unknown[0], KEYS_BY_NAME, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise UsageError(
             f"[tool.contribkit] has no key {unknown[0]!r}{hint}: the keys are "
-            f"{', '.join(sorted(FIELD_KEYS | FEATURE_KEYS))} (README: Configuration)."
+            f"{', '.join(sorted(KEYS_BY_NAME))} (README: Configuration)."
         )
+    root = root.resolve()
+    values = {key.attr: _convert(key, table.get(key.name, key.default), root) for key in KEYS}
+    return ProjectConfig(root=root, **values)
 
-    def path(key: str) -> Path | None:
-        value = table.pop(key, None)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value:
-            raise UsageError(f"[tool.contribkit] {key} must be a path string, not {value!r}.")
-        return (root / value).resolve()
 
-    def text(key: str, default: str | None) -> str | None:
-        value = table.pop(key, default)
-        if value is not None and not isinstance(value, str):
-            raise UsageError(f"[tool.contribkit] {key} must be a string, not {value!r}.")
+def _convert(key: Key, value: object, root: Path) -> object:
+    """``value`` as ``key``'s type, or a one-line error naming the key and what it must be."""
+    if value is None:
+        return None
+    kind = key.kind
+    if kind == "dialects":
+        if not isinstance(value, (list, tuple)) or not value:
+            raise UsageError(
+                "[tool.contribkit] dialects must be a non-empty list, e.g. ['sqlite']."
+            )
+        return tuple(dict.fromkeys(normalize_dialect(str(d)) for d in value))
+    if kind == "drivers":
+        if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
+            raise UsageError(
+                "[tool.contribkit] drivers must be a table of driver names, "
+                "e.g. {sqlite = 'aiosqlite', postgresql = 'asyncpg'}."
+            )
+        return {normalize_dialect(str(d)): v for d, v in value.items()}
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise UsageError(f"[tool.contribkit] {key.name} must be true or false.")
         return value
-
-    raw_dialects = table.pop("dialects", list(KNOWN_DIALECTS))
-    if not isinstance(raw_dialects, list) or not raw_dialects:
-        raise UsageError("[tool.contribkit] dialects must be a non-empty list, e.g. ['sqlite'].")
-    dialects = tuple(dict.fromkeys(normalize_dialect(str(d)) for d in raw_dialects))
-    raw_drivers = table.pop("drivers", {})
-    if not isinstance(raw_drivers, dict) or not all(
-        isinstance(v, str) and v for v in raw_drivers.values()
-    ):
-        raise UsageError(
-            "[tool.contribkit] drivers must be a table of driver names, "
-            "e.g. {sqlite = 'aiosqlite', postgresql = 'asyncpg'}."
-        )
-    drivers = {normalize_dialect(str(d)): v for d, v in raw_drivers.items()}
-    transactional_ddl = table.pop("sqlite_transactional_ddl", False)
-    if not isinstance(transactional_ddl, bool):
-        raise UsageError("[tool.contribkit] sqlite_transactional_ddl must be true or false.")
-    return ProjectConfig(
-        root=root.resolve(),
-        models=text("models", None),
-        migrations=path("migrations"),
-        dialects=dialects,
-        notes=path("notes") or (root / "MIGRATION-NOTES.md").resolve(),
-        database_url_env=text("database_url_env", "DATABASE_URL") or "DATABASE_URL",
-        default_database_url=text("default_database_url", None),
-        ui_dir=path("ui"),
-        static_dir=path("static"),
-        drivers=drivers,
-        baseline=path("baseline") or (root / "contribkit-baseline.toml").resolve(),
-        sqlite_transactional_ddl=transactional_ddl,
-        extra=table,
-    )
+    if kind == "path":
+        if not isinstance(value, str) or not value:
+            raise UsageError(f"[tool.contribkit] {key.name} must be a path string, not {value!r}.")
+        return (root / value).resolve()
+    if kind == "strings":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise UsageError(
+                f"[tool.contribkit] {key.name} must be a list of strings, not {value!r}."
+            )
+        return frozenset(value) if key.name == "exclude_tables" else tuple(value)
+    wanted = {"str": str, "int": int}[kind]
+    if not isinstance(value, wanted) or isinstance(value, bool):
+        article = "an integer" if kind == "int" else "a string"
+        raise UsageError(f"[tool.contribkit] {key.name} must be {article}, not {value!r}.")
+    return value

@@ -69,7 +69,7 @@ def parse_port(text: str) -> int | None:
 
 def watch_paths(config: ProjectConfig) -> list[Path]:
     """The existing folders of ``[tool.contribkit] watch`` (default ``src``), else the root."""
-    folders = [config.root / name for name in config.option("watch", list, ["src"])]
+    folders = [config.root / name for name in config.watch]
     return [folder for folder in folders if folder.is_dir()] or [config.root]
 
 
@@ -80,7 +80,7 @@ def api_url(config: ProjectConfig) -> str:
 
 def api_service(config: ProjectConfig, host: str, port: int) -> Service:
     """uvicorn serving the ``app`` factory, reloading when a watched file changes."""
-    app = config.require_option("app", str, "'package.module:create_app'")
+    app = config.require("app")
     reload_dirs = [f"--reload-dir={path}" for path in watch_paths(config)]
     argv = [sys.executable, "-m", "uvicorn", app, "--factory", "--reload", *reload_dirs]
     return Service("api", [*argv, "--host", host, "--port", str(port)], cwd=config.root)
@@ -88,7 +88,7 @@ def api_service(config: ProjectConfig, host: str, port: int) -> Service:
 
 def worker_service(config: ProjectConfig) -> Service:
     """``contribkit dev worker``: the configured worker, restarted when a watched file changes."""
-    config.require_option("worker", list, "['myapp', 'worker', 'start']")
+    config.require("worker")
     return Service("worker", [sys.executable, "-m", "contribkit", "dev", "worker"], cwd=config.root)
 
 
@@ -255,6 +255,6 @@ def reload_worker(config: ProjectConfig) -> None:
     """``dev.worker``: the configured worker, restarted when a watched file changes."""
     from contribkit.core.tools import resolve_tool
 
-    program, *args = config.require_option("worker", list, "['myapp', 'worker', 'start']")
+    program, *args = config.require("worker")
     # The venv's own script first, so an unactivated `.venv/bin/invoke dev.worker` finds it.
     run_with_reload([resolve_tool(program), *args], watch_paths(config), cwd=config.root)

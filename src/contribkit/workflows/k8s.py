@@ -50,7 +50,7 @@ def check_image(image: str) -> str:
 
 
 def project_name(config: ProjectConfig) -> str:
-    return config.require_option("name", str, "'myapp'")
+    return config.require("name")
 
 
 def secret_name(config: ProjectConfig) -> str:
@@ -67,9 +67,9 @@ def manifest_objects(
     metadata: dict[str, Any] = {"name": deployment}
     if namespace is not None:
         metadata["namespace"] = check_label(namespace, "namespace")
-    app = config.require_option("app", str, "'package.module:create_app'")
+    app = config.require("app")
     port = config.api_port
-    health = config.option("health_path", str, "/health")
+    health = config.health_path
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": deployment}
     env = [
         {
@@ -107,9 +107,9 @@ def manifest_objects(
         "failureThreshold": 3,
     }
     pod: dict[str, Any] = {}
-    upgrade = config.option("upgrade", list)
+    upgrade = config.upgrade
     if upgrade:  # migrate before the API starts, with the same image and secret
-        pod["initContainers"] = [container("upgrade-database", upgrade)]
+        pod["initContainers"] = [container("upgrade-database", list(upgrade))]
     pod["securityContext"] = {
         "runAsNonRoot": True,
         "runAsUser": RUN_AS,

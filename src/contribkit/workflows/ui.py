@@ -202,7 +202,7 @@ def build(config: ProjectConfig, *, force: bool = False) -> BuildResult:
 
 def checks(config: ProjectConfig) -> list[str]:
     """The npm scripts that test the UI (``[tool.contribkit] ui_checks``, default ``test``)."""
-    return config.option("ui_checks", list, ["test"])
+    return list(config.ui_checks)
 
 
 def dev_command(config: ProjectConfig, api_url: str) -> tuple[list[str], Path, dict[str, str]]:
