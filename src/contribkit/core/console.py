@@ -43,30 +43,6 @@ def error(message: str) -> None:
         print(f"error: {message}", file=sys.stderr)
 
 
-def report_written(root, written, notes) -> None:  # type: ignore[no-untyped-def]
-    for path in written:
-        ok(f"wrote {shown(root, path)}")
-    if notes is not None:
-        ok(f"updated {shown(root, notes)}")
-
-
-def shown(root, path) -> str:  # type: ignore[no-untyped-def]
-    """``path`` relative to the project when it is inside it (migrations may live elsewhere)."""
-    return str(path.relative_to(root) if path.is_relative_to(root) else path)
-
-
-def report_ui_build(root, result) -> None:  # type: ignore[no-untyped-def]
-    where = (
-        result.static_dir.relative_to(root)
-        if result.static_dir.is_relative_to(root)
-        else result.static_dir
-    )
-    if result.built:
-        ok(f"built the UI into {where} in {result.seconds:.1f} s")
-    else:
-        ok(f"UI unchanged since the last build: {where} (use --force to rebuild)")
-
-
 @contextmanager
 def summarized_warnings() -> Iterator[None]:
     """Warnings raised while revisions run (SQLAlchemy's reflection notes, mostly) are counted

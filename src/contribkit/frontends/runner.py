@@ -5,10 +5,13 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from contribkit.core.errors import ContribkitError
 from contribkit.core.signals import install_interrupt_handlers
+
+if TYPE_CHECKING:
+    from contribkit.commands.spec import Command, Result
 
 T = TypeVar("T")
 INTERRUPTED = 130
@@ -67,3 +70,23 @@ def _report_interrupt() -> int:
 
     console.error("interrupted: nothing this run started was left behind.")
     return INTERRUPTED
+
+
+def run_command(command: Command, options: dict[str, Any], *, debug: bool = False) -> int:
+    """Run a table command with the options a frontend parsed, print its result, return the
+    exit code."""
+    outcome = run(lambda: command.call(**options), debug=debug)
+    if isinstance(outcome, int):
+        return outcome
+    show(outcome)
+    return 0
+
+
+def show(result: Result) -> None:
+    from contribkit.core import console
+
+    for style, text in result.lines:
+        if style == "out":
+            print(text, end="")
+        else:
+            getattr(console, style)(text)

@@ -61,12 +61,6 @@ def check_port_free(host: str, port: int) -> None:
             ) from exc
 
 
-def parse_port(text: str) -> int | None:
-    """``text`` as a TCP port (1 to 65535), or None when it is not one: each frontend reports
-    that in its own way."""
-    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
-
-
 def watch_paths(config: ProjectConfig) -> list[Path]:
     """The existing folders of ``[tool.contribkit] watch`` (default ``src``), else the root."""
     folders = [config.root / name for name in config.watch]

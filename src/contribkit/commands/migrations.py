@@ -1,0 +1,62 @@
+"""``init``, ``migrate``, ``check`` and ``baseline``: the migration commands."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from contribkit.commands.spec import Result, shown
+
+if TYPE_CHECKING:
+    from contribkit.core.config import ProjectConfig
+
+
+def init(config: ProjectConfig) -> Result:
+    from contribkit.workflows.scaffold import init_project
+
+    result = Result()
+    for path in init_project(config):
+        result.ok(f"wrote {shown(config, path)}")
+    return result
+
+
+def migrate(
+    config: ProjectConfig,
+    message: str | None = None,
+    dialect: str | None = None,
+    allow_destructive: bool = False,
+    check: bool = False,
+    no_cache: bool = False,
+) -> Result:
+    if check:
+        return check_migrations(config, dialect, no_cache)
+    from contribkit.workflows.migrations.migrate import migrate as generate
+
+    written = generate(
+        config,
+        message or "",
+        dialect=dialect,
+        allow_destructive=allow_destructive,
+        cache=not no_cache,
+    )
+    result = Result()
+    for path in written.written:
+        result.ok(f"wrote {shown(config, path)}")
+    if written.notes is not None:
+        result.ok(f"updated {shown(config, written.notes)}")
+    return result
+
+
+def check_migrations(
+    config: ProjectConfig, dialect: str | None = None, no_cache: bool = False
+) -> Result:
+    from contribkit.workflows.migrations.check import check as run_check
+
+    run_check(config, dialect, cache=not no_cache)  # prints its progress; raises on a problem
+    return Result()
+
+
+def baseline(config: ProjectConfig, dialect: str | None = None, no_cache: bool = False) -> Result:
+    from contribkit.workflows.migrations.check import write_baseline
+
+    path, _ = write_baseline(config, dialect, cache=not no_cache)
+    return Result().ok(f"wrote {shown(config, path)}")
