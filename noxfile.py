@@ -81,7 +81,7 @@ def faults(session: nox.Session) -> None:
 @nox.session(python="3.11", default=False)
 def adopt(session: nox.Session) -> None:
     """Adopt Prefect (from PyPI): check, baseline, migrate, its own upgrade -> BENCHMARKS.md."""
-    nox_sessions.run_module(session, "benchmarks.adopt", "dev", pip=["prefect>=3.9,<3.10"])
+    nox_sessions.run_module(session, "benchmarks.adopt", pip=["prefect>=3.9,<3.10"])
 
 
 @nox.session(python="3.11", default=False)
@@ -90,4 +90,4 @@ def bench(session: nox.Session) -> None:
     BENCHMARKS.md; takes about 20 minutes."""
     # The peer, pinned (0.13.1 fails to collect on pytest 9.2); only this session's venv has it.
     peer = ["pytest-alembic==0.13.1", "pytest<9.2"]
-    nox_sessions.run_module(session, "benchmarks.bench", "dev", "bench", pip=peer)
+    nox_sessions.run_module(session, "benchmarks.bench", "bench", pip=peer)

@@ -30,11 +30,12 @@ def find_interpreters() -> None:
     os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 
-def install_locked(session: Any, *extras: str) -> None:
-    """Install the project and ``extras`` into the session's venv, exactly as locked."""
+def install_locked(session: Any, *groups: str) -> None:
+    """Install the project, its ``dev`` dependency group (contribkit and the contributor tools:
+    uv's default) and ``groups`` into the session's venv, exactly as locked."""
     from contribkit.workflows.quality import UV_SYNC
 
-    flags = [arg for extra in extras for arg in ("--extra", extra)]
+    flags = [arg for group in groups for arg in ("--group", group)]
     session.run_install(
         *UV_SYNC,
         "--inexact",
@@ -48,7 +49,7 @@ def run_tests(session: Any, dialect: str, default_args: list[str]) -> None:
     """pytest on ``dialect``; ``nox -s tests -- -k tasks`` passes its args straight to pytest."""
     from contribkit.workflows.quality import pytest_command, test_environment
 
-    install_locked(session, "dev")
+    install_locked(session)
     session.run(
         *pytest_command(extra=session.posargs or default_args), env=test_environment(dialect)
     )
@@ -82,11 +83,11 @@ def run_ui(session: Any, root: Path) -> None:
 
 
 def run_module(
-    session: Any, module: str, *extras: str, pip: list[str] | tuple[str, ...] = ()
+    session: Any, module: str, *groups: str, pip: list[str] | tuple[str, ...] = ()
 ) -> None:
     """``python -m MODULE`` from the project root, in a venv installed from the lock, plus
     ``pip`` requirements the lock does not hold (a real project to try contribkit on)."""
-    install_locked(session, *extras)
+    install_locked(session, *groups)
     if pip:
         session.install(*pip)
     session.run("python", "-m", module, *session.posargs)

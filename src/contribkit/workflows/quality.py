@@ -31,10 +31,11 @@ UV_SYNC = ("uv", "sync", "--frozen", "--compile-bytecode")
 
 
 def setup_commands() -> list[list[str]]:
-    """Sync ``.venv`` (uv's project environment) to the lock with every dev tool, then install
-    the git hooks. Bytecode is compiled up front (see :data:`UV_SYNC`)."""
+    """Sync ``.venv`` (uv's project environment) to the lock with every dev tool (the ``dev``
+    dependency group, uv's default), then install the git hooks. Bytecode is compiled up front
+    (see :data:`UV_SYNC`)."""
     return [
-        [*UV_SYNC, "--extra", "dev"],
+        list(UV_SYNC),
         [str(Path(".venv") / "bin" / "pre-commit"), "install"],
     ]
 
