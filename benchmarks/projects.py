@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.report import ROOT
+from tests.process_support import live_processes
 
 SAMPLE = ROOT / "tests" / "sample_project"
 
@@ -80,7 +81,7 @@ class Workspace:
 
     def debris(self) -> str | None:
         left = [name for name in os.listdir(self.tmp) if not name.endswith(".lock")]
-        users = [pid for pid in _pids() if str(self.tmp) in _cmdline(pid)]
+        users = [pid for pid, _, cmdline in live_processes() if str(self.tmp) in cmdline]
         if left or users:
             return f"left behind: files {left}, processes {users}"
         return None
@@ -102,14 +103,3 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _pids() -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").replace("\0", " ")
-    except OSError:
-        return ""

@@ -14,7 +14,7 @@ from contribkit.workflows.migrations.storedtypes import stored_type
 
 def _legacy_types():  # type: ignore[no-untyped-def]
     """tests/legacy_project's column types, loaded without putting that project on sys.path."""
-    path = Path(__file__).parent / "legacy_project" / "ledger" / "types.py"
+    path = Path(__file__).resolve().parents[2] / "legacy_project" / "ledger" / "types.py"
     spec = importlib.util.spec_from_file_location("legacy_ledger_types", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
