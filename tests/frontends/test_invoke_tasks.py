@@ -62,7 +62,13 @@ def test_shell_metacharacters_stay_inside_one_argument(tmp_path: Path) -> None:
 
 def test_invoke_test_runs_pytest_on_one_file_and_pattern() -> None:
     result = invoke(
-        "test", "--dialect", "postgres", "-p", "tests/core/test_config.py", "-k", "postgres_is_an_alias"
+        "test",
+        "--dialect",
+        "postgres",
+        "-p",
+        "tests/core/test_config.py",
+        "-k",
+        "postgres_is_an_alias",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
