@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -17,7 +16,6 @@ from contribkit.core.signals import (
     deferred_signals,
     install_interrupt_handlers,
     raise_if_interrupted,
-    temporary_folder,
 )
 
 
@@ -83,31 +81,6 @@ def test_without_signals_the_handlers_are_put_back(raising_sigterm) -> None:
     with deferred_signals():
         pass
     assert {s: signal.getsignal(s) for s in before} == before
-
-
-def test_a_temporary_folder_outlives_no_interrupt(raising_sigterm, monkeypatch) -> None:
-    # The interrupt lands the moment mkdtemp returns, before any cleanup could own the folder.
-    made: list[str] = []
-
-    def mkdtemp_then_interrupted(**kwargs: object) -> str:
-        made.append(real_mkdtemp(**kwargs))
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.05)  # the handler runs here unless held
-        return made[-1]
-
-    real_mkdtemp = tempfile.mkdtemp
-    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp_then_interrupted)
-    with pytest.raises(Interrupted), temporary_folder("ck-test-"):
-        pass
-    assert made and not os.path.exists(made[0])
-
-
-def test_a_temporary_folder_renamed_away_is_kept(tmp_path) -> None:
-    with temporary_folder("ck-test-", tmp_path) as folder:
-        (folder / "built").write_text("x")
-        folder.rename(tmp_path / "published")
-    assert (tmp_path / "published" / "built").read_text() == "x"
-    assert [p.name for p in tmp_path.iterdir()] == ["published"]
 
 
 def test_an_ignored_ctrl_c_stays_ignored() -> None:

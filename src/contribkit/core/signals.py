@@ -7,13 +7,10 @@ databases dropped, staged files removed, the embedded server stopped) exactly as
 
 from __future__ import annotations
 
-import shutil
 import signal
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 _DEFERRED = (signal.SIGINT, signal.SIGTERM)
@@ -129,23 +126,3 @@ def _restore(handlers: dict[int, Any]) -> None:
     except BaseException:
         put_back()
         raise
-
-
-@contextmanager
-def temporary_folder(prefix: str, parent: Path | None = None) -> Iterator[Path]:
-    """Yield a new folder under ``parent`` (default: the temp folder); remove it afterwards.
-
-    It is created and removed with signals held, and the interrupt that arrived meanwhile is
-    delivered only once the ``finally`` clause owns the folder: an interrupt landing just after
-    ``mkdtemp`` returned would otherwise leave it behind. A folder the block renamed away is
-    simply not there to remove.
-    """
-    folder: Path | None = None
-    try:
-        with deferred_signals():
-            folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-        yield folder
-    finally:
-        if folder is not None:
-            with deferred_signals():
-                shutil.rmtree(folder, ignore_errors=True)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from contribkit.core.errors import UsageError, one_line
-from contribkit.core.signals import deferred_signals, temporary_folder
+from contribkit.core.ownership import owned, temporary_folder, uninterrupted
 from contribkit.databases.engines import create_engine, redact, with_driver
 
 if TYPE_CHECKING:
@@ -142,12 +142,15 @@ def postgres_server() -> PostgresServer:
 
 def shutdown_postgres_servers() -> None:
     """Stop the embedded server (if any) and close admin connections; later use starts anew."""
-    with deferred_signals():
-        while _starting:
-            _starting.pop().stop()
-        while _servers:
-            _, server = _servers.popitem()
-            server.close()
+    uninterrupted(_close_all)
+
+
+def _close_all() -> None:
+    while _starting:
+        _starting.pop().stop()
+    while _servers:
+        _, server = _servers.popitem()
+        server.close()
 
 
 def unique_name(prefix: str = "ck") -> str:
@@ -164,17 +167,9 @@ def ephemeral_database(dialect: str, driver: str | None = None) -> Iterator[str]
     elif dialect == "postgresql":
         server = postgres_server()
         name = unique_name()
-        created = False
-        try:
-            # Held, so that `created` tells the truth and an interrupt right after CREATE is
-            # delivered inside this try, whose finally then drops the database.
-            with deferred_signals():
-                url = server.create_database(name)
-                created = True
+        with owned(
+            lambda: server.create_database(name), lambda _: server.drop_database(name)
+        ) as url:
             yield with_driver(url, driver)
-        finally:
-            if created:
-                with deferred_signals():
-                    server.drop_database(name)
     else:
         raise UsageError(f"cannot provision a {dialect!r} database: sqlite and postgresql only.")

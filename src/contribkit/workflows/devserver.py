@@ -22,12 +22,13 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO
 
 from contribkit.core.config import ProjectConfig
 from contribkit.core.errors import CheckFailed, UsageError
-from contribkit.core.signals import deferred_signals
+from contribkit.core.ownership import start_recorded, uninterrupted
 
 #: How long a service gets to stop after SIGTERM before its group is killed.
 STOP_TIMEOUT = 5.0
@@ -158,14 +159,14 @@ def run_services(services: Sequence[Service], out: IO[str] | None = None) -> Non
     try:
         for index, service in enumerate(services):
             if len(services) == 1:  # nothing to tell apart: keep the terminal (and its colours)
-                with deferred_signals():  # started and recorded together, so stop() finds it
-                    running[service.name] = start(service)
+                start_recorded(running, service.name, partial(start, service))
                 continue
             label = f"{service.name:<{width}} | "
             if out.isatty():
                 label = f"\033[{COLORS[index % len(COLORS)]}m{label}\033[0m"
-            with deferred_signals():
-                process = running[service.name] = start(service, stdout=subprocess.PIPE)
+            process = start_recorded(
+                running, service.name, partial(start, service, stdout=subprocess.PIPE)
+            )
             assert process.stdout is not None
             pump = threading.Thread(
                 target=_pump, args=(label, process.stdout, out, lock), daemon=True
@@ -183,8 +184,7 @@ def run_services(services: Sequence[Service], out: IO[str] | None = None) -> Non
     except KeyboardInterrupt:
         console.step(f"stopping {', '.join(running)}")
     finally:
-        with deferred_signals():  # a second Ctrl-C must not leave services running
-            stop(list(running.values()))
+        uninterrupted(stop, list(running.values()))
         for pump in pumps:
             pump.join(timeout=1.0)  # a grandchild killed with the group closes the pipe
 
@@ -219,19 +219,19 @@ def run_with_reload(argv: Sequence[str], paths: Sequence[Path], cwd: Path | None
     from contribkit.core import console
 
     service = Service(argv[0], list(argv), cwd=cwd)
-    with deferred_signals():  # started and recorded together, so the finally clause stops it
-        process = start(service)
+    running: dict[str, subprocess.Popen[bytes]] = {}
     reported = False
     changes_or_timeouts = watch(
         *paths, watch_filter=PythonFilter(), yield_on_timeout=True, rust_timeout=500
     )
     try:
+        process = start_recorded(running, service.name, partial(start, service))
         for changes in changes_or_timeouts:
             if changes:
                 console.step(f"{len(changes)} file(s) changed: restarting {' '.join(argv)}")
-                with deferred_signals():
-                    stop([process])
-                    process, reported = start(service), False
+                uninterrupted(stop, [process])
+                process = start_recorded(running, service.name, partial(start, service))
+                reported = False
             elif process.poll() is not None and not reported:
                 console.warn(
                     f"{' '.join(argv)} {describe_exit(process.returncode)}; "
@@ -241,8 +241,7 @@ def run_with_reload(argv: Sequence[str], paths: Sequence[Path], cwd: Path | None
     except KeyboardInterrupt:
         console.step(f"stopping {' '.join(argv)}")
     finally:
-        with deferred_signals():
-            stop([process])
+        uninterrupted(stop, list(running.values()))
 
 
 def reload_worker(config: ProjectConfig) -> None:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from contribkit.core.config import ProjectConfig
 from contribkit.core.errors import CheckFailed, UsageError
-from contribkit.core.signals import deferred_signals, temporary_folder
+from contribkit.core.ownership import temporary_folder
+from contribkit.core.signals import deferred_signals
 
 #: Stored in the static folder: the hash of the sources that build came from.
 HASH_FILE = ".build-hash"

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from contribkit.core.errors import UsageError
+from contribkit.core.ownership import uninterrupted
 from contribkit.core.signals import deferred_signals
 from contribkit.databases.postgresql import initdb_cache
 
@@ -351,8 +352,7 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Fast shutdown, then kill if it lingers; always removes the data folder."""
-        with deferred_signals():
-            self._stop()
+        uninterrupted(self._stop)
         atexit.unregister(self.stop)
 
     def _stop(self) -> None:

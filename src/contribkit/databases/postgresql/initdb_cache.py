@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from contribkit.core.signals import temporary_folder
+from contribkit.core.ownership import temporary_folder
 
 PARTIAL_STALE_AFTER_SECONDS = 600
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from contribkit.core import console
 from contribkit.core.config import ProjectConfig
 from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
-from contribkit.core.signals import deferred_signals, raise_if_interrupted, temporary_folder
+from contribkit.core.ownership import temporary_folder
+from contribkit.core.signals import deferred_signals, raise_if_interrupted
 from contribkit.databases.asyncdrivers import bridged
 from contribkit.databases.throwaway import prewarm
 from contribkit.workflows.migrations import baseline

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contribkit.core.config import DIALECT_LABELS
+from contribkit.core.ownership import uninterrupted
 from contribkit.core.signals import deferred_signals
 
 PREAMBLE = """# Migration notes
@@ -111,6 +112,5 @@ def write_atomically(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except BaseException:
         if tmp is not None:
-            with deferred_signals():
-                Path(tmp).unlink(missing_ok=True)
+            uninterrupted(Path(tmp).unlink, missing_ok=True)
         raise
