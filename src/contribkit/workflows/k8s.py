@@ -57,73 +57,38 @@ def secret_name(config: ProjectConfig) -> str:
     return f"{project_name(config)}-dev-database"
 
 
+#: Every container: no privileges, a read-only root (with a writable /tmp volume).
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": RUN_AS,
+    "runAsGroup": RUN_AS,
+    "fsGroup": RUN_AS,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
 def manifest_objects(
     config: ProjectConfig, *, image: str | None = None, namespace: str | None = None
 ) -> list[dict[str, Any]]:
     """The Deployment and the Service, as Kubernetes objects."""
     name = project_name(config)
     deployment = check_label(f"{name}-dev", "name")
-    image = check_image(image or f"{name}:dev")
     metadata: dict[str, Any] = {"name": deployment}
     if namespace is not None:
         metadata["namespace"] = check_label(namespace, "namespace")
-    app = config.require("app")
-    port = config.api_port
-    health = config.health_path
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": deployment}
-    env = [
-        {
-            "name": config.database_url_env,
-            "valueFrom": {"secretKeyRef": {"name": secret_name(config), "key": SECRET_KEY}},
-        }
-    ]
-    container_security = {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-    }
-
-    def container(container_name: str, command: list[str]) -> dict[str, Any]:
-        return {
-            "name": container_name,
-            "image": image,
-            "imagePullPolicy": "IfNotPresent",
-            "command": command,
-            "env": env,
-            "resources": RESOURCES,
-            "securityContext": container_security,
-            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-        }
-
-    api = container(
-        "api",
-        ["python", "-m", "uvicorn", app, "--factory", "--host", "0.0.0.0", "--port", str(port)],
-    )
-    api["ports"] = [{"name": "http", "containerPort": port}]
-    api["readinessProbe"] = {
-        "httpGet": {"path": health, "port": "http"},
-        "initialDelaySeconds": 2,
-        "periodSeconds": 5,
-        "failureThreshold": 3,
-    }
-    pod: dict[str, Any] = {}
-    upgrade = config.upgrade
-    if upgrade:  # migrate before the API starts, with the same image and secret
-        pod["initContainers"] = [container("upgrade-database", list(upgrade))]
-    pod["securityContext"] = {
-        "runAsNonRoot": True,
-        "runAsUser": RUN_AS,
-        "runAsGroup": RUN_AS,
-        "fsGroup": RUN_AS,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-    pod["containers"] = [api]
-    pod["volumes"] = [{"name": "tmp", "emptyDir": {}}]  # writable /tmp on a read-only root
+    metadata["labels"] = labels
+    pod = pod_spec(config, check_image(image or f"{name}:dev"))
     return [
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {**metadata, "labels": labels},
+            "metadata": metadata,
             "spec": {
                 "replicas": 1,
                 "selector": {"matchLabels": labels},
@@ -133,14 +98,50 @@ def manifest_objects(
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": {**metadata, "labels": labels},
+            "metadata": metadata,
             "spec": {
                 "type": "ClusterIP",
                 "selector": labels,
-                "ports": [{"name": "http", "port": port, "targetPort": "http"}],
+                "ports": [{"name": "http", "port": config.api_port, "targetPort": "http"}],
             },
         },
     ]
+
+
+def pod_spec(config: ProjectConfig, image: str) -> dict[str, Any]:
+    """The API container, after the ``upgrade`` command's when one is configured."""
+    port = config.api_port
+    serve = ["python", "-m", "uvicorn", config.require("app"), "--factory"]
+    api = container(config, "api", image, [*serve, "--host", "0.0.0.0", "--port", str(port)])
+    api["ports"] = [{"name": "http", "containerPort": port}]
+    api["readinessProbe"] = {
+        "httpGet": {"path": config.health_path, "port": "http"},
+        "initialDelaySeconds": 2,
+        "periodSeconds": 5,
+        "failureThreshold": 3,
+    }
+    pod: dict[str, Any] = {}
+    if config.upgrade:  # migrate before the API starts, with the same image and secret
+        pod["initContainers"] = [container(config, "upgrade-database", image, list(config.upgrade))]
+    pod["securityContext"] = POD_SECURITY
+    pod["containers"] = [api]
+    pod["volumes"] = [{"name": "tmp", "emptyDir": {}}]  # writable /tmp on a read-only root
+    return pod
+
+
+def container(config: ProjectConfig, name: str, image: str, command: list[str]) -> dict[str, Any]:
+    """A container running ``command`` with the database URL from the Secret."""
+    secret = {"secretKeyRef": {"name": secret_name(config), "key": SECRET_KEY}}
+    return {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": command,
+        "env": [{"name": config.database_url_env, "valueFrom": secret}],
+        "resources": RESOURCES,
+        "securityContext": CONTAINER_SECURITY,
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
 
 
 def render(config: ProjectConfig, *, image: str | None = None, namespace: str | None = None) -> str:

@@ -68,33 +68,11 @@ def generate_revision(
 
     ``known_drift``: differences the project's baseline accepts; they are left out."""
     from alembic import command
-    from alembic.operations import ops
 
-    from contribkit.workflows.migrations.baseline import without_known_drift
-    from contribkit.workflows.migrations.review import created_enums
-    from contribkit.workflows.migrations.verify import TrialDatabase, require_passed_connection
+    from contribkit.workflows.migrations.verify import TrialDatabase
 
     engine = migrations.engine(url)
     captured: dict[str, Any] = {}
-
-    def hook(context: Any, revision: Any, directives: list[Any]) -> None:
-        require_passed_connection(context, connection)
-        script = directives[0]
-        without_known_drift(script, known_drift, context.connection.dialect)
-        if script.upgrade_ops.is_empty():
-            directives[:] = []
-            return
-        captured["ops"] = list(flatten(script.upgrade_ops))
-        captured["enums"] = existing_enums(context.connection)
-        if dialect == "sqlite":
-            _bracket_with_pragmas(script.upgrade_ops)
-            _bracket_with_pragmas(script.downgrade_ops)
-        else:
-            # op.drop_table leaves a PostgreSQL enum type behind, and the next upgrade then
-            # fails with "type already exists": the downgrade drops the types it created.
-            for name in created_enums(captured["ops"], captured["enums"]):
-                script.downgrade_ops.ops.append(ops.ExecuteSQLOp(f'DROP TYPE IF EXISTS "{name}"'))
-
     try:
         with TrialDatabase(migrations, dialect, url) as db:
             _upgrade_to_head(db)
@@ -108,21 +86,60 @@ def generate_revision(
                 message=message,
                 autogenerate=True,
                 rev_id=rev_id,
-                process_revision_directives=hook,
+                process_revision_directives=_directives_hook(
+                    dialect, connection, known_drift, captured
+                ),
             )
     finally:
         engine.dispose()
     if not captured:
         return None
     assert script is not None and not isinstance(script, list)
-    path = Path(script.path)
     return Generated(
         revision=rev_id,
         down_revision=head,
-        path=path,
+        path=Path(script.path),
         upgrade_ops=captured["ops"],
         existing_enums=captured["enums"],
     )
+
+
+def _directives_hook(
+    dialect: str, connection: Any, known_drift: frozenset[str], captured: dict[str, Any]
+) -> Any:
+    """Alembic's ``process_revision_directives``: drop the accepted drift, write nothing when
+    nothing is left, and record the operations (in ``captured``) for the review."""
+    from contribkit.workflows.migrations.baseline import without_known_drift
+    from contribkit.workflows.migrations.verify import require_passed_connection
+
+    def hook(context: Any, revision: Any, directives: list[Any]) -> None:
+        require_passed_connection(context, connection)
+        script = directives[0]
+        without_known_drift(script, known_drift, context.connection.dialect)
+        if script.upgrade_ops.is_empty():
+            directives[:] = []
+            return
+        captured["ops"] = list(flatten(script.upgrade_ops))
+        captured["enums"] = existing_enums(context.connection)
+        _complete_for(dialect, script, captured["ops"], captured["enums"])
+
+    return hook
+
+
+def _complete_for(dialect: str, script: Any, upgrade_ops: list[Any], enums: Any) -> None:
+    """Add what autogenerate leaves out on ``dialect``."""
+    if dialect == "sqlite":
+        _bracket_with_pragmas(script.upgrade_ops)
+        _bracket_with_pragmas(script.downgrade_ops)
+        return
+    from alembic.operations import ops
+
+    from contribkit.workflows.migrations.review import created_enums
+
+    # op.drop_table leaves a PostgreSQL enum type behind, and the next upgrade then fails with
+    # "type already exists": the downgrade drops the types it created.
+    for name in created_enums(upgrade_ops, enums):
+        script.downgrade_ops.ops.append(ops.ExecuteSQLOp(f'DROP TYPE IF EXISTS "{name}"'))
 
 
 def _upgrade_to_head(db: Any) -> None:

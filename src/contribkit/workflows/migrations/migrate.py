@@ -115,21 +115,15 @@ def migrate(
         staged = replace(live, folder=tmp / "migrations")
         shutil.copytree(live.folder, staged.folder, ignore=shutil.ignore_patterns("__pycache__"))
         file_stamp = datetime.now(timezone.utc).strftime("%Y_%m_%d_%H%M%S")
+        run = _Run(staged, live, slug, file_stamp, allow_destructive, accepted)
         result = MigrateResult()
         staged_files: dict[str, Path] = {}
         for name in dialects:
-            path = _one_dialect(
-                staged,
-                live,
-                name,
-                slug,
-                file_stamp,
-                allow_destructive,
-                accepted.of(name).known_drift,
-                result,
-            )
-            if path is not None:
-                staged_files[name] = path
+            verified = _one_dialect(run, name)
+            if verified is not None:
+                staged_files[name] = verified.path
+                result.revisions[name] = verified.revision
+                result.concerns += verified.concerns
         if not staged_files:
             console.ok("the models match the migrations of every dialect: nothing to do")
             return result
@@ -137,19 +131,34 @@ def migrate(
         return result
 
 
-def _one_dialect(
-    staged: Migrations,
-    live: Migrations,
-    dialect: str,
-    slug: str,
-    file_stamp: str,
-    allow_destructive: bool,
-    known_drift: frozenset[str],
-    result: MigrateResult,
-) -> Path | None:
+@dataclass(frozen=True)
+class _Run:
+    """What the dialects of one ``migrate`` share."""
+
+    staged: Migrations
+    live: Migrations
+    slug: str
+    file_stamp: str
+    allow_destructive: bool
+    accepted: baseline.Baseline
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """One dialect's new revision, staged and proven."""
+
+    path: Path
+    revision: str
+    #: The review's own concerns, for the notes (squawk's style findings stay in the output).
+    concerns: list[str]
+
+
+def _one_dialect(run: _Run, dialect: str) -> _Verified | None:
+    """Generate, format, review and verify ``dialect``'s revision in the staged copy."""
     from contribkit.workflows.migrations.generate import generate_revision, ruff_format
     from contribkit.workflows.migrations.verify import TrialDatabase, verify_new_revision
 
+    staged, known_drift = run.staged, run.accepted.of(dialect).known_drift
     rev_id = uuid.uuid4().hex[:12]
     # One database for both steps: generate brings it to the previous head and autogenerate only
     # reads it, so verify starts from the very state a fresh database would reach, without
@@ -161,29 +170,27 @@ def _one_dialect(
                 staged,
                 dialect,
                 url,
-                message=slug,
+                message=run.slug,
                 rev_id=rev_id,
-                file_stamp=file_stamp,
+                file_stamp=run.file_stamp,
                 known_drift=known_drift,
             )
         if generated is None:
             console.ok(f"{dialect}: the models match the migrations; nothing to do")
             return None
         with step(dialect, "format"):
-            ruff_format(generated.path, live.versions(dialect) / generated.path.name)
+            ruff_format(generated.path, run.live.versions(dialect) / generated.path.name)
         with step(dialect, "review"):
-            concerns = _review(staged, dialect, generated, allow_destructive)
+            concerns = _review(staged, dialect, generated, run.allow_destructive)
         with step(dialect, "verify"), TrialDatabase(staged, dialect, url) as db:
             unseeded = verify_new_revision(
                 db, generated.revision, generated.down_revision, known_drift
             )
             for table in unseeded:
                 console.warn(f"{dialect}: verify could not seed {table}")
-    result.revisions[dialect] = generated.revision
-    # The notes keep the review's own concerns; squawk's style findings stay in the output.
-    result.concerns += [str(c) for c in concerns if c.kind != reviewing.SQUAWK]
     console.ok(f"{dialect}: {generated.path.name} verified")
-    return generated.path
+    own = [str(c) for c in concerns if c.kind != reviewing.SQUAWK]
+    return _Verified(generated.path, generated.revision, own)
 
 
 def _review(staged: Migrations, dialect: str, generated, allow_destructive: bool) -> list:  # type: ignore[no-untyped-def]

@@ -97,29 +97,10 @@ def seed(
         if missing:
             failures[table.name] = f"its parent table {missing[0]} has no rows"
             continue
-        rows = []
-        for n in range(1, ROWS_PER_TABLE + 1):
-            row: dict[str, Any] = {}
-            for column in table.columns:
-                fk = next(iter(column.foreign_keys), None)
-                if fk is not None:
-                    parent_rows = parents.get(fk.column.table.name)
-                    if parent_rows:
-                        # As read (raw): passed back to the driver unconverted.
-                        raw = parent_rows[(n - 1) % len(parent_rows)][fk.column.name]
-                        row[column.name] = sa.literal(raw, type_=sa.types.NULLTYPE)
-                    continue
-                if not _needs_value(column):
-                    continue
-                model_column = model_table.c.get(column.name) if model_table is not None else None
-                if consulted is not None:
-                    consulted.add(f"{table.name}.{column.name}")
-                # Bind with the type the value was made for (the model's Uuid, say), not the
-                # reflected storage type (CHAR(32) on SQLite), so the driver gets what it expects.
-                type_ = model_column.type if model_column is not None else column.type
-                value = _value(column, model_column, n, connection.dialect)
-                row[column.name] = sa.literal(value, type_=type_)
-            rows.append(row)
+        rows = [
+            _row(table, model_table, n, parents, connection.dialect, consulted)
+            for n in range(1, ROWS_PER_TABLE + 1)
+        ]
         try:
             with connection.begin():
                 for row in rows:
@@ -132,6 +113,38 @@ def seed(
     if connection.in_transaction():
         connection.commit()
     return failures
+
+
+def _row(
+    table: sa.Table,
+    model_table: sa.Table | None,
+    n: int,
+    parents: dict[str, list[dict[str, Any]]],
+    dialect: Any,
+    consulted: set[str] | None,
+) -> dict[str, Any]:
+    """The ``n``-th row of ``table``: foreign keys point at its parents' rows in turn, other
+    required columns get made-up values."""
+    row: dict[str, Any] = {}
+    for column in table.columns:
+        fk = next(iter(column.foreign_keys), None)
+        if fk is not None:
+            parent_rows = parents.get(fk.column.table.name)
+            if parent_rows:
+                # As read (raw): passed back to the driver unconverted.
+                raw = parent_rows[(n - 1) % len(parent_rows)][fk.column.name]
+                row[column.name] = sa.literal(raw, type_=sa.types.NULLTYPE)
+            continue
+        if not _needs_value(column):
+            continue
+        model_column = model_table.c.get(column.name) if model_table is not None else None
+        if consulted is not None:
+            consulted.add(f"{table.name}.{column.name}")
+        # Bind with the type the value was made for (the model's Uuid, say), not the reflected
+        # storage type (CHAR(32) on SQLite), so the driver gets what it expects.
+        type_ = model_column.type if model_column is not None else column.type
+        row[column.name] = sa.literal(_value(column, model_column, n, dialect), type_=type_)
+    return row
 
 
 def _raw_select(table: sa.Table) -> sa.Select:
