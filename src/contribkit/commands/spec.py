@@ -9,8 +9,7 @@ every frontend.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from contribkit.core.errors import UsageError
 
@@ -20,8 +19,7 @@ if TYPE_CHECKING:
     from contribkit.core.config import ProjectConfig
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     """One argument of a command."""
 
     #: The command function's parameter (``no_cache`` is ``--no-cache`` on every frontend).
@@ -48,8 +46,7 @@ class Option:
         return [f"-{self.short}", long] if self.short else [long]
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """One user command: ``path`` is its name in groups (``("db", "upgrade")``)."""
 
     path: tuple[str, ...]
@@ -81,13 +78,13 @@ class Command:
         return self.run(load_config(), **values)
 
 
-@dataclass
 class Result:
     """What a command has to say, for the frontend to print: status lines and plain output."""
 
-    #: ``(style, text)``: ``ok`` and ``info`` are status lines; ``out`` is printed as it is
-    #: (a manifest, a list of requirements) so that it can be piped.
-    lines: list[tuple[str, str]] = field(default_factory=list)
+    def __init__(self) -> None:
+        #: ``(style, text)``: ``ok`` and ``info`` are status lines; ``out`` is printed as it
+        #: is (a manifest, a list of requirements) so that it can be piped.
+        self.lines: list[tuple[str, str]] = []
 
     def ok(self, text: str) -> Result:
         self.lines.append(("ok", text))
