@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from process_support import free_port
 
-from contribkit.errors import UsageError
 from flowdesk.cli import build_parser, cmd_revision, main
+from flowdesk.errors import FlowdeskError
 from flowdesk.server.database.engine import make_engine
 from flowdesk.server.database.orm_models import Flow, FlowRun, Log, StateType
 
@@ -183,7 +183,7 @@ def test_worker_reports_a_module_it_cannot_import(
     assert code == 2
     line = one_error_line(err)
     assert f"--import {module}: {reason}" in line and "--debug" in line
-    with pytest.raises(UsageError) as raised:
+    with pytest.raises(FlowdeskError) as raised:
         main(["--debug", "worker", "start", "--import", module])
     assert type(raised.value.__cause__).__name__ in reason
 
