@@ -188,6 +188,28 @@ def test_worker_reports_a_module_it_cannot_import(
     assert type(raised.value.__cause__).__name__ in reason
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [KeyboardInterrupt(), FlowdeskError("cannot reach the database")],
+    ids=["ctrl-c", "caused-by-ctrl-c"],
+)
+def test_an_interrupt_is_one_line_and_exit_130(monkeypatch, capsys, failure) -> None:
+    """Also when an error the interrupt caused replaces it (a connection cut mid-statement)."""
+    from flowdesk.server.database import commands
+
+    def interrupted() -> str:
+        if isinstance(failure, KeyboardInterrupt):
+            raise failure
+        raise failure from KeyboardInterrupt()
+
+    monkeypatch.setattr(commands, "describe", interrupted)
+    code, _, err = flowdesk(capsys, "server", "database", "current")
+    assert code == 130
+    assert one_error_line(err) == "error: interrupted."
+    with pytest.raises(type(failure)):
+        main(["--debug", "server", "database", "current"])
+
+
 BAD_NUMBERS = [
     *(
         ("worker", "--poll-interval", v)
