@@ -1,8 +1,10 @@
 """``flowdesk``: the application's command line (the server, its database, the worker).
 
 This module parses arguments and prints; each command imports what it needs when it runs, so
-``flowdesk --help`` stays fast. Failures end as one line and exit code 2 through
-:func:`contribkit.frontend.run`; ``--debug`` shows the traceback instead.
+``flowdesk --help`` stays fast. A :class:`~flowdesk.errors.FlowdeskError` ends as one line and
+its exit code, Ctrl-C and SIGTERM as one line and exit code 130; ``--debug`` shows the traceback
+instead. Nothing here needs contribkit, except ``server database revision``, the contributors'
+command that generates migrations.
 """
 
 from __future__ import annotations
@@ -15,44 +17,38 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import socket
 
-    from contribkit.config import ProjectConfig
-    from contribkit.realdb import Target
     from flowdesk.worker import Worker
 
-UPGRADE_HINT = "flowdesk server database upgrade -y"
+
+def say(message: str) -> None:
+    print(message, flush=True)  # flushed: the server's and worker's lines go to logs as they come
 
 
-def require_database_at_head(config: ProjectConfig) -> Target:
-    """The database's target, if it is reachable and fully migrated; else a one-line error."""
-    from contribkit import realdb
-    from contribkit.errors import UsageError
+def warn(message: str) -> None:
+    say(f"! {message}")
 
-    target, current, head = realdb.status(config, missing_ok=True)
-    if current != head:
-        raise UsageError(
-            f"the database {target.shown} is at revision {current or 'base (empty)'}, "
-            f"not at head {head}: run '{UPGRADE_HINT}' first."
-        )
-    return target
+
+def error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr, flush=True)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
     """Bind ``host:port`` now, so a port in use is a one-line error rather than a server log."""
     import socket
 
-    from contribkit.errors import UsageError
+    from flowdesk.errors import FlowdeskError
 
     try:
         family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror as exc:
-        raise UsageError(f"cannot resolve --host {host!r}: {exc.strerror}.") from exc
+        raise FlowdeskError(f"cannot resolve --host {host!r}: {exc.strerror}.") from exc
     sock = socket.socket(family, kind)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(address)
     except OSError as exc:
         sock.close()
-        raise UsageError(
+        raise FlowdeskError(
             f"cannot listen on {host}:{port} ({exc.strerror}): stop what uses it "
             "or choose another --port."
         ) from exc
@@ -60,18 +56,17 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def cmd_server_start(args: argparse.Namespace) -> int:
-    from contribkit import console
-    from flowdesk.settings import runtime_config
+    from flowdesk.server.database.commands import require_head
 
-    target = require_database_at_head(runtime_config())
+    target = require_head()
     sock = listening_socket(args.host, args.port)
 
     import uvicorn
 
     from flowdesk.server.api import create_app
 
-    console.info(f"flowdesk on http://{args.host}:{args.port} (API docs: /api/docs)")
-    console.info(f"database: {target.shown}")
+    say(f"flowdesk on http://{args.host}:{args.port} (API docs: /api/docs)")
+    say(f"database: {target.shown}")
     server = uvicorn.Server(uvicorn.Config(create_app(target.url), log_level="info"))
     try:
         server.run(sockets=[sock])
@@ -84,22 +79,48 @@ def cmd_server_start(args: argparse.Namespace) -> int:
 
 
 def cmd_database(args: argparse.Namespace) -> int:
-    from contribkit.cli import run_db_command
-    from flowdesk.settings import runtime_config
+    from flowdesk.server.database import commands
 
-    return run_db_command(runtime_config(), args)
+    actions = {
+        "upgrade": lambda: commands.upgrade(args.revision, dry_run=args.dry_run),
+        "downgrade": lambda: commands.downgrade(args.revision, yes=args.yes),
+        "current": commands.describe,
+        "stamp": lambda: commands.stamp(args.revision),
+        "reset": lambda: commands.reset(yes=args.yes),
+    }
+    say(actions[args.db_command]())
+    return 0
 
 
 def cmd_revision(args: argparse.Namespace) -> int:
-    """For contributors: generate the migrations from the checkout's pyproject.toml."""
-    from contribkit.config import load_config
-    from contribkit.console import report_written
-    from contribkit.migrations.migrate import migrate
+    """For contributors: generate the migrations from the checkout's pyproject.toml.
 
-    config = load_config()
-    result = migrate(config, args.message)
-    report_written(config.root, result.written, result.notes)
-    return 0
+    The one command that needs contribkit, a development tool the installed application lacks;
+    it runs under contribkit's own frontend, so it ends exactly as ``invoke migrate`` does.
+    """
+    from flowdesk.errors import FlowdeskError
+
+    try:
+        from contribkit.config import load_config
+        from contribkit.console import report_written
+        from contribkit.frontend import run
+        from contribkit.migrations.migrate import migrate
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("contribkit"):
+            raise
+        raise FlowdeskError(
+            "'server database revision' is a contributors' command and needs contribkit: install "
+            "the project's development tools ('uv sync --extra dev', or 'pip install -e \".[dev]\"' "
+            "in a checkout)."
+        ) from exc
+
+    def generate() -> int:
+        config = load_config()
+        result = migrate(config, args.message)
+        report_written(config.root, result.written, result.notes)
+        return 0
+
+    return run(generate, debug=args.debug)
 
 
 def import_flow_modules(modules: Sequence[str]) -> None:
@@ -107,7 +128,7 @@ def import_flow_modules(modules: Sequence[str]) -> None:
     import importlib
     import os
 
-    from contribkit.errors import UsageError
+    from flowdesk.errors import FlowdeskError
 
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -116,46 +137,45 @@ def import_flow_modules(modules: Sequence[str]) -> None:
             importlib.import_module(module)
         except Exception as exc:  # the module's own code may raise anything while it loads
             reason = (str(exc).strip().splitlines() or [""])[0]
-            raise UsageError(
+            raise FlowdeskError(
                 f"cannot import --import {module}: {type(exc).__name__}: {reason} "
                 "(--debug shows the traceback)."
             ) from exc
 
 
 def cmd_worker_start(args: argparse.Namespace) -> int:
-    from contribkit import console
-    from contribkit.frontend import INTERRUPTED
     from flowdesk.registry import default_registry
-    from flowdesk.settings import runtime_config
+    from flowdesk.server.database.commands import require_head
+    from flowdesk.signals import INTERRUPTED
     from flowdesk.worker import Worker
 
-    target = require_database_at_head(runtime_config())
+    target = require_head()
     import_flow_modules(args.imports)
     flows = list(default_registry)
     if not flows:
-        console.warn(
+        warn(
             "no flows are registered, so every due run will fail: "
             "pass --import MODULE for each module that defines flows."
         )
     with Worker(target.url) as worker:
-        console.info(
+        say(
             f"worker {worker.name}: polling {target.shown} every {args.poll_interval:g} s "
             f"for flows: {', '.join(flows) or 'none'}"
         )
-        console.info("Ctrl-C stops after the run in progress; a second Ctrl-C interrupts it")
+        say("Ctrl-C stops after the run in progress; a second Ctrl-C interrupts it")
         try:
             worker.run_forever(args.poll_interval)
         except KeyboardInterrupt:
-            console.error(f"worker {worker.name} interrupted: {left_behind(worker)}")
+            error(f"worker {worker.name} interrupted: {left_behind(worker)}")
             return INTERRUPTED
         if worker.unrecorded:
             runs = ", ".join(str(run_id) for run_id in worker.unrecorded)
-            console.error(
+            error(
                 f"worker {worker.name} stopped; it could not record the state of run(s) {runs}: "
                 "fail them through POST /api/flow_runs/{id}/set_state."
             )
             return 1
-    console.info(f"worker {worker.name} stopped")
+    say(f"worker {worker.name} stopped")
     return 0
 
 
@@ -163,7 +183,7 @@ def left_behind(worker: Worker) -> str:
     """What an interrupted worker leaves for a person to do, from the database's own record."""
     import sqlalchemy as sa
 
-    from contribkit.errors import one_line
+    from flowdesk.errors import one_line
 
     try:
         unfinished = worker.unfinished_runs()
@@ -198,9 +218,32 @@ def poll_seconds(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from contribkit.cli import add_db_commands, port_number
+def port_number(text: str) -> int:
+    """A TCP port, 1 to 65535, given in ASCII digits (``int`` would also take ' 42' and '٤٢')."""
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 65536):
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text!r}")
+    return int(text)
 
+
+def add_database_commands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    """``upgrade/downgrade/current/stamp/reset``; returned so that ``revision`` joins them."""
+    sub = parser.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    up = sub.add_parser("upgrade", help="apply migrations to the configured database")
+    up.add_argument("-r", "--revision", default="head", help="target revision (default: head)")
+    up.add_argument("--dry-run", action="store_true", help="print the SQL instead of running it")
+    up.add_argument("-y", "--yes", action="store_true", help="do not ask (upgrade never asks)")
+    down = sub.add_parser("downgrade", help="undo migrations (shows what, needs -y)")
+    down.add_argument("-r", "--revision", default="-1", help="target revision (default: -1)")
+    down.add_argument("-y", "--yes", action="store_true", help="really do it")
+    sub.add_parser("current", help="show the database's revision and whether it is at head")
+    stamp = sub.add_parser("stamp", help="record a revision without running migrations")
+    stamp.add_argument("revision", help="revision id, 'head' or 'base'")
+    reset = sub.add_parser("reset", help="drop every table and upgrade to head (deletes all rows)")
+    reset.add_argument("-y", "--yes", action="store_true", help="really do it")
+    return sub
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flowdesk", description="Track and run flows.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -215,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     database = server_commands.add_parser(
         "database", help="migrate the database named by $FLOWDESK_DATABASE_URL"
     )
-    database_commands = add_db_commands(database)
+    database_commands = add_database_commands(database)
     revision = database_commands.add_parser(
         "revision", help="contributors: generate a migration per dialect from the models"
     )
@@ -245,10 +288,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from contribkit.frontend import run
+    from flowdesk.errors import FlowdeskError
+    from flowdesk.signals import INTERRUPTED, raise_on_signals
 
     args = build_parser().parse_args(argv)
-    return run(lambda: args.func(args), debug=args.debug)
+    raise_on_signals()
+    try:
+        return args.func(args)
+    except (KeyboardInterrupt, Exception) as exc:
+        if args.debug:
+            raise
+        if _interrupted(exc):
+            error("interrupted.")
+            return INTERRUPTED
+        if isinstance(exc, FlowdeskError):
+            error(exc.message)
+            return exc.exit_code
+        raise  # not ours: a traceback is the most useful report
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether Ctrl-C/SIGTERM started this failure: a driver interrupted mid-statement loses its
+    connection, and the cleanup then fails with an error of its own that replaces the interrupt
+    (SQLAlchemy's PendingRollbackError, say)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 if __name__ == "__main__":

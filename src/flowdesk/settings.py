@@ -1,45 +1,36 @@
-"""Where flowdesk finds its database, and the contribkit configuration it runs with.
+"""Where flowdesk finds its database and its migrations.
 
-The installed application has no ``pyproject.toml``, so its runtime :class:`ProjectConfig` is
-built here from the package's own paths. It must say what ``[tool.contribkit]`` says (a test
-compares the two); contributors' tools read the pyproject, the running server reads this.
+The installed application has no ``pyproject.toml``, so these are written here, next to the
+package's files. They must say what ``[tool.contribkit]`` says (a test compares the two): the
+contributors' tools generate migrations from the pyproject, the running application applies
+them from here.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from contribkit.config import ProjectConfig
 
 DATABASE_URL_ENV = "FLOWDESK_DATABASE_URL"
-#: ``{user_data_dir}`` is the platform's user data folder, expanded by contribkit.
+#: ``{user_data_dir}`` is the platform's user data folder (platformdirs), expanded when used.
 DEFAULT_DATABASE_URL = "sqlite:///{user_data_dir}/flowdesk/flowdesk.db"
-
+#: The models the migrations are compared with, as ``module:attribute``.
+MODELS = "flowdesk.server.database.orm_models:Base.metadata"
 PACKAGE_ROOT = Path(__file__).resolve().parent
-
-
-def runtime_config() -> ProjectConfig:
-    """flowdesk's contribkit configuration, from the package alone."""
-    from contribkit.config import config_from_table
-
-    table: dict[str, object] = {
-        "models": "flowdesk.server.database.orm_models:Base.metadata",
-        "migrations": "server/database/migrations",
-        "dialects": ["sqlite", "postgresql"],
-        "database_url_env": DATABASE_URL_ENV,
-        "default_database_url": DEFAULT_DATABASE_URL,
-    }
-    return config_from_table(table, PACKAGE_ROOT)
+#: Holds ``env.py`` and one linear history per dialect in ``versions/<dialect>/``.
+MIGRATIONS = PACKAGE_ROOT / "server" / "database" / "migrations"
+DIALECTS = ("sqlite", "postgresql")
 
 
 def database_url() -> str:
     """``$FLOWDESK_DATABASE_URL``, else the default SQLite file in the user data folder.
 
-    Resolved by the same function the ``database`` commands use, so the server always opens the
-    database those commands migrated.
+    The server, the worker and the ``database`` commands all resolve it here, so the server
+    always opens the database those commands migrated.
     """
-    from contribkit.realdb import database_url as resolve
+    url = os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+    if "{user_data_dir}" in url:
+        import platformdirs
 
-    return resolve(runtime_config())
+        url = url.replace("{user_data_dir}", platformdirs.user_data_dir().replace("\\", "/"))
+    return url

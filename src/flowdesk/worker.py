@@ -49,13 +49,13 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from contribkit.errors import one_line
-from contribkit.signals import Interrupted
+from flowdesk.errors import one_line
 from flowdesk.registry import FlowRegistry, default_registry
 from flowdesk.server.database.engine import make_engine
 from flowdesk.server.database.orm_models import Flow, FlowRun, Log, StateType, TaskRun
 from flowdesk.server.database.timestamps import utcnow
 from flowdesk.server.states import IllegalTransition, move_flow_run, transition_values
+from flowdesk.signals import Interrupted
 
 T = TypeVar("T")
 #: Default for how long a write after the claim is retried before the worker gives up on it.

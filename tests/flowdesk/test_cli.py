@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from process_support import free_port
 
-from contribkit.errors import UsageError
 from flowdesk.cli import build_parser, cmd_revision, main
+from flowdesk.errors import FlowdeskError
 from flowdesk.server.database.engine import make_engine
 from flowdesk.server.database.orm_models import Flow, FlowRun, Log, StateType
 
@@ -183,9 +183,31 @@ def test_worker_reports_a_module_it_cannot_import(
     assert code == 2
     line = one_error_line(err)
     assert f"--import {module}: {reason}" in line and "--debug" in line
-    with pytest.raises(UsageError) as raised:
+    with pytest.raises(FlowdeskError) as raised:
         main(["--debug", "worker", "start", "--import", module])
     assert type(raised.value.__cause__).__name__ in reason
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [KeyboardInterrupt(), FlowdeskError("cannot reach the database")],
+    ids=["ctrl-c", "caused-by-ctrl-c"],
+)
+def test_an_interrupt_is_one_line_and_exit_130(monkeypatch, capsys, failure) -> None:
+    """Also when an error the interrupt caused replaces it (a connection cut mid-statement)."""
+    from flowdesk.server.database import commands
+
+    def interrupted() -> str:
+        if isinstance(failure, KeyboardInterrupt):
+            raise failure
+        raise failure from KeyboardInterrupt()
+
+    monkeypatch.setattr(commands, "describe", interrupted)
+    code, _, err = flowdesk(capsys, "server", "database", "current")
+    assert code == 130
+    assert one_error_line(err) == "error: interrupted."
+    with pytest.raises(type(failure)):
+        main(["--debug", "server", "database", "current"])
 
 
 BAD_NUMBERS = [

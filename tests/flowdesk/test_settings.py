@@ -1,4 +1,4 @@
-"""The runtime configuration must say what the repository's [tool.contribkit] says."""
+"""flowdesk's settings must say what the repository's [tool.contribkit] says."""
 
 from __future__ import annotations
 
@@ -13,11 +13,16 @@ from flowdesk import settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_runtime_config_agrees_with_pyproject() -> None:
-    runtime, repo = settings.runtime_config(), load_config(ROOT)
-    for key in ("models", "migrations", "dialects", "database_url_env", "default_database_url"):
-        assert getattr(runtime, key) == getattr(repo, key), key
-    assert (runtime.migrations / "versions" / "sqlite").is_dir()
+def test_settings_agree_with_pyproject() -> None:
+    """The application's settings and the contributors' [tool.contribkit] name the same things."""
+    repo = load_config(ROOT)
+    assert repo.models == settings.MODELS
+    assert repo.migrations == settings.MIGRATIONS
+    assert repo.dialects == settings.DIALECTS
+    assert repo.database_url_env == settings.DATABASE_URL_ENV
+    assert repo.default_database_url == settings.DEFAULT_DATABASE_URL
+    for dialect in settings.DIALECTS:
+        assert (settings.MIGRATIONS / "versions" / dialect).is_dir(), dialect
 
 
 def test_default_database_url_is_in_the_user_data_folder(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
 
-from contribkit.errors import one_line
+from flowdesk.errors import one_line
 from flowdesk.server.api import flow_runs, flows, health
 from flowdesk.server.api.docs import mount_docs
 from flowdesk.server.api.limits import BodySizeLimit

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from contribkit.errors import one_line
+from flowdesk.errors import one_line
 from flowdesk.server.api import schemas
 
 router = APIRouter(tags=["health"])

@@ -6,31 +6,60 @@ installed, configured and kept in agreement with the migrations. FastAPI runs sy
 its threadpool, which is ample for a tracking server whose requests are short queries, and the
 worker and the tests use the very same session code.
 
-Engines come from :func:`contribkit.databases.create_engine`, which turns on
-``PRAGMA foreign_keys`` for every SQLite connection: SQLite ignores foreign keys, and so
+Every SQLite connection turns ``PRAGMA foreign_keys`` on: SQLite ignores foreign keys, and so
 ``ON DELETE CASCADE``, unless each connection asks for them.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from flowdesk.errors import FlowdeskError, one_line
 
 
-def make_engine(url: str) -> Engine:
-    from contribkit.databases import create_engine
+def redact(url: str | URL) -> str:
+    """``url`` with its password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # ArgumentError, or ValueError for a port such as 'abc'
+        return "<unparseable URL>"
 
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """An engine for ``url``; ``options`` go to :func:`sqlalchemy.create_engine`.
+
+    A malformed URL or a driver that is not installed is a one-line :class:`FlowdeskError`.
+    """
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        parsed = None  # create_engine reports the malformed URL in one line
-    options: dict[str, object] = {}
-    if parsed is not None and parsed.get_backend_name() == "postgresql":
-        # psycopg returns timestamptz in the session's time zone, where an instant the API
-        # accepts (any of years 1..9999 in UTC) can fall outside them: read everything in UTC.
-        # Appended to the URL's own ?options=, which connect_args would otherwise replace.
-        given = parsed.query.get("options", "")
-        given = " ".join(given) if isinstance(given, tuple) else given
-        options["connect_args"] = {"options": f"{given} -c TimeZone=UTC".strip()}
-    # pre_ping: a server that outlives a database restart reconnects instead of failing once.
-    return create_engine(url, pool_pre_ping=True, **options)
+        if parsed.get_backend_name() == "postgresql":
+            # psycopg returns timestamptz in the session's time zone, where an instant the API
+            # accepts (any of years 1..9999 in UTC) can fall outside them: read everything in
+            # UTC. Appended to the URL's own ?options=, which connect_args would otherwise
+            # replace.
+            given = parsed.query.get("options", "")
+            given = " ".join(given) if isinstance(given, tuple) else given
+            options["connect_args"] = {"options": f"{given} -c TimeZone=UTC".strip()}
+        # pre_ping: a server that outlives a database restart reconnects instead of failing once.
+        engine = sa.create_engine(parsed, pool_pre_ping=True, **options)
+    except ModuleNotFoundError as exc:
+        raise FlowdeskError(
+            f"the database driver for {redact(url)} is not installed ({exc.name})."
+        ) from exc
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise FlowdeskError(f"not a valid database URL: {redact(url)} ({one_line(exc)}).") from exc
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _foreign_keys_on)
+    return engine
+
+
+def _foreign_keys_on(dbapi_connection: Any, record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
