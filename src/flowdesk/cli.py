@@ -101,26 +101,19 @@ def cmd_revision(args: argparse.Namespace) -> int:
     from flowdesk.errors import FlowdeskError
 
     try:
-        from contribkit.config import load_config
-        from contribkit.console import report_written
-        from contribkit.frontend import run
-        from contribkit.migrations.migrate import migrate
+        from contribkit.commands.table import COMMANDS
+        from contribkit.frontends.runner import run_command
     except ModuleNotFoundError as exc:
         if not (exc.name or "").startswith("contribkit"):
             raise
         raise FlowdeskError(
             "'server database revision' is a contributors' command and needs contribkit: install "
-            "the project's development tools ('uv sync --extra dev', or 'pip install -e \".[dev]\"' "
-            "in a checkout)."
+            "the project's development tools ('uv sync' in a checkout, which installs its dev "
+            "group)."
         ) from exc
 
-    def generate() -> int:
-        config = load_config()
-        result = migrate(config, args.message)
-        report_written(config.root, result.written, result.notes)
-        return 0
-
-    return run(generate, debug=args.debug)
+    [migrate] = [command for command in COMMANDS if command.path == ("migrate",)]
+    return run_command(migrate, {"message": args.message}, debug=args.debug)
 
 
 def import_flow_modules(modules: Sequence[str]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from contribkit.config import load_config
+from contribkit.core.config import load_config
 from flowdesk import settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -129,7 +129,7 @@ def test_every_module_imports_without_contribkit() -> None:
     assert_no_contribkit(result.stderr)
 
 
-@pytest.mark.parametrize("blocked", ["contribkit", "contribkit.migrations"])
+@pytest.mark.parametrize("blocked", ["contribkit", "contribkit.commands"])
 def test_revision_without_contribkit_is_one_line(blocked: str) -> None:
     """The contributor command says what to install when contribkit is not there."""
     probe = (
