@@ -15,7 +15,7 @@ import pytest
 
 from contribkit.core.config import load_config, normalize_dialect
 from contribkit.core.signals import forget_interrupts
-from contribkit.frontends.pytest_plugin import MigratedDatabases
+from contribkit.frontends.testing import MigratedDatabases
 from contribkit.workflows.quality import TEST_DIALECT_ENV
 
 ROOT = Path(__file__).resolve().parents[1]

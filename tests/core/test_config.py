@@ -88,3 +88,10 @@ def test_every_key_is_a_typed_field_with_its_default(tmp_path) -> None:
     assert config.notes == tmp_path.resolve() / "MIGRATION-NOTES.md"
     with pytest.raises(UsageError, match=r"no app configured: set \[tool.contribkit\] app = "):
         config.require("app")
+
+
+def test_an_empty_string_leaves_the_default(tmp_path) -> None:
+    config = config_from_table({"models": "", "database_url_env": ""}, tmp_path)
+    assert config.database_url_env == "DATABASE_URL"
+    with pytest.raises(UsageError, match="no models configured"):
+        config.require_models()

@@ -110,3 +110,19 @@ def test_missing_driver(adopted, monkeypatch) -> None:
     assert_refused(adopted, outcome, "driver", "is not installed: add the package 'pg8000'")
     assert "s3cret" not in outcome.err
     assert adopted.snapshot() == before
+
+
+def test_an_env_py_from_before_the_layers_names_the_new_import(adopted) -> None:
+    env = adopted.root / "migrations" / "env.py"
+    env.write_text(
+        env.read_text().replace(
+            "contribkit.workflows.migrations.runtime", "contribkit.migrations.runtime"
+        )
+    )
+    before = adopted.snapshot()
+    assert_refused(
+        adopted,
+        adopted.cli("check"),
+        "imports contribkit.migrations.runtime, which is now contribkit.workflows.migrations.runtime",
+    )
+    assert adopted.snapshot() == before

@@ -72,3 +72,17 @@ def test_invoke_test_runs_pytest_on_one_file_and_pattern() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_a_task_called_from_python_takes_positionals_too(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """As a task with a real signature does: ``ns["db.stamp"](c, "head")``."""
+    from invoke import Context
+
+    from contribkit.frontends.invoke_tasks import namespace
+    from contribkit.workflows.migrations import realdb
+
+    seen: dict[str, str] = {}
+    monkeypatch.setattr(realdb, "stamp", lambda config, revision: seen.setdefault("r", revision))
+    monkeypatch.chdir(ROOT)
+    namespace()["db.stamp"](Context(), "head")
+    assert seen == {"r": "head"}

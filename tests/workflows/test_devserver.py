@@ -232,7 +232,7 @@ def test_dev_api_refuses_a_port_in_use(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("port", ["abc", "0", "70000"])
+@pytest.mark.parametrize("port", ["abc", "0", "70000", "²"])
 def test_dev_api_rejects_a_bad_port_in_one_line_on_every_frontend(port: str, capsys) -> None:  # type: ignore[no-untyped-def]
     from contribkit.frontends.cli import main
 

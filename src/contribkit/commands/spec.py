@@ -106,6 +106,6 @@ def shown(config: ProjectConfig, path: Path) -> str:
 
 def port(text: str) -> int:
     """A TCP port, 1 to 65535."""
-    if text.isdigit() and 0 < int(text) < 65536:
+    if text.isascii() and text.isdigit() and 0 < int(text) < 65536:
         return int(text)
     raise UsageError(f"--port must be a number from 1 to 65535, not {text!r}.")

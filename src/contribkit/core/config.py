@@ -188,6 +188,8 @@ def _convert(key: Key, value: object, root: Path) -> object:
     """``value`` as ``key``'s type, or a one-line error naming the key and what it must be."""
     if value is None:
         return None
+    if value == "" and key.kind == "str":  # says nothing: the default holds (models: none)
+        return key.default
     kind = key.kind
     if kind == "dialects":
         if not isinstance(value, (list, tuple)) or not value:

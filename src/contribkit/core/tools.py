@@ -20,7 +20,7 @@ def resolve_tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
         raise UsageError(
-            f"{name} is not installed: run 'nox -s dev' (or pip install -e \".[dev]\")."
+            f"{name} is not installed: run 'nox -s dev' (or 'uv sync', which installs the dev group)."
         )
     return found
 

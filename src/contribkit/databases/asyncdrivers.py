@@ -4,7 +4,7 @@ A project that runs on an async driver must have its revisions run on that drive
 and psycopg do not even agree on which ``%`` sequences a raw SQL string may hold. SQLAlchemy's
 ``AsyncEngine`` is a synchronous ``Engine`` underneath whose driver calls await inside a
 greenlet (that is how ``AsyncConnection.run_sync`` works). :func:`bridged` runs a whole command
-in such a greenlet on a private event loop, so every engine :func:`contribkit.databases.throwaway.
+in such a greenlet on a private event loop, so every engine :func:`contribkit.databases.engines.
 create_engine` makes, sync or async, is used the same way and an env.py receives an ordinary
 ``Connection`` either way.
 """

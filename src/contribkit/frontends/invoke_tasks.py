@@ -23,11 +23,15 @@ from contribkit.commands.spec import Command
 def task_for(command: Command) -> Task:
     """An invoke task whose arguments are the command's options, with their help."""
 
-    def body(c: Any, **options: Any) -> None:
+    def body(c: Any, *args: Any, **kwargs: Any) -> None:
         from invoke.exceptions import Exit
 
         from contribkit.frontends.runner import run_command
 
+        # Called by invoke with keywords, or from Python as a task is (positionals too).
+        bound = signature.bind(c, *args, **kwargs)
+        bound.apply_defaults()
+        options = {name: value for name, value in bound.arguments.items() if name != "c"}
         # `invoke --debug` (or INVOKE_DEBUG=1) shows tracebacks, as `contribkit --debug` does.
         debug = logging.getLogger("invoke").isEnabledFor(logging.DEBUG)
         code = run_command(command, options, debug=debug)
@@ -44,7 +48,8 @@ def task_for(command: Command) -> Task:
         )
         for option in command.options
     ]
-    body.__signature__ = inspect.Signature([context, *parameters])  # type: ignore[attr-defined]
+    signature = inspect.Signature([context, *parameters])
+    body.__signature__ = signature  # type: ignore[attr-defined]
     body.__doc__ = command.help
     body.__name__ = command.path[-1].replace("-", "_")
     help_texts = {option.name: option.help for option in command.options}

@@ -73,13 +73,10 @@ def _report_interrupt() -> int:
 
 
 def run_command(command: Command, options: dict[str, Any], *, debug: bool = False) -> int:
-    """Run a table command with the options a frontend parsed, print its result, return the
-    exit code."""
-    outcome = run(lambda: command.call(**options), debug=debug)
-    if isinstance(outcome, int):
-        return outcome
-    show(outcome)
-    return 0
+    """Run a table command with the options a frontend parsed, print its result (under the
+    same error and Ctrl-C handling), return the exit code."""
+    outcome = run(lambda: show(command.call(**options)), debug=debug)
+    return outcome if isinstance(outcome, int) else 0
 
 
 def show(result: Result) -> None:

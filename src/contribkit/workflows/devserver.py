@@ -224,13 +224,19 @@ def run_with_reload(argv: Sequence[str], paths: Sequence[Path], cwd: Path | None
     changes_or_timeouts = watch(
         *paths, watch_filter=PythonFilter(), yield_on_timeout=True, rust_timeout=500
     )
+
+    def restart() -> subprocess.Popen[bytes]:
+        """Stopped, started and recorded as one step: the record never names a dead process."""
+        stop([running[service.name]])
+        running[service.name] = started = start(service)
+        return started
+
     try:
         process = start_recorded(running, service.name, partial(start, service))
         for changes in changes_or_timeouts:
             if changes:
                 console.step(f"{len(changes)} file(s) changed: restarting {' '.join(argv)}")
-                uninterrupted(stop, [process])
-                process = start_recorded(running, service.name, partial(start, service))
+                process = uninterrupted(restart)
                 reported = False
             elif process.poll() is not None and not reported:
                 console.warn(

@@ -252,3 +252,21 @@ def test_what_a_killed_run_left_is_swept_once_it_is_old(tmp_path) -> None:
         "e.json",
         "e.sqlite",
     ]
+
+
+def test_the_key_covers_every_layer_of_contribkit(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An edit anywhere in contribkit (the SQLite rules, the engines) invalidates the states."""
+    import contribkit
+    from contribkit.workflows.migrations import snapshots
+
+    hashed: list[str] = []
+    monkeypatch.setattr(snapshots, "_file_digest", lambda f: hashed.append(f) or "-")
+    snapshots._contribkit_source.cache_clear()
+    try:
+        snapshots._contribkit_source()
+    finally:
+        snapshots._contribkit_source.cache_clear()
+    package = Path(contribkit.__file__).resolve().parent
+    names = {Path(f).relative_to(package).as_posix() for f in hashed}
+    assert {"databases/sqlite.py", "core/config.py", "commands/table.py"} <= names
+    assert "workflows/migrations/verify.py" in names

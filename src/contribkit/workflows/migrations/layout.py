@@ -95,6 +95,11 @@ class Migrations:
         # database it connects to by itself, perhaps the user's real one: refuse up front (and
         # verify.require_passed_connection checks again at run time).
         text = env.read_text(encoding="utf-8")
+        if "contribkit.migrations.runtime" in text:  # written by `contribkit init` before 0.2
+            raise UsageError(
+                f"{env} imports contribkit.migrations.runtime, which is now "
+                "contribkit.workflows.migrations.runtime: change that import."
+            )
         if _own_env(env, text) and ".attributes" not in text:
             raise UsageError(
                 f"{env} does not use the connection contribkit passes in config.attributes: "

@@ -47,7 +47,7 @@ def context_options(dialect: str, metadata: Any, exclude_tables: frozenset[str] 
         # SQLite cannot ALTER most things: batch mode rebuilds the table.
         "render_as_batch": dialect == "sqlite",
         # Each revision in its own transaction: all or nothing, on SQLite too (see
-        # sqlite_revision_transactions).
+        # contribkit.databases.sqlite.revision_transactions).
         "transaction_per_migration": True,
     }
 

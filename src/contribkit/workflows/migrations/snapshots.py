@@ -159,7 +159,9 @@ def _version(distribution: str) -> str:
 
 @cache
 def _contribkit_source() -> str:
-    package = Path(__file__).resolve().parent.parent
+    import contribkit
+
+    package = Path(contribkit.__file__).resolve().parent  # every layer, not just this one
     files = sorted(str(p) for p in package.rglob("*.py"))
     return extend(
         "contribkit", *(f"{Path(f).relative_to(package)}:{_file_digest(f)}" for f in files)
