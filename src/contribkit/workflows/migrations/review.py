@@ -78,53 +78,63 @@ def review_operations(
     models: sa.MetaData | None = None,
 ) -> list[Concern]:
     """Concerns for the upgrade operations of one revision of ``dialect``."""
-    concerns: list[Concern] = []
     new_tables = {op.table_name for op in leaf_ops if isinstance(op, ops.CreateTableOp)}
-    dropped_columns: dict[tuple[str, str], str] = {}
-    added_columns: dict[tuple[str, str], str] = {}
-    for op in leaf_ops:
-        text = describe(op)
-        if isinstance(
-            op, ops.DropTableOp | ops.DropColumnOp | ops.DropIndexOp | ops.DropConstraintOp
-        ):
-            concerns.append(Concern(DESTRUCTIVE, text))
-        if isinstance(op, ops.DropColumnOp):
-            old = op.to_column()
-            dropped_columns[(op.table_name, op.column_name)] = type_name(old.type)
-        if isinstance(op, ops.AddColumnOp):
-            added_columns[(op.table_name, op.column.name)] = type_name(op.column.type)
-            if not op.column.nullable and op.column.server_default is None:
-                concerns.append(
-                    Concern(
-                        DATA_DEPENDENT,
-                        f"{text} without a server default fails on a table with rows",
-                    )
-                )
-        if isinstance(op, ops.AlterColumnOp):
-            if op.modify_nullable is False:
-                concerns.append(Concern(DATA_DEPENDENT, f"{text}: fails if any row holds NULL"))
-            if op.modify_type is not None and not _widens(op.existing_type, op.modify_type):
-                concerns.append(Concern(DATA_DEPENDENT, f"{text}: existing values may not convert"))
-        if isinstance(op, ops.CreateUniqueConstraintOp) or (
-            isinstance(op, ops.CreateIndexOp) and op.unique and op.table_name not in new_tables
-        ):
-            concerns.append(
-                Concern(DATA_DEPENDENT, f"{text}: fails if existing rows repeat a value")
-            )
-    for (table, column), type_ in dropped_columns.items():
-        for (add_table, add_column), add_type in added_columns.items():
-            if add_table == table and add_type == type_:
-                concerns.append(
-                    Concern(
-                        RENAME,
-                        f"{table}.{column} -> {table}.{add_column} ({type_}): a drop and an add lose "
-                        "the column's data; edit the file to use op.alter_column(..., "
-                        "new_column_name=...) if this is a rename",
-                    )
-                )
+    concerns = [c for op in leaf_ops for c in _operation_concerns(op, new_tables)]
+    concerns += _likely_renames(leaf_ops)
     if dialect == "postgresql":
         concerns += _enum_hazards(leaf_ops, existing_enums or {}, models)
     return concerns
+
+
+def _operation_concerns(op: Any, new_tables: set[str]) -> list[Concern]:
+    """What one operation can lose, or fail on, in a table that already has rows."""
+    text = describe(op)
+    found: list[Concern] = []
+    if isinstance(op, ops.DropTableOp | ops.DropColumnOp | ops.DropIndexOp | ops.DropConstraintOp):
+        found.append(Concern(DESTRUCTIVE, text))
+    if (
+        isinstance(op, ops.AddColumnOp)
+        and not op.column.nullable
+        and op.column.server_default is None
+    ):
+        found.append(
+            Concern(DATA_DEPENDENT, f"{text} without a server default fails on a table with rows")
+        )
+    if isinstance(op, ops.AlterColumnOp):
+        if op.modify_nullable is False:
+            found.append(Concern(DATA_DEPENDENT, f"{text}: fails if any row holds NULL"))
+        if op.modify_type is not None and not _widens(op.existing_type, op.modify_type):
+            found.append(Concern(DATA_DEPENDENT, f"{text}: existing values may not convert"))
+    if isinstance(op, ops.CreateUniqueConstraintOp) or (
+        isinstance(op, ops.CreateIndexOp) and op.unique and op.table_name not in new_tables
+    ):
+        found.append(Concern(DATA_DEPENDENT, f"{text}: fails if existing rows repeat a value"))
+    return found
+
+
+def _likely_renames(leaf_ops: list[Any]) -> list[Concern]:
+    """A column dropped and one of the same type added to its table: autogenerate's rename."""
+    dropped = {
+        (op.table_name, op.column_name): type_name(op.to_column().type)
+        for op in leaf_ops
+        if isinstance(op, ops.DropColumnOp)
+    }
+    added = {
+        (op.table_name, op.column.name): type_name(op.column.type)
+        for op in leaf_ops
+        if isinstance(op, ops.AddColumnOp)
+    }
+    return [
+        Concern(
+            RENAME,
+            f"{table}.{column} -> {table}.{add_column} ({type_}): a drop and an add lose "
+            "the column's data; edit the file to use op.alter_column(..., "
+            "new_column_name=...) if this is a rename",
+        )
+        for (table, column), type_ in dropped.items()
+        for (add_table, add_column), add_type in added.items()
+        if add_table == table and add_type == type_
+    ]
 
 
 def created_enums(leaf_ops: list[Any], existing: dict[str, list[str]]) -> list[str]:
