@@ -86,7 +86,7 @@ def _connection(t: Target, *, create: bool = False) -> Iterator[Any]:
     elif path is not None and not path.exists():
         raise UsageError(
             f"the SQLite database {path} does not exist: fix the URL, or create it with "
-            "'db upgrade'."
+            "'contribkit db upgrade' (invoke db.upgrade)."
         )
     engine = t.migrations.engine(t.url)
     try:
