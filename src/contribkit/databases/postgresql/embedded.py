@@ -133,10 +133,8 @@ def server_parent() -> Path:
     """
     if "TMPDIR" not in os.environ and _ram_folder_has_room():
         return RAM_FOLDER
-    # Held: the first call probes the folder with a file of its own, which an interrupt landing
-    # between its creation and removal would leave behind.
-    with deferred_signals():
-        default = tempfile.gettempdir()
+    # The first call probes the folder with a file of its own, created and removed.
+    default = uninterrupted(tempfile.gettempdir)
     return Path(default if len(default) <= 48 or os.name != "posix" else "/tmp")
 
 

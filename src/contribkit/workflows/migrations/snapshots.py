@@ -291,7 +291,7 @@ class SnapshotStore:
         """Save the database at ``url`` as ``key``, whole or not at all."""
         if self.has(key):
             return
-        from contribkit.core.signals import deferred_signals
+        from contribkit.core.ownership import uninterrupted
 
         data, info = self._data(key), self._meta(key)
         temp_data = temp_info = None
@@ -303,9 +303,12 @@ class SnapshotStore:
             else:
                 _pg_dump(url, temp_data)
             temp_info.write_text(json.dumps(meta), encoding="utf-8")
-            with deferred_signals():  # both names or neither
+
+            def publish() -> None:
                 os.replace(temp_data, data)
                 os.replace(temp_info, info)  # last: a state counts once its meta exists
+
+            uninterrupted(publish)  # both names or neither
             self._forget_oldest()
         except (OSError, ValueError, sqlite3.Error) as exc:
             raise SnapshotError(f"{type(exc).__name__}: {exc}") from exc
