@@ -71,12 +71,26 @@ def revision_transactions(connection: Any) -> Iterator[list[Any]]:
     _pragma(pooled, "foreign_keys=OFF")
     # Rows already dangling before the run are the database's, not a revision's doing.
     dangling_before = set(_dangling(pooled))
+    try:
+        yield [_no_new_dangling_rows(dangling_before)]
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        _pragma(pooled, "foreign_keys=ON")
+        connection.info.pop(BEGIN_STATEMENT, None)
+        if not emits_begin:
+            sa.event.remove(connection, "begin", _begin_immediate)
+            driver.isolation_level = previous
 
-    def no_new_dangling_rows(*, ctx: Any, step: Any, **_: Any) -> None:
-        """Raised inside the revision's transaction, so the revision is rolled back."""
+
+def _no_new_dangling_rows(before: set[tuple[str, int, str]]) -> Any:
+    """An ``on_version_apply`` callback refusing a revision that leaves a row without its
+    parent; it raises inside the revision's transaction, so the revision is rolled back."""
+
+    def check(*, ctx: Any, step: Any, **_: Any) -> None:
         from contribkit.core.errors import CheckFailed
 
-        new = [row for row in _dangling(ctx.connection) if row not in dangling_before]
+        new = [row for row in _dangling(ctx.connection) if row not in before]
         if new:
             shown = "; ".join(
                 f"{table} row {rowid} -> {parent}" for table, rowid, parent in new[:5]
@@ -86,16 +100,7 @@ def revision_transactions(connection: Any) -> Iterator[list[Any]]:
                 f"({shown}): it was rolled back"
             )
 
-    try:
-        yield [no_new_dangling_rows]
-    finally:
-        if connection.in_transaction():
-            connection.rollback()
-        _pragma(pooled, "foreign_keys=ON")
-        connection.info.pop(BEGIN_STATEMENT, None)
-        if not emits_begin:
-            sa.event.remove(connection, "begin", _begin_immediate)
-            driver.isolation_level = previous
+    return check
 
 
 def _begin_immediate(conn: Any) -> None:

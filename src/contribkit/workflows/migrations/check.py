@@ -113,7 +113,6 @@ def _walk(
     """Round-trip every revision in order (seeded from the baseline on), then compare with the
     models; returns the problems found. States proven by an earlier run are restored from the
     cache instead of replayed (see :mod:`contribkit.workflows.migrations.snapshots`)."""
-    from contribkit.workflows.migrations.verify import round_trip
 
     passes = _pass_count(revisions, old)
     with ExitStack() as stack:
@@ -128,15 +127,8 @@ def _walk(
         done, meta = cache.resume(keys, db.url, "proven") if cache else (0, {})
         problems, consulted = list(meta.get("problems", [])), set(meta.get("models", {}))
         if done == 0 and passes:
-
-            def save_upgraded() -> None:  # a plain upgrade's state: where migrate starts
-                if cache:
-                    cache.save(cache.upgrade_keys()[passes - 1], db.url, [], set())
-
-            if _baseline_passes(db, revisions[passes - 1].revision, save_upgraded):
+            if _passes_from_cache_or_run(db, cache, keys, revisions[passes - 1].revision, passes):
                 done = passes
-                if cache:
-                    cache.save(keys[passes - 1], db.url, [], set())
             else:  # a pass failed: walk them one by one, which names the revision
                 db = fresh()
                 cache = None  # the states differ from what the keys describe
@@ -150,10 +142,7 @@ def _walk(
                 # Before the head too: the newest revision is the one most often edited.
                 cache.save(keys[index - 1], db.url, problems, consulted)
             try:
-                if seeded and (counts is None or not all(counts.values())):
-                    db.seed(consulted)  # a table without rows: it may be seedable now
-                    counts = None
-                counts = round_trip(db, rev.revision, previous, rows=seeded, before=counts) or None
+                counts = _step(db, rev.revision, previous, seeded, counts, consulted)
             except UsageError:
                 raise  # the set-up is wrong (env.py, drivers): no revision is to blame
             except Exception as exc:
@@ -173,6 +162,39 @@ def _walk(
             cache.save(keys[-1], db.url, problems, consulted)
         problems += [f"{baselines.DRIFT}{line}" for line in db.drift()]
     return problems
+
+
+def _passes_from_cache_or_run(db: Any, cache: Any, keys: list[str], last: str, passes: int) -> bool:
+    """The baseline's revisions as whole passes up to ``last``; on success both states it
+    reached are saved: a plain upgrade's (where migrate starts) and the check's own."""
+
+    def save_upgraded() -> None:
+        if cache:
+            cache.save(cache.upgrade_keys()[passes - 1], db.url, [], set())
+
+    if not _baseline_passes(db, last, save_upgraded):
+        return False
+    if cache:
+        cache.save(keys[passes - 1], db.url, [], set())
+    return True
+
+
+def _step(
+    db: Any,
+    revision: str,
+    previous: str | None,
+    seeded: bool,
+    counts: dict[str, int] | None,
+    consulted: set[str],
+) -> dict[str, int] | None:
+    """One revision's round trip (with rows after the baseline); returns the row counts it
+    ended with, when it knows them without asking."""
+    from contribkit.workflows.migrations.verify import round_trip
+
+    if seeded and (counts is None or not all(counts.values())):
+        db.seed(consulted)  # a table without rows: it may be seedable now
+        counts = None
+    return round_trip(db, revision, previous, rows=seeded, before=counts) or None
 
 
 def _pass_count(revisions: list[Any], old: frozenset[str]) -> int:

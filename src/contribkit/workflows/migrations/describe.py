@@ -41,6 +41,21 @@ def _default_text(default: Any) -> str:
     return str(getattr(arg, "text", arg))
 
 
+def _column_changes(op: Any, dialect: Any) -> list[str]:
+    """What an ``alter_column`` changes: type, nullability, server default, name."""
+    changes = []
+    if op.modify_type is not None:
+        old = type_name(op.existing_type, dialect) if op.existing_type is not None else "?"
+        changes.append(f"type {old} -> {type_name(op.modify_type, dialect)}")
+    if op.modify_nullable is not None:
+        changes.append("NOT NULL" if not op.modify_nullable else "nullable")
+    if op.modify_server_default is not False:
+        changes.append(f"server default {_default_text(op.modify_server_default)}")
+    if op.modify_name is not None:
+        changes.append(f"rename to {op.modify_name}")
+    return changes
+
+
 def describe(op: Any, dialect: Any = None) -> str:
     """One line for one operation."""
     if isinstance(op, ops.CreateTableOp):
@@ -56,17 +71,8 @@ def describe(op: Any, dialect: Any = None) -> str:
     if isinstance(op, ops.DropColumnOp):
         return f"drop column {op.table_name}.{op.column_name}"
     if isinstance(op, ops.AlterColumnOp):
-        changes = []
-        if op.modify_type is not None:
-            old = type_name(op.existing_type, dialect) if op.existing_type is not None else "?"
-            changes.append(f"type {old} -> {type_name(op.modify_type, dialect)}")
-        if op.modify_nullable is not None:
-            changes.append("NOT NULL" if not op.modify_nullable else "nullable")
-        if op.modify_server_default is not False:
-            changes.append(f"server default {_default_text(op.modify_server_default)}")
-        if op.modify_name is not None:
-            changes.append(f"rename to {op.modify_name}")
-        return f"alter column {op.table_name}.{op.column_name} ({', '.join(changes) or 'options'})"
+        changes = ", ".join(_column_changes(op, dialect)) or "options"
+        return f"alter column {op.table_name}.{op.column_name} ({changes})"
     if isinstance(op, ops.CreateIndexOp):
         unique = "unique " if op.unique else ""
         return f"create {unique}index {op.index_name} on {op.table_name} ({', '.join(map(str, op.columns))})"
