@@ -62,8 +62,12 @@ def test_an_unknown_key_is_one_line_naming_the_closest_known_one(tmp_path) -> No
     # Every documented key is known: the README's Configuration block lists them all.
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     block = readme.split("## Configuration")[1].split("```toml")[1].split("```")[0]
-    documented = {line.lstrip("# ").split(" = ")[0] for line in block.splitlines() if " = " in line}
-    assert documented == {key.name for key in KEYS}
+    documented = {
+        line.lstrip("# ").split(" = ")[0]: line.rsplit("  # ", 1)[-1]
+        for line in block.splitlines()
+        if " = " in line
+    }
+    assert documented == {key.name: key.doc for key in KEYS}
 
 
 @pytest.mark.parametrize(

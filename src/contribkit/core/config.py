@@ -7,7 +7,7 @@ Every key has a default so a project can adopt contribkit one feature at a time.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,19 @@ class Key:
 #: Every key, in the README's order (a test keeps its Configuration block in step).
 KEYS = (
     Key("models", "str", None, "import path of the MetaData", "'package.module:Base.metadata'"),
-    Key("migrations", "path", None, "holds env.py and versions/<dialect>/", "'path'"),
-    Key("dialects", "dialects", KNOWN_DIALECTS, "the dialects every revision is made for"),
+    Key(
+        "migrations",
+        "path",
+        None,
+        "holds env.py and versions/<dialect>/",
+        "'path', then run 'contribkit init'",
+    ),
+    Key(
+        "dialects",
+        "dialects",
+        KNOWN_DIALECTS,
+        "the dialects revisions are made for (alias: postgres)",
+    ),
     Key("notes", "path", "MIGRATION-NOTES.md", "the migration notes file"),
     Key("database_url_env", "str", "DATABASE_URL", "the real database's URL variable (db.*)"),
     Key("default_database_url", "str", None, "the real database when that variable is unset"),
@@ -89,43 +100,41 @@ KEYS_BY_NAME = {key.name: key for key in KEYS}
 
 @dataclass(frozen=True)
 class ProjectConfig:
-    """The resolved ``[tool.contribkit]`` table, with paths made absolute (see :data:`KEYS`)."""
+    """The resolved ``[tool.contribkit]`` table, with paths made absolute. Built only by
+    :func:`config_from_table`: the defaults are in :data:`KEYS`."""
 
     root: Path
-    models: str | None = None
-    migrations: Path | None = None
-    dialects: tuple[str, ...] = KNOWN_DIALECTS
-    notes: Path | None = None
-    database_url_env: str = "DATABASE_URL"
-    default_database_url: str | None = None
-    exclude_tables: frozenset[str] = frozenset()
+    models: str | None
+    migrations: Path | None
+    dialects: tuple[str, ...]
+    notes: Path
+    database_url_env: str
+    default_database_url: str | None
+    exclude_tables: frozenset[str]
     #: Dialect → SQLAlchemy driver for contribkit's throw-away databases (``aiosqlite``, ``asyncpg``).
-    drivers: dict[str, str] = field(default_factory=dict)
+    drivers: dict[str, str]
     #: SQLite connections leave BEGIN to SQLAlchemy (its "transactional DDL" recipe), as engines
     #: that emit their own BEGIN do; an env.py written for such an engine needs it.
-    sqlite_transactional_ddl: bool = False
+    sqlite_transactional_ddl: bool
     #: What an adopted history already gets wrong (written by ``contribkit baseline``).
-    baseline: Path | None = None
-    name: str | None = None
-    ui_dir: Path | None = None
-    static_dir: Path | None = None
-    ui_checks: tuple[str, ...] = ("test",)
-    app: str | None = None
-    worker: tuple[str, ...] | None = None
-    watch: tuple[str, ...] = ("src",)
-    upgrade: tuple[str, ...] | None = None
-    api_port: int = 8000
-    health_path: str = "/health"
+    baseline: Path
+    name: str | None
+    ui_dir: Path | None
+    static_dir: Path | None
+    ui_checks: tuple[str, ...]
+    app: str | None
+    worker: tuple[str, ...] | None
+    watch: tuple[str, ...]
+    upgrade: tuple[str, ...] | None
+    api_port: int
+    health_path: str
 
     def require(self, key: str) -> Any:
         """The value of ``key``, which the running command cannot do without."""
         value = getattr(self, KEYS_BY_NAME[key].attr)
         if value is None:
-            spec = KEYS_BY_NAME[key]
-            then = ", then run 'contribkit init'" if key == "migrations" else ""
-            raise UsageError(
-                f"no {key} configured: set [tool.contribkit] {key} = {spec.example}{then}."
-            )
+            example = KEYS_BY_NAME[key].example
+            raise UsageError(f"no {key} configured: set [tool.contribkit] {key} = {example}.")
         return value
 
     def require_models(self) -> str:
