@@ -16,14 +16,10 @@ import pytest
 import sqlalchemy as sa
 from process_support import Interrupted, raise_on_signals
 
+from contribkit.databases.engines import create_engine
 from contribkit.databases.postgresql.embedded import EmbeddedPostgres
-from contribkit.databases.throwaway import (
-    EXTERNAL_URL_ENV,
-    PostgresServer,
-    create_engine,
-    ephemeral_database,
-    postgres_server,
-)
+from contribkit.databases.postgresql.server import EXTERNAL_URL_ENV, PostgresServer
+from contribkit.databases.throwaway import ephemeral_database, postgres_server
 
 
 def _exists(url: str, dialect: str) -> bool:

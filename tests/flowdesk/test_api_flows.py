@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from pydantic import TypeAdapter
 
-from contribkit.databases.throwaway import EXTERNAL_URL_ENV
+from contribkit.databases.postgresql.server import EXTERNAL_URL_ENV
 
 parse_time = TypeAdapter(datetime).validate_python
 
