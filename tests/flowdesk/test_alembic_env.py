@@ -41,19 +41,6 @@ def upgrade():
     op.execute("INSERT INTO child VALUES (1, 1)")
 """
 
-#: A batch rebuild of the parent table (which would cascade into child with foreign keys on),
-#: then a statement that fails: the rebuild must be rolled back with it.
-REBUILD_THEN_FAIL = """
-revision = "b2"
-down_revision = "a1"
-
-
-def upgrade():
-    with op.batch_alter_table("parent", recreate="always") as batch:
-        batch.add_column(sa.Column("note", sa.String(20)))
-    op.execute("INSERT INTO no_such_table VALUES (1)")
-"""
-
 REBUILD = """
 revision = "b2"
 down_revision = "a1"
@@ -63,6 +50,10 @@ def upgrade():
     with op.batch_alter_table("parent", recreate="always") as batch:
         batch.add_column(sa.Column("note", sa.String(20)))
 """
+
+#: A batch rebuild of the parent table (which would cascade into child with foreign keys on),
+#: then a statement that fails: the rebuild must be rolled back with it.
+REBUILD_THEN_FAIL = REBUILD + '    op.execute("INSERT INTO no_such_table VALUES (1)")\n'
 
 ORPHAN_CHILDREN = """
 revision = "b2"
