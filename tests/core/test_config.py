@@ -78,6 +78,7 @@ def test_an_unknown_key_is_one_line_naming_the_closest_known_one(tmp_path) -> No
         ("static", 3, "must be a path string"),
         ("sqlite_transactional_ddl", "yes", "must be true or false"),
         ("health_path", 200, "must be a string"),
+        ("layout", "both", "must be 'per-dialect' or 'shared', not 'both'"),
     ],
 )
 def test_a_key_of_the_wrong_type_is_one_line(tmp_path, key, value, wanted) -> None:

@@ -23,7 +23,7 @@ COMMANDS = (
     Command(
         ("migrate",),
         migrations.migrate,
-        "generate, review, verify and record a migration for each dialect",
+        "generate, review, verify and record a migration (one per dialect, or one shared)",
         (
             Option("message", "snake_case description, e.g. add_flow_run_new_column", short="m"),
             DIALECT,

@@ -21,6 +21,10 @@ else:  # pragma: no cover - exercised on 3.10 only
 #: Dialects contribkit can provision and generate for, with the aliases users type.
 KNOWN_DIALECTS = ("sqlite", "postgresql")
 DIALECT_ALIASES = {"postgres": "postgresql", "pg": "postgresql", "sqlite3": "sqlite"}
+#: A history per dialect (``versions/<dialect>/``, Prefect's) or one every dialect runs
+#: (``versions/``, Airflow's and MLflow's).
+PER_DIALECT, SHARED = "per-dialect", "shared"
+LAYOUTS = (PER_DIALECT, SHARED)
 #: How a dialect is named in MIGRATION-NOTES.md (the seed project's convention).
 DIALECT_LABELS = {"sqlite": "SQLite", "postgresql": "Postgres"}
 
@@ -46,7 +50,8 @@ class Key:
 
     name: str
     #: ``str``, ``path`` (relative to the project), ``int``, ``bool``, ``strings`` (a list of
-    #: strings, e.g. a command's argv), ``dialects`` or ``drivers`` (a dialect → driver table).
+    #: strings, e.g. a command's argv), ``dialects``, ``drivers`` (a dialect → driver table) or
+    #: ``layout`` (one of :data:`LAYOUTS`).
     kind: str
     default: object
     doc: str
@@ -66,8 +71,14 @@ KEYS = (
         "migrations",
         "path",
         None,
-        "holds env.py and versions/<dialect>/",
+        "holds env.py and versions/",
         "'path', then run 'contribkit init'",
+    ),
+    Key(
+        "layout",
+        "layout",
+        None,
+        "per-dialect (versions/<dialect>/) or shared (versions/); default: what versions/ holds",
     ),
     Key(
         "dialects",
@@ -106,6 +117,9 @@ class ProjectConfig:
     root: Path
     models: str | None
     migrations: Path | None
+    #: ``per-dialect``, ``shared``, or ``None``: whatever the migrations folder holds (see
+    #: :func:`contribkit.workflows.migrations.layout.project_layout`).
+    layout: str | None
     dialects: tuple[str, ...]
     notes: Path
     database_url_env: str
@@ -200,6 +214,12 @@ def _convert(key: Key, value: object, root: Path) -> object:
     if value == "" and key.kind == "str":  # says nothing: the default holds (models: none)
         return key.default
     kind = key.kind
+    if kind == "layout":
+        if value not in LAYOUTS:
+            raise UsageError(
+                f"[tool.contribkit] layout must be {' or '.join(map(repr, LAYOUTS))}, not {value!r}."
+            )
+        return value
     if kind == "dialects":
         if not isinstance(value, (list, tuple)) or not value:
             raise UsageError(

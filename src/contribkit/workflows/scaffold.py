@@ -50,10 +50,13 @@ def downgrade() -> None:
 
 
 def planned_files(config: ProjectConfig) -> dict[Path, str]:
+    from contribkit.workflows.migrations.layout import Migrations, project_layout
+
     folder = config.require_migrations()
     files = {folder / "env.py": ENV_PY, folder / "script.py.mako": SCRIPT_TEMPLATE}
+    migrations = Migrations(folder, layout=project_layout(folder, config.layout))
     for dialect in config.dialects:
-        files[folder / "versions" / dialect / ".gitkeep"] = ""
+        files[migrations.versions(dialect) / ".gitkeep"] = ""
     if config.notes is not None:
         files[config.notes] = PREAMBLE
     return files

@@ -1,6 +1,6 @@
 """``check``: is every dialect's history sound and in step with the models and notes?
 
-For each dialect: exactly one head; then, on a fresh database, every revision upgrades,
+For each dialect (on a shared history, each runs the same revisions): exactly one head; then, on a fresh database, every revision upgrades,
 downgrades and upgrades again one step at a time, with rows seeded in every table and foreign
 keys on, without losing rows; zero drift at head; and MIGRATION-NOTES.md names exactly the
 revision files. New revisions must also be named ``YYYY_MM_DD_HHMMSS_<rev>_<slug>.py`` and, on
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from contribkit.core import console
-from contribkit.core.config import ProjectConfig
+from contribkit.core.config import SHARED, ProjectConfig
 from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.databases.asyncdrivers import bridged
 from contribkit.workflows.migrations import baseline as baselines
@@ -280,8 +280,9 @@ def run_checks(
             else:
                 baselines.require_known_revisions(accepted, config.baseline, name, history)
                 old = accepted.of(name).revisions
+            noted = recorded.get(SHARED if migrations.shared else name, set())
             with step(name, "check"):
-                report = check_dialect(migrations, name, recorded.get(name, set()), old, script)
+                report = check_dialect(migrations, name, noted, old, script)
             reports.append(report)
             _print_report(report, accepted.of(name), as_baseline)
     return reports

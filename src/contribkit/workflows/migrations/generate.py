@@ -33,16 +33,14 @@ class Generated:
     existing_enums: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _bracket_with_pragmas(container: Any) -> None:
+def _bracket_with_pragmas(container: Any, statement: Any) -> None:
     """Foreign keys off first and on last, outermost in the function body.
 
     Batch mode rebuilds a table by copying it and dropping the original; with foreign keys on,
     that drop would cascade into child tables and delete their rows.
     """
-    from alembic.operations import ops
-
-    container.ops.insert(0, ops.ExecuteSQLOp(PRAGMA_OFF))
-    container.ops.append(ops.ExecuteSQLOp(PRAGMA_ON))
+    container.ops.insert(0, statement(PRAGMA_OFF, "sqlite"))
+    container.ops.append(statement(PRAGMA_ON, "sqlite"))
 
 
 def existing_enums(connection: Any) -> dict[str, list[str]]:
@@ -63,10 +61,13 @@ def generate_revision(
     rev_id: str,
     file_stamp: str,
     known_drift: frozenset[str] = frozenset(),
+    shared_with: tuple[str, ...] = (),
 ) -> Generated | None:
     """Write the revision for the models' changes since ``dialect``'s head, or return ``None``.
 
-    ``known_drift``: differences the project's baseline accepts; they are left out."""
+    ``known_drift``: differences the project's baseline accepts; they are left out.
+    ``shared_with``: the dialects a shared history's revision must run on (see :mod:`portable`);
+    empty: the revision is ``dialect``'s alone."""
     from alembic import command
 
     from contribkit.workflows.migrations.verify import TrialDatabase
@@ -75,7 +76,7 @@ def generate_revision(
     captured: dict[str, Any] = {}
     try:
         with TrialDatabase(migrations, dialect, url) as db:
-            _upgrade_to_head(db)
+            upgrade_to_head(db)
         with engine.connect() as connection:
             config = migrations.alembic_config(
                 dialect, connection=connection, file_stamp=file_stamp
@@ -87,7 +88,7 @@ def generate_revision(
                 autogenerate=True,
                 rev_id=rev_id,
                 process_revision_directives=_directives_hook(
-                    dialect, connection, known_drift, captured
+                    shared_with or (dialect,), connection, known_drift, captured
                 ),
             )
     finally:
@@ -105,10 +106,12 @@ def generate_revision(
 
 
 def _directives_hook(
-    dialect: str, connection: Any, known_drift: frozenset[str], captured: dict[str, Any]
+    runs_on: tuple[str, ...], connection: Any, known_drift: frozenset[str], captured: dict[str, Any]
 ) -> Any:
     """Alembic's ``process_revision_directives``: drop the accepted drift, write nothing when
-    nothing is left, and record the operations (in ``captured``) for the review."""
+    nothing is left, record the operations (in ``captured``) for the review, and make the file
+    right for every dialect in ``runs_on``."""
+    from contribkit.workflows.migrations import portable
     from contribkit.workflows.migrations.baseline import without_known_drift
     from contribkit.workflows.migrations.verify import require_passed_connection
 
@@ -121,28 +124,47 @@ def _directives_hook(
             return
         captured["ops"] = list(flatten(script.upgrade_ops))
         captured["enums"] = existing_enums(context.connection)
-        _complete_for(dialect, script, captured["ops"], captured["enums"])
+        shared = runs_on != (context.connection.dialect.name,)
+        if shared:
+            portable.require_portable_types(captured["ops"], runs_on)
+            # Both are read when the file is rendered, after this hook, whatever the project's
+            # env.py set: batch mode is what SQLite needs and runs as plain ALTERs elsewhere.
+            context.opts["render_as_batch"] = True
+            own = context.opts.get("render_item")
+            context.opts["render_item"] = portable.render_item(runs_on, own)
+        statement = portable.DialectSQLOp if shared else _plain_sql
+        _complete_for(runs_on, script, captured["ops"], captured["enums"], statement)
 
     return hook
 
 
-def _complete_for(dialect: str, script: Any, upgrade_ops: list[Any], enums: Any) -> None:
-    """Add what autogenerate leaves out on ``dialect``."""
-    if dialect == "sqlite":
-        _bracket_with_pragmas(script.upgrade_ops)
-        _bracket_with_pragmas(script.downgrade_ops)
-        return
+def _plain_sql(sqltext: str, dialect: str) -> Any:
+    """A statement in a revision only ``dialect`` runs."""
     from alembic.operations import ops
 
+    return ops.ExecuteSQLOp(sqltext)
+
+
+def _complete_for(
+    runs_on: tuple[str, ...], script: Any, upgrade_ops: list[Any], enums: Any, statement: Any
+) -> None:
+    """Add what autogenerate leaves out on the dialects in ``runs_on``; ``statement(sql,
+    dialect)`` makes the operation that runs ``sql`` on ``dialect`` only."""
     from contribkit.workflows.migrations.review import created_enums
 
-    # op.drop_table leaves a PostgreSQL enum type behind, and the next upgrade then fails with
-    # "type already exists": the downgrade drops the types it created.
-    for name in created_enums(upgrade_ops, enums):
-        script.downgrade_ops.ops.append(ops.ExecuteSQLOp(f'DROP TYPE IF EXISTS "{name}"'))
+    if "postgresql" in runs_on:
+        # op.drop_table leaves a PostgreSQL enum type behind, and the next upgrade then fails
+        # with "type already exists": the downgrade drops the types it created.
+        for name in created_enums(upgrade_ops, enums):
+            script.downgrade_ops.ops.append(
+                statement(f'DROP TYPE IF EXISTS "{name}"', "postgresql")
+            )
+    if "sqlite" in runs_on:  # last: the bracket is outermost
+        _bracket_with_pragmas(script.upgrade_ops, statement)
+        _bracket_with_pragmas(script.downgrade_ops, statement)
 
 
-def _upgrade_to_head(db: Any) -> None:
+def upgrade_to_head(db: Any) -> None:
     """Upgrade the empty database to the head, starting from the furthest state a plain upgrade
     of this very history reached in an earlier run (see :mod:`snapshots`), and save the head's."""
     from contribkit.workflows.migrations.snapshots import HistoryCache

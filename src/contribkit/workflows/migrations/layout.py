@@ -1,12 +1,13 @@
 """Where a project's migrations live and how Alembic is pointed at one dialect of them.
 
-Layout (the seed project's)::
+Two layouts, one code path: the layout only decides which folder a dialect's history is in::
 
     <migrations>/env.py, script.py.mako
-    <migrations>/versions/<dialect>/YYYY_MM_DD_HHMMSS_<rev>_<slug>.py
+    <migrations>/versions/<dialect>/YYYY_MM_DD_HHMMSS_<rev>_<slug>.py    per-dialect (Prefect)
+    <migrations>/versions/YYYY_MM_DD_HHMMSS_<rev>_<slug>.py              shared (Airflow, MLflow)
 
-Each dialect is its own linear history; :class:`Migrations` builds the Alembic ``Config`` that
-sees exactly one of them.
+Per-dialect, each dialect is its own linear history; shared, every dialect runs the same one.
+:class:`Migrations` builds the Alembic ``Config`` that sees exactly one dialect's history.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from contribkit.core.config import KNOWN_DIALECTS, PER_DIALECT, SHARED
 from contribkit.core.errors import UsageError
 from contribkit.workflows.migrations import runtime
 
@@ -39,6 +41,8 @@ class Migrations:
 
     folder: Path
     metadata: Any = None
+    #: :data:`~contribkit.core.config.PER_DIALECT` or :data:`~contribkit.core.config.SHARED`.
+    layout: str = PER_DIALECT
     exclude_tables: frozenset[str] = frozenset()
     #: Dialect → driver for throw-away databases (the project's own, e.g. ``asyncpg``).
     drivers: dict[str, str] = field(default_factory=dict)
@@ -82,7 +86,14 @@ class Migrations:
         return engine
 
     def versions(self, dialect: str) -> Path:
+        """The folder of ``dialect``'s history (the same one for every dialect when shared)."""
+        if self.layout == SHARED:
+            return self.folder / "versions"
         return self.folder / "versions" / dialect
+
+    @property
+    def shared(self) -> bool:
+        return self.layout == SHARED
 
     def ensure_exists(self, dialects: tuple[str, ...]) -> None:
         """A missing folder is a set-up step the user has not done yet: say which."""
@@ -108,8 +119,9 @@ class Migrations:
             )
         for dialect in dialects:
             if not self.versions(dialect).is_dir():
+                whose = "" if self.shared else f"{dialect} "
                 raise UsageError(
-                    f"no {dialect} migrations at {self.versions(dialect)}: run 'contribkit init'."
+                    f"no {whose}migrations at {self.versions(dialect)}: run 'contribkit init'."
                 )
 
     def alembic_config(
@@ -207,6 +219,37 @@ def state_folder(root: Path) -> Path:
     return folder
 
 
+def project_layout(folder: Path, configured: str | None) -> str:
+    """The layout ``folder`` holds: the configured one, else what ``versions/`` holds (revision
+    files: shared; a folder named after a dialect: per-dialect), else per-dialect.
+
+    A ``versions/`` that holds both, or contradicts the configured layout, is refused: Alembic
+    would see only part of the history, and a revision written there would be lost to the rest.
+    """
+    versions = folder / "versions"
+    dialect_folders = sorted(d for d in KNOWN_DIALECTS if (versions / d).is_dir())
+    files = sorted(p.name for p in versions.glob("*.py") if p.name != "__init__.py")
+    where = "README: Layouts"
+    if dialect_folders and files:
+        raise UsageError(
+            f"{versions} mixes both layouts: revision files ({files[0]}, ...) beside per-dialect "
+            f"folders ({', '.join(dialect_folders)}/): keep one ({where})."
+        )
+    if configured == SHARED and dialect_folders:
+        raise UsageError(
+            f"layout = 'shared' but {versions} has per-dialect folders "
+            f"({', '.join(dialect_folders)}/): set layout = 'per-dialect' or merge them ({where})."
+        )
+    if configured == PER_DIALECT and files:
+        raise UsageError(
+            f"layout = 'per-dialect' but {versions} holds revision files ({files[0]}, ...): "
+            f"set layout = 'shared' or move them into versions/<dialect>/ ({where})."
+        )
+    if configured is not None:
+        return configured
+    return SHARED if files else PER_DIALECT
+
+
 def project_migrations(
     config: ProjectConfig, dialects: tuple[str, ...], *, cache: bool = False
 ) -> Migrations:
@@ -219,6 +262,7 @@ def project_migrations(
     live = Migrations(
         folder,
         None,
+        project_layout(folder, config.layout),
         config.exclude_tables,
         drivers=project_drivers(config),
         transactional_ddl=config.sqlite_transactional_ddl,

@@ -1,4 +1,8 @@
-"""``migrate``: generate → review → verify → record, for each dialect, all or nothing.
+"""``migrate``: generate → review → verify → record, all or nothing.
+
+The layout decides what is generated where: a history per dialect gets one revision per
+selected dialect, generated and verified on it; a shared history gets one revision, generated on
+the first configured dialect, written to run on all of them, and verified on each selected one.
 
 Everything is first written to a staged copy of the migrations folder; the project's tree changes
 only in the final step, where each revision file is renamed into place and the notes file is
@@ -12,13 +16,13 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from contribkit.core import console
-from contribkit.core.config import ProjectConfig
+from contribkit.core.config import KNOWN_DIALECTS, SHARED, ProjectConfig
 from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.core.ownership import temporary_folder
 from contribkit.core.signals import deferred_signals, raise_if_interrupted
@@ -75,11 +79,12 @@ def step(dialect: str, name: str) -> Iterator[None]:
 
 @contextmanager
 def named(dialect: str, name: str) -> Iterator[None]:
-    """Prefix a failure raised inside with ``dialect: name:``, unless a step inside did."""
+    """Prefix a failure raised inside with ``dialect: name:``, unless a step inside did (for
+    this dialect or, on a shared history, another one)."""
     try:
         yield
     except ContribkitError as exc:
-        if not exc.message.startswith(f"{dialect}: "):
+        if not exc.message.startswith(tuple(f"{known}: " for known in KNOWN_DIALECTS)):
             exc.message = f"{dialect}: {name}: {exc.message}"
             exc.args = (exc.message,)
         raise
@@ -96,12 +101,14 @@ def migrate(
     allow_destructive: bool = False,
     cache: bool = True,
 ) -> MigrateResult:
-    """Create one revision per selected dialect for the models' pending changes; ``cache``: start
-    from the head's state an earlier run saved instead of replaying the history."""
+    """Create the revisions for the models' pending changes (see the module's docstring for
+    which); ``cache``: start from the head's state an earlier run saved instead of replaying the
+    history."""
     slug = message_to_slug(message)
     dialects = config.select_dialects(dialect)
-    prewarm(dialects)
     live = project_migrations(config, dialects, cache=cache)
+    plan = _plan(live, config.dialects, dialects)
+    prewarm(tuple(dict.fromkeys(d for writer, verify_on in plan for d in (writer, *verify_on))))
     accepted = baseline.load(config.baseline)
     for name in dialects:
         live.single_head(name)
@@ -115,14 +122,15 @@ def migrate(
         staged = replace(live, folder=tmp / "migrations")
         shutil.copytree(live.folder, staged.folder, ignore=shutil.ignore_patterns("__pycache__"))
         file_stamp = datetime.now(timezone.utc).strftime("%Y_%m_%d_%H%M%S")
-        run = _Run(staged, live, slug, file_stamp, allow_destructive, accepted)
+        runs_on = config.dialects if live.shared else ()
+        run = _Run(staged, live, slug, file_stamp, allow_destructive, accepted, runs_on)
         result = MigrateResult()
         staged_files: dict[str, Path] = {}
-        for name in dialects:
-            verified = _one_dialect(run, name)
+        for writer, verify_on in plan:
+            verified = _one_revision(run, writer, verify_on)
             if verified is not None:
-                staged_files[name] = verified.path
-                result.revisions[name] = verified.revision
+                staged_files[writer] = verified.path
+                result.revisions[SHARED if live.shared else writer] = verified.revision
                 result.concerns += verified.concerns
         if not staged_files:
             console.ok("the models match the migrations of every dialect: nothing to do")
@@ -131,9 +139,18 @@ def migrate(
         return result
 
 
+def _plan(
+    migrations: Migrations, configured: tuple[str, ...], selected: tuple[str, ...]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """(the dialect a revision is generated on, the dialects it is verified on), per revision."""
+    if migrations.shared:  # --dialect chooses where to verify, never where to write
+        return [(configured[0], selected)]
+    return [(name, (name,)) for name in selected]
+
+
 @dataclass(frozen=True)
 class _Run:
-    """What the dialects of one ``migrate`` share."""
+    """What the revisions of one ``migrate`` share."""
 
     staged: Migrations
     live: Migrations
@@ -141,6 +158,8 @@ class _Run:
     file_stamp: str
     allow_destructive: bool
     accepted: baseline.Baseline
+    #: The dialects a shared history's revision must run on; empty for a per-dialect history.
+    runs_on: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -153,44 +172,65 @@ class _Verified:
     concerns: list[str]
 
 
-def _one_dialect(run: _Run, dialect: str) -> _Verified | None:
-    """Generate, format, review and verify ``dialect``'s revision in the staged copy."""
-    from contribkit.workflows.migrations.generate import generate_revision, ruff_format
+def _one_revision(run: _Run, writer: str, verify_on: tuple[str, ...]) -> _Verified | None:
+    """Generate ``writer``'s revision in the staged copy; format, review and verify it on each
+    dialect of ``verify_on``."""
+    from contribkit.workflows.migrations.generate import (
+        generate_revision,
+        ruff_format,
+        upgrade_to_head,
+    )
     from contribkit.workflows.migrations.verify import TrialDatabase, verify_new_revision
 
-    staged, known_drift = run.staged, run.accepted.of(dialect).known_drift
+    staged, accepted = run.staged, run.accepted
     rev_id = uuid.uuid4().hex[:12]
-    # One database for both steps: generate brings it to the previous head and autogenerate only
-    # reads it, so verify starts from the very state a fresh database would reach, without
-    # running the whole history a second time.
-    # named: a failure while the database is dropped (its server died) names the dialect too.
-    with named(dialect, "throw-away database"), staged.ephemeral_database(dialect) as url:
-        with step(dialect, "generate"):
+    needed = tuple(dict.fromkeys((writer, *verify_on)))
+    with ExitStack() as databases:
+        urls = {name: databases.enter_context(_database(staged, name)) for name in needed}
+        # Each database is brought to the head before the new file exists. generate does the
+        # writer's, and autogenerate only reads it, so verify starts from the very state a fresh
+        # database would reach, without running the whole history a second time.
+        for name in needed[1:]:
+            with step(name, "upgrade to the head"), TrialDatabase(staged, name, urls[name]) as db:
+                upgrade_to_head(db)
+        with step(writer, "generate"):
             generated = generate_revision(
                 staged,
-                dialect,
-                url,
+                writer,
+                urls[writer],
                 message=run.slug,
                 rev_id=rev_id,
                 file_stamp=run.file_stamp,
-                known_drift=known_drift,
+                known_drift=accepted.of(writer).known_drift,
+                shared_with=run.runs_on,
             )
         if generated is None:
-            console.ok(f"{dialect}: the models match the migrations; nothing to do")
+            console.ok(f"{writer}: the models match the migrations; nothing to do")
             return None
-        with step(dialect, "format"):
-            ruff_format(generated.path, run.live.versions(dialect) / generated.path.name)
-        with step(dialect, "review"):
-            concerns = _review(staged, dialect, generated, run.allow_destructive)
-        with step(dialect, "verify"), TrialDatabase(staged, dialect, url) as db:
-            unseeded = verify_new_revision(
-                db, generated.revision, generated.down_revision, known_drift
-            )
-            for table in unseeded:
-                console.warn(f"{dialect}: verify could not seed {table}")
-    console.ok(f"{dialect}: {generated.path.name} verified")
+        with step(writer, "format"):
+            ruff_format(generated.path, run.live.versions(writer) / generated.path.name)
+        concerns = []
+        for name in verify_on:
+            with step(name, "review"):
+                concerns += _review(staged, name, generated, run.allow_destructive)
+        for name in verify_on:
+            known_drift = accepted.of(name).known_drift
+            with step(name, "verify"), TrialDatabase(staged, name, urls[name]) as db:
+                unseeded = verify_new_revision(
+                    db, generated.revision, generated.down_revision, known_drift
+                )
+                for table in unseeded:
+                    console.warn(f"{name}: verify could not seed {table}")
+            console.ok(f"{name}: {generated.path.name} verified")
     own = [str(c) for c in concerns if c.kind != reviewing.SQUAWK]
     return _Verified(generated.path, generated.revision, own)
+
+
+@contextmanager
+def _database(migrations: Migrations, dialect: str) -> Iterator[str]:
+    """A throw-away database; a failure while it is dropped (its server died) names the dialect."""
+    with named(dialect, "throw-away database"), migrations.ephemeral_database(dialect) as url:
+        yield url
 
 
 def _review(staged: Migrations, dialect: str, generated, allow_destructive: bool) -> list:  # type: ignore[no-untyped-def]

@@ -9,6 +9,8 @@ An entry::
 
     - data-dependent: add column flow_run.x VARCHAR NOT NULL without a server default
 
+A shared history's entry names its one revision instead: ``Revision: `1a2b3c4d5e6f```.
+
 New entries go first, below the file's preamble; the file is replaced atomically.
 """
 
@@ -20,23 +22,27 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from contribkit.core.config import DIALECT_LABELS
+from contribkit.core.config import DIALECT_LABELS, SHARED
 from contribkit.core.ownership import uninterrupted
 from contribkit.core.signals import deferred_signals
 
 PREAMBLE = """# Migration notes
 
 Every database change, newest first. Each entry names the revision id of each dialect's
-migration file (`versions/<dialect>/`); `invoke migrate` writes the entries and
+migration file (`versions/<dialect>/`), or of the one file every dialect runs (`versions/`);
+`invoke migrate` writes the entries and
 `invoke migrate --check` fails when this file and the revision files disagree.
 """
 _LABEL_TO_DIALECT = {label.lower(): dialect for dialect, label in DIALECT_LABELS.items()}
 _LABEL_TO_DIALECT["postgresql"] = "postgresql"
+#: The label of a shared history's revision: every dialect runs it.
+SHARED_LABEL = "Revision"
+_LABEL_TO_DIALECT[SHARED_LABEL.lower()] = SHARED
 _REVISION_LINE = re.compile(r"^(?P<label>[A-Za-z]+):\s*`?(?P<rev>[0-9a-f]{6,})`?\s*$")
 
 
 def recorded_revisions(text: str) -> dict[str, set[str]]:
-    """Dialect → revision ids named by the notes."""
+    """Dialect (or :data:`~contribkit.core.config.SHARED`) → revision ids named by the notes."""
     found: dict[str, set[str]] = {}
     for line in text.splitlines():
         match = _REVISION_LINE.match(line.strip())
@@ -80,8 +86,10 @@ def entry_style(text: str | None) -> EntryStyle:
 def render_entry(
     title: str, revisions: dict[str, str], concerns: list[str], style: EntryStyle = EntryStyle()
 ) -> str:
+    """``revisions``: dialect (or :data:`~contribkit.core.config.SHARED`) → revision id."""
     lines = [f"{style.heading} {title}", *([""] if style.gap else [])]
-    lines += [f"{DIALECT_LABELS[d]}: `{rev}`" for d, rev in revisions.items()]
+    labels = {**DIALECT_LABELS, SHARED: SHARED_LABEL}
+    lines += [f"{labels[d]}: `{rev}`" for d, rev in revisions.items()]
     if concerns:
         lines += ["", *(f"- {concern}" for concern in concerns)]
     return "\n".join(lines) + "\n"

@@ -194,10 +194,20 @@ def round_trip(
 
 
 def _checked(what: str, action: Any) -> None:
+    """Run ``action``; a database error names the step, the statement and the database's
+    own message."""
     try:
         action()
     except sa.exc.DBAPIError as exc:
-        raise CheckFailed(f"{what} failed: {one_line(exc)}") from exc
+        raise CheckFailed(f"{what} failed{_at(exc.statement)}: {one_line(exc)}") from exc
+
+
+def _at(statement: str | None, limit: int = 100) -> str:
+    """`` at ALTER TABLE item ...``: the failed statement, on one line and shortened."""
+    if not statement:
+        return ""
+    text = " ".join(statement.split())
+    return f" at {text[:limit]}{'...' if len(text) > limit else ''}"
 
 
 def verify_new_revision(
