@@ -78,10 +78,17 @@ def faults(session: nox.Session) -> None:
     nox_sessions.run_module(session, "benchmarks.faults")
 
 
+#: Real projects the adopt session proves contribkit on, as PyPI ships them: a history per
+#: dialect (Prefect) and one every dialect runs (MLflow's tracking store; -skinny holds it all).
+ADOPTED = {"prefect": "prefect>=3.9,<3.10", "mlflow": "mlflow-skinny>=3.17,<3.18"}
+
+
 @nox.session(python="3.11", default=False)
-def adopt(session: nox.Session) -> None:
-    """Adopt Prefect (from PyPI): check, baseline, migrate, its own upgrade -> BENCHMARKS.md."""
-    nox_sessions.run_module(session, "benchmarks.adopt", pip=["prefect>=3.9,<3.10"])
+@nox.parametrize("project", list(ADOPTED))
+def adopt(session: nox.Session, project: str) -> None:
+    """Adopt a real project from PyPI: check, baseline, migrate, its own upgrade ->
+    BENCHMARKS.md."""
+    nox_sessions.run_module(session, "benchmarks.adopt", pip=[ADOPTED[project]], args=[project])
 
 
 @nox.session(python="3.11", default=False)

@@ -1,20 +1,24 @@
-"""Adoption proof on a real project: `nox -s adopt` (Prefect, installed from PyPI).
+"""Adoption proofs on real projects: `nox -s adopt` (Prefect and MLflow, installed from PyPI).
 
-Prefect ships its ORM and its per-dialect Alembic history (an async env.py, aiosqlite and
-asyncpg, years of revisions that already drift from the models). This scenario adopts it exactly
-as the README's "Adopting contribkit in an existing project" says, through the real CLI:
+Prefect ships its ORM and a history per dialect (an async env.py, aiosqlite and asyncpg, years
+of revisions that already drift from the models); MLflow ships its tracking store's models and
+one history every dialect runs, which starts from tables its own set-up creates with
+`create_all` and whose downgrades are mostly `pass`. Each is adopted exactly as the README's
+"Adopting contribkit in an existing project" says, through the real CLI:
 
     check (fails: the history's known problems) → baseline → check (passes; again with --no-cache)
-    → add FlowRun.new_column → migrate → check → Prefect's own `prefect server database upgrade -y`
-      applies the new files on SQLite (aiosqlite) and PostgreSQL (asyncpg)
+    → add a nullable column to one model → migrate → check → the project's own upgrade command
+      applies the new files on SQLite and PostgreSQL
 
-The files it edits inside the installed package (env.py: the README's lines; orm_models.py: the
-new column) and the files migrate writes are put back as they were afterwards, so the session can
-run again. The figures go to BENCHMARKS.md's "Adoption" section; a failed step fails the session.
+The files it edits inside the installed package (env.py: the README's lines; the models: the new
+column) and the files migrate writes are put back as they were afterwards, so the session can
+run again. The figures go to BENCHMARKS.md, one section per project; a failed step fails the
+session. Usage: ``python -m benchmarks.adopt prefect|mlflow``.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -24,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -33,29 +38,41 @@ from benchmarks.report import machine, write_section
 from contribkit.databases.engines import with_driver
 from contribkit.databases.throwaway import ephemeral_database
 
-# The README's env.py change, as it applies to Prefect's env.py.
-ENV_DIALECT = "dialect = get_dialect(db_interface.database_config.connection_url)"
-ENV_DIALECT_NEW = """connection = config.attributes.get("connection")  # passed in by contribkit
-dialect = (
-    connection.dialect
-    if connection is not None
-    else get_dialect(db_interface.database_config.connection_url)
-)"""
-ENV_RUN = """if context.is_offline_mode():
-    dry_run_migrations()
-else:"""
-ENV_RUN_NEW = """if context.is_offline_mode():
-    dry_run_migrations()
-elif connection is not None:
-    do_run_migrations(connection)
-else:"""
-# FlowRun's lines (Deployment has a work_queue_name line of the same text).
-MODEL_ANCHOR = (
-    "    deployment_id: Mapped[Optional[uuid.UUID]] = mapped_column(index=True)\n"
-    "    work_queue_name: Mapped[Optional[str]] = mapped_column(index=True)\n"
-)
-NEW_COLUMN = "    new_column: Mapped[Optional[str]] = mapped_column(sa.String, nullable=True)\n"
-PYPROJECT = """[tool.contribkit]
+
+@dataclass(frozen=True)
+class Adoption:
+    """One real project, as installed from PyPI, and what the proof does to it."""
+
+    title: str
+    package: str
+    #: The installed package's folder that holds models and migrations (restored afterwards).
+    folder: str
+    migrations: str
+    #: ``[tool.contribkit]``, with ``{migrations}`` and ``{project}`` to fill in.
+    pyproject: str
+    #: The README's env.py lines, as (old, new) edits of the project's env.py.
+    env_edits: tuple[tuple[str, str], ...]
+    models: str
+    #: The new column goes after this line, which must occur once.
+    anchor: str
+    new_column: str
+    table: str
+    #: Revision files one migrate writes (one per dialect, or one shared).
+    files: int
+    #: Its own upgrade, for a URL: argv and extra environment.
+    upgrade: str
+    #: The variable its upgrade reads the URL from (``None``: ``{url}`` in ``upgrade``).
+    url_env: str | None
+    drivers: tuple[tuple[str, str], ...]
+    summary: str
+
+
+PREFECT = Adoption(
+    title="Prefect",
+    package="prefect",
+    folder="server/database",
+    migrations="server/database/_migrations",
+    pyproject="""[tool.contribkit]
 models = "prefect.server.database.orm_models:Base.metadata"
 migrations = "{migrations}"
 notes = "{migrations}/MIGRATION-NOTES.md"
@@ -63,26 +80,110 @@ dialects = ["sqlite", "postgresql"]
 database_url_env = "PREFECT_API_DATABASE_CONNECTION_URL"
 drivers = {{ sqlite = "aiosqlite", postgresql = "asyncpg" }}
 sqlite_transactional_ddl = true
-"""
+""",
+    env_edits=(
+        (
+            "dialect = get_dialect(db_interface.database_config.connection_url)",
+            """connection = config.attributes.get("connection")  # passed in by contribkit
+dialect = (
+    connection.dialect
+    if connection is not None
+    else get_dialect(db_interface.database_config.connection_url)
+)""",
+        ),
+        (
+            """if context.is_offline_mode():
+    dry_run_migrations()
+else:""",
+            """if context.is_offline_mode():
+    dry_run_migrations()
+elif connection is not None:
+    do_run_migrations(connection)
+else:""",
+        ),
+    ),
+    models="server/database/orm_models.py",
+    # FlowRun's lines (Deployment has a work_queue_name line of the same text).
+    anchor=(
+        "    deployment_id: Mapped[Optional[uuid.UUID]] = mapped_column(index=True)\n"
+        "    work_queue_name: Mapped[Optional[str]] = mapped_column(index=True)\n"
+    ),
+    new_column="    new_column: Mapped[Optional[str]] = mapped_column(sa.String, nullable=True)\n",
+    table="flow_run",
+    files=2,
+    upgrade="prefect server database upgrade -y",
+    url_env="PREFECT_API_DATABASE_CONNECTION_URL",
+    drivers=(("sqlite", "aiosqlite"), ("postgresql", "asyncpg")),
+    summary="its own env.py (with the README's lines), aiosqlite and asyncpg, a history per "
+    "dialect",
+)
+
+MLFLOW = Adoption(
+    title="MLflow",
+    package="mlflow",
+    folder="store",
+    migrations="store/db_migrations",
+    # utils imports every model module; the history starts from initial_models' create_all.
+    pyproject="""[tool.contribkit]
+models = "mlflow.store.db.utils:Base.metadata"
+base_schema = "mlflow.store.tracking.dbmodels.initial_models:Base.metadata"
+migrations = "{migrations}"
+layout = "shared"
+notes = "{project}/MIGRATION-NOTES.md"
+dialects = ["sqlite", "postgresql"]
+drivers = {{ sqlite = "pysqlite", postgresql = "psycopg" }}
+""",
+    env_edits=(
+        (
+            """    else:
+        engine = connection.engine
+
+    with engine.connect() as connection:
+""",
+            """    else:
+        engine = None  # passed in by contribkit: migrate on that very connection
+
+    with engine.connect() if engine is not None else nullcontext(connection) as connection:
+""",
+        ),
+        (
+            "from alembic import context\n",
+            "from contextlib import nullcontext\n\nfrom alembic import context\n",
+        ),
+    ),
+    models="store/tracking/dbmodels/models.py",
+    anchor="    artifact_location = Column(String(256), nullable=True)\n",
+    new_column="    new_column = Column(String(256), nullable=True)\n",
+    table="experiments",
+    files=1,
+    upgrade="mlflow db upgrade {url}",
+    url_env=None,
+    drivers=(("sqlite", "pysqlite"), ("postgresql", "psycopg")),
+    summary="its own env.py (with the README's lines), one history for both dialects "
+    '(layout = "shared") that starts from `create_all` (base_schema)',
+)
+
+PROJECTS = {"prefect": PREFECT, "mlflow": MLFLOW}
 
 
-def main() -> None:
-    import prefect
-
-    package = Path(prefect.__file__).parent / "server" / "database"
-    migrations = package / "_migrations"
+def main(name: str) -> None:
+    adoption = PROJECTS[name]
+    module = importlib.import_module(adoption.package)
+    root = Path(module.__file__).parent  # type: ignore[arg-type]
+    package, migrations = root / adoption.folder, root / adoption.migrations
     with tempfile.TemporaryDirectory(prefix="ck-adopt-") as tmp, _restored(package):
         project = Path(tmp)
-        (project / "pyproject.toml").write_text(PYPROJECT.format(migrations=migrations))
+        pyproject = adoption.pyproject.format(migrations=migrations, project=project)
+        (project / "pyproject.toml").write_text(pyproject)
         env = {**os.environ, "PREFECT_HOME": str(project / "prefect-home")}
-        replace_in(migrations / "env.py", ENV_DIALECT, ENV_DIALECT_NEW)
-        replace_in(migrations / "env.py", ENV_RUN, ENV_RUN_NEW)
-        rows = _scenario(project, package, env)
+        for old, new in adoption.env_edits:
+            replace_in(migrations / "env.py", old, new)
+        rows = _scenario(adoption, project, root, env)
+    version = getattr(module, "__version__", "?")
     body = [
-        "## Adoption: Prefect",
+        f"## Adoption: {adoption.title}",
         "",
-        f"`nox -s adopt` on {machine()}; Prefect {prefect.__version__}, "
-        "its own env.py (with the README's lines), aiosqlite and asyncpg, both dialects.",
+        f"`nox -s adopt` on {machine()}; {adoption.title} {version}, {adoption.summary}.",
         "",
         "| step | result | seconds |",
         "|---|---|---|",
@@ -90,13 +191,15 @@ def main() -> None:
         "",
         "Each step runs as a user would, one after the other in one project: `check` after "
         "`baseline` and `migrate` start from the database states the steps before them saved "
-        "(README: Reuse between runs); the `--no-cache` row replays both histories in full.",
+        "(README: Reuse between runs); the `--no-cache` row replays the history in full.",
     ]
     print("\n".join(body))
-    write_section("adopt", "\n".join(body))
+    write_section("adopt" if name == "prefect" else f"adopt-{name}", "\n".join(body))
 
 
-def _scenario(project: Path, package: Path, env: dict[str, str]) -> list[tuple[str, str, float]]:
+def _scenario(
+    adoption: Adoption, project: Path, root: Path, env: dict[str, str]
+) -> list[tuple[str, str, float]]:
     rows = []
 
     def step(label: str, *args: str, expect: int = 0) -> str:
@@ -122,58 +225,72 @@ def _scenario(project: Path, package: Path, env: dict[str, str]) -> list[tuple[s
     step("baseline", "baseline")
     step("check after baseline", "check")
     step("check after baseline, --no-cache (everything replayed)", "check", "--no-cache")
-    replace_in(package / "orm_models.py", MODEL_ANCHOR, MODEL_ANCHOR + NEW_COLUMN)
-    migrated = step(
-        "migrate -m add_flow_run_new_column", "migrate", "-m", "add_flow_run_new_column"
-    )
+    replace_in(root / adoption.models, adoption.anchor, adoption.anchor + adoption.new_column)
+    message = f"add_{adoption.table}_new_column"
+    migrated = step(f"migrate -m {message}", "migrate", "-m", message)
     written = re.findall(r"wrote (\S+\.py)", migrated)
-    if len(written) != 2:
-        raise SystemExit(f"adopt: migrate wrote {written}, expected one file per dialect")
+    if len(written) != adoption.files:
+        raise SystemExit(f"adopt: migrate wrote {written}, expected {adoption.files} file(s)")
     for path in written:
         text = (project / path).read_text()
         upgrade = text.split("def upgrade")[1].split("def downgrade")[0]
         if upgrade.count("new_column") != 1 or "drop_table" in text:
             raise SystemExit(f"adopt: {path} holds more than the new column:\n{upgrade}")
     step("check after migrate", "check")
-    for dialect, driver in (("sqlite", "aiosqlite"), ("postgresql", "asyncpg")):
-        rows.append(_prefect_upgrade(dialect, driver, env))
+    for dialect, driver in adoption.drivers:
+        rows.append(_own_upgrade(adoption, dialect, driver, env))
     return rows
 
 
-def _prefect_upgrade(dialect: str, driver: str, env: dict[str, str]) -> tuple[str, str, float]:
-    """Prefect's own command applies the whole history, new revision included."""
+def _own_upgrade(
+    adoption: Adoption, dialect: str, driver: str, env: dict[str, str]
+) -> tuple[str, str, float]:
+    """The project's own command applies the whole history, new revision included."""
     with ephemeral_database(dialect, driver) as url:
+        command = adoption.upgrade.format(url=url).split()
         start = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"],
-            env={**env, "PREFECT_API_DATABASE_CONNECTION_URL": url},
+            [sys.executable, "-m", *command],
+            env={**env, **({adoption.url_env: url} if adoption.url_env else {})},
             capture_output=True,
             text=True,
         )
         seconds = time.perf_counter() - start
         if result.returncode != 0:
-            raise SystemExit(f"adopt: prefect upgrade on {dialect}: {result.stderr[-2000:]}")
+            raise SystemExit(
+                f"adopt: {adoption.package} upgrade on {dialect}: {result.stderr[-2000:]}"
+            )
         sync = "psycopg" if dialect == "postgresql" else "pysqlite"
         engine = sa.create_engine(with_driver(url, sync))
         try:
             with engine.connect() as connection:
-                columns = {c["name"] for c in sa.inspect(connection).get_columns("flow_run")}
+                columns = {c["name"] for c in sa.inspect(connection).get_columns(adoption.table)}
         finally:
             engine.dispose()
         if "new_column" not in columns:
-            raise SystemExit(f"adopt: prefect upgrade on {dialect} did not add flow_run.new_column")
-    label = f"`prefect server database upgrade -y` ({dialect}+{driver})"
-    return label, "flow_run.new_column present", seconds
+            raise SystemExit(
+                f"adopt: the {dialect} upgrade did not add {adoption.table}.new_column"
+            )
+    label = f"`{adoption.upgrade.replace(' {url}', ' URL')}` ({dialect}+{driver})"
+    return label, f"{adoption.table}.new_column present", seconds
 
 
 @contextmanager
 def _restored(package: Path) -> Iterator[None]:
-    """Put the installed package back as it was: edited files restored, new files removed."""
+    """Put the installed package back as it was: edited files restored, new files removed.
+
+    uv installs files as hard links to its cache: each is first made a file of its own, so
+    that editing it cannot change the cache, and every venv installed from it, too."""
     files = {
         p: p.read_bytes()
         for p in package.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     }
+    for path in files:
+        if path.stat().st_nlink > 1:
+            own = path.with_name(f".{path.name}.own")
+            shutil.copy2(path, own)
+            os.replace(own, path)
     try:
         yield
     finally:
@@ -188,4 +305,4 @@ def _restored(package: Path) -> Iterator[None]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else "prefect")

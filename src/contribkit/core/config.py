@@ -87,6 +87,12 @@ KEYS = (
         "the dialects revisions are made for (alias: postgres)",
     ),
     Key("notes", "path", "MIGRATION-NOTES.md", "the migration notes file"),
+    Key(
+        "base_schema",
+        "str",
+        None,
+        "a MetaData an empty database gets before the first revision (history after create_all)",
+    ),
     Key("database_url_env", "str", "DATABASE_URL", "the real database's URL variable (db.*)"),
     Key("default_database_url", "str", None, "the real database when that variable is unset"),
     Key("exclude_tables", "strings", (), "tables autogenerate, verification and check ignore"),
@@ -122,6 +128,9 @@ class ProjectConfig:
     layout: str | None
     dialects: tuple[str, ...]
     notes: Path
+    #: The schema a history starts from, when its first revision expects tables that the
+    #: project's own set-up creates with ``create_all`` (an import path of a MetaData).
+    base_schema: str | None
     database_url_env: str
     default_database_url: str | None
     exclude_tables: frozenset[str]

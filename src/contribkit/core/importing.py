@@ -33,11 +33,11 @@ def load_object(spec: str, root: Path | None = None) -> object:
     return obj
 
 
-def load_metadata(spec: str, root: Path | None = None):  # -> sqlalchemy.MetaData
-    """The project's ``MetaData``; anything else is a configuration error."""
+def load_metadata(spec: str, root: Path | None = None, key: str = "models"):  # -> MetaData
+    """The project's ``MetaData`` named by ``key``; anything else is a configuration error."""
     from sqlalchemy import MetaData
 
     obj = load_object(spec, root)
     if not isinstance(obj, MetaData):
-        raise UsageError(f"models {spec!r} is a {type(obj).__name__}, not a sqlalchemy MetaData.")
+        raise UsageError(f"{key} {spec!r} is a {type(obj).__name__}, not a sqlalchemy MetaData.")
     return obj

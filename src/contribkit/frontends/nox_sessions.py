@@ -83,14 +83,18 @@ def run_ui(session: Any, root: Path) -> None:
 
 
 def run_module(
-    session: Any, module: str, *groups: str, pip: list[str] | tuple[str, ...] = ()
+    session: Any,
+    module: str,
+    *groups: str,
+    pip: list[str] | tuple[str, ...] = (),
+    args: list[str] | tuple[str, ...] = (),
 ) -> None:
-    """``python -m MODULE`` from the project root, in a venv installed from the lock, plus
+    """``python -m MODULE ARGS`` from the project root, in a venv installed from the lock, plus
     ``pip`` requirements the lock does not hold (a real project to try contribkit on)."""
     install_locked(session, *groups)
     if pip:
         session.install(*pip)
-    session.run("python", "-m", module, *session.posargs)
+    session.run("python", "-m", module, *args, *session.posargs)
 
 
 def run_lint(session: Any, root: Path, fix: bool = False) -> None:

@@ -248,3 +248,27 @@ def test_a_folder_mixing_layouts_stops_every_command_with_nothing_written(shared
         (line,) = outcome.err.strip().splitlines()
         assert "mixes both layouts" in line, args
     assert shared.snapshot() == before
+
+
+def test_the_pytest_plugin_and_baseline_use_the_shared_history(shared, dialect) -> None:
+    import sqlalchemy as sa
+
+    from contribkit.core.config import load_config
+    from contribkit.frontends.testing import MigratedDatabases
+
+    (first,) = revisions(shared)
+    databases = MigratedDatabases(load_config(shared.root), dialect)
+    try:
+        with databases.clone() as url:
+            engine = sa.create_engine(url)
+            try:
+                with engine.connect() as connection:
+                    version = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+                    assert version.scalar_one() == first.name.split("_")[4]
+            finally:
+                engine.dispose()
+    finally:
+        databases.close()
+    assert shared.cli("baseline").code == 0
+    text = (shared.root / "contribkit-baseline.toml").read_text()
+    assert text.count(first.name.split("_")[4]) == 2  # once per dialect: each ran it

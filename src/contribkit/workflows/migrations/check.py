@@ -114,7 +114,7 @@ def _walk(
     models; returns the problems found. States proven by an earlier run are restored from the
     cache instead of replayed (see :mod:`contribkit.workflows.migrations.snapshots`)."""
 
-    passes = _pass_count(revisions, old)
+    seeded_at = [r.revision not in old for r in revisions]
     with ExitStack() as stack:
 
         def fresh() -> Any:
@@ -123,15 +123,14 @@ def _walk(
 
         db = fresh()
         cache = snapshots.HistoryCache.open(migrations, dialect, db.engine, revisions)
-        keys = cache.walk_keys([r.revision not in old for r in revisions], passes) if cache else []
-        done, meta = cache.resume(keys, db.url, "proven") if cache else (0, {})
+        keys, passes, done, meta = _resume(cache, seeded_at, _pass_count(revisions, old), db.url)
         problems, consulted = list(meta.get("problems", [])), set(meta.get("models", {}))
         if done == 0 and passes:
             if _passes_from_cache_or_run(db, cache, keys, revisions[passes - 1].revision, passes):
                 done = passes
             else:  # a pass failed: walk them one by one, which names the revision
                 db = fresh()
-                cache = None  # the states differ from what the keys describe
+                keys = cache.walk_keys(seeded_at, 0) if cache else []
         previous = revisions[done - 1].revision if done else None
         counts: dict[str, int] | None = None  # rows per table, when known without asking
         for index in range(done, len(revisions)):
@@ -162,6 +161,22 @@ def _walk(
             cache.save(keys[-1], db.url, problems, consulted)
         problems += [f"{baselines.DRIFT}{line}" for line in db.drift()]
     return problems
+
+
+def _resume(
+    cache: Any, seeded_at: list[bool], passes: int, url: str
+) -> tuple[list[str | None], int, int, dict[str, Any]]:
+    """Where the walk starts: (the keys of its states, how many revisions run as whole passes,
+    how many a saved state covers, what was saved with it). A history whose baseline passes
+    failed was walked one by one, so its states are under the keys of a walk without passes."""
+    if cache is None:
+        return [], passes, 0, {}
+    for count in dict.fromkeys((passes, 0)):
+        keys = cache.walk_keys(seeded_at, count)
+        done, meta = cache.resume(keys, url, "proven")
+        if done:
+            return keys, count, done, meta
+    return cache.walk_keys(seeded_at, passes), passes, 0, {}
 
 
 def _passes_from_cache_or_run(db: Any, cache: Any, keys: list[str], last: str, passes: int) -> bool:

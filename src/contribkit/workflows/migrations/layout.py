@@ -49,6 +49,8 @@ class Migrations:
     transactional_ddl: bool = False
     #: Where proven database states are kept between runs (:mod:`snapshots`); ``None``: off.
     snapshots: Path | None = None
+    #: Tables an empty database gets before the first revision (``base_schema``), or ``None``.
+    base_metadata: Any = None
 
     def ephemeral_database(self, dialect: str) -> AbstractContextManager[str]:
         """A throw-away database of ``dialect`` on the project's driver for it."""
@@ -269,7 +271,12 @@ def project_migrations(
         snapshots=_cache_folder(config.root) if cache else None,
     )
     live.ensure_exists(dialects)
-    return replace(live, metadata=load_metadata(config.require_models(), config.root))
+    base = config.base_schema
+    return replace(
+        live,
+        metadata=load_metadata(config.require_models(), config.root),
+        base_metadata=load_metadata(base, config.root, "base_schema") if base else None,
+    )
 
 
 def _cache_folder(root: Path) -> Path | None:

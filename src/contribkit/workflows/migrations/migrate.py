@@ -121,6 +121,7 @@ def migrate(
     ):
         staged = replace(live, folder=tmp / "migrations")
         shutil.copytree(live.folder, staged.folder, ignore=shutil.ignore_patterns("__pycache__"))
+        _ensure_template(staged.folder)
         file_stamp = datetime.now(timezone.utc).strftime("%Y_%m_%d_%H%M%S")
         runs_on = config.dialects if live.shared else ()
         run = _Run(staged, live, slug, file_stamp, allow_destructive, accepted, runs_on)
@@ -137,6 +138,17 @@ def migrate(
             return result
         _commit(config, live, staged_files, slug, result)
         return result
+
+
+def _ensure_template(folder: Path) -> None:
+    """A migrations folder without ``script.py.mako`` (an installed package's, where the wheel
+    leaves it out) gets contribkit's plain template in the staged copy only."""
+    template = folder / "script.py.mako"
+    if not template.exists():
+        from contribkit.workflows.scaffold import SCRIPT_TEMPLATE
+
+        console.info("the migrations folder has no script.py.mako: using contribkit's template")
+        template.write_text(SCRIPT_TEMPLATE, encoding="utf-8")
 
 
 def _plan(

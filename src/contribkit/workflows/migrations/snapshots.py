@@ -190,7 +190,17 @@ def root_key(migrations: Any, dialect: str, engine: Any) -> str:
         env_text,
         imported_sources(env_text),
         _data_files(migrations.versions(dialect)),
+        _base_schema(migrations.base_metadata, engine.dialect),
     )
+
+
+def _base_schema(metadata: Any, dialect: Any) -> str:
+    """The DDL of the project's ``base_schema`` (empty without one)."""
+    if metadata is None:
+        return ""
+    from sqlalchemy.schema import CreateTable
+
+    return "\n".join(str(CreateTable(t).compile(dialect=dialect)) for t in metadata.sorted_tables)
 
 
 def _server(engine: Any) -> str:

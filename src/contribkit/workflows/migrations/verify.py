@@ -53,9 +53,25 @@ class TrialDatabase:
             return script._upgrade_revs(destination, current)
 
         with self.engine.connect() as connection:
+            if not down:
+                self._create_base_schema(connection)
             config = self.migrations.alembic_config(self.dialect, connection=connection)
             with EnvironmentContext(config, script, fn=steps, destination_rev=destination):
                 script.run_env()
+
+    def _create_base_schema(self, connection: Any) -> None:
+        """The project's ``base_schema`` on a database no revision has run on: its history
+        starts from the tables the project's own set-up creates with ``create_all``."""
+        base = self.migrations.base_metadata
+        if base is None:
+            return
+        from alembic.runtime.migration import MigrationContext
+
+        if not MigrationContext.configure(connection).get_current_heads():
+            base.create_all(connection)  # checkfirst: after a downgrade to base they are there
+        # No transaction left open: an env.py's begin_transaction() would join it and never
+        # commit (Alembic only commits the transactions it began).
+        connection.commit()
 
     def upgrade(self, revision: str) -> None:
         self._migrate(revision, down=False)
