@@ -14,7 +14,7 @@ from contribkit.core.config import DIALECT_LABELS
 from contribkit.workflows.scaffold import ENV_PY, SCRIPT_TEMPLATE
 
 TABLES = 5
-PREFIX = {"sqlite": "a", "postgresql": "b"}
+PREFIX = {"sqlite": "a", "postgresql": "b", "mysql": "c"}
 
 
 def _rev(dialect: str, n: int) -> str:
@@ -101,12 +101,14 @@ def models_source(revisions: int, extra_column: bool = False) -> str:
     return "\n".join(lines)
 
 
-def write_project(root: Path, revisions: int) -> Path:
+def write_project(
+    root: Path, revisions: int, dialects: tuple[str, ...] = ("sqlite", "postgresql")
+) -> Path:
     """A project with ``revisions`` revisions per dialect, its models at head, notes complete."""
     (root / "grown").mkdir(parents=True)
     (root / "pyproject.toml").write_text(
         '[tool.contribkit]\nmodels = "grown.models:metadata"\nmigrations = "migrations"\n'
-        'dialects = ["sqlite", "postgresql"]\nnotes = "NOTES.md"\n'
+        f'dialects = {list(dialects)!r}\nnotes = "NOTES.md"\n'.replace("'", '"')
     )
     (root / "grown" / "__init__.py").write_text("")
     (root / "grown" / "models.py").write_text(models_source(revisions))
@@ -116,9 +118,14 @@ def write_project(root: Path, revisions: int) -> Path:
     (migrations / "script.py.mako").write_text(SCRIPT_TEMPLATE)
     notes = ["# Migration notes", ""]
     for n in range(revisions, 0, -1):
-        notes += [f"## Add c{n}", "", *(f"{DIALECT_LABELS[d]}: `{_rev(d, n)}`" for d in PREFIX), ""]
+        notes += [
+            f"## Add c{n}",
+            "",
+            *(f"{DIALECT_LABELS[d]}: `{_rev(d, n)}`" for d in dialects),
+            "",
+        ]
     (root / "NOTES.md").write_text("\n".join(notes))
-    for dialect in PREFIX:
+    for dialect in dialects:
         folder = migrations / "versions" / dialect
         folder.mkdir()
         for n in range(1, revisions + 1):
@@ -129,12 +136,13 @@ def write_project(root: Path, revisions: int) -> Path:
 def append_revision(root: Path, n: int) -> None:
     """Revision ``n`` for each dialect (after ``n - 1``), its notes entry, and the models at it."""
     (root / "grown" / "models.py").write_text(models_source(n))
-    for dialect in PREFIX:
+    dialects = [d for d in PREFIX if (root / "migrations" / "versions" / d).is_dir()]
+    for dialect in dialects:
         (root / "migrations" / "versions" / dialect / revision_name(dialect, n)).write_text(
             _revision_file(dialect, n)
         )
     notes = root / "NOTES.md"
-    entry = [f"## Add c{n}", "", *(f"{DIALECT_LABELS[d]}: `{_rev(d, n)}`" for d in PREFIX), ""]
+    entry = [f"## Add c{n}", "", *(f"{DIALECT_LABELS[d]}: `{_rev(d, n)}`" for d in dialects), ""]
     head, _, rest = notes.read_text().partition("\n\n")
     notes.write_text("\n\n".join([head, "\n".join(entry) + "\n" + rest]))
 

@@ -21,6 +21,11 @@ from contribkit.workflows.quality import TEST_DIALECT_ENV
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: Fixtures of projects configured for SQLite and PostgreSQL, whose tests name both: they run in
+#: those two sessions; the MySQL session proves the same workflows in test_mysql.py.
+PROJECTS_OF_TWO_DIALECTS = {"sample", "legacy"}
+
+
 def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
     """``@pytest.mark.dialects("postgresql")``: a test that exists only for those dialects is
     deselected (not skipped) in another dialect's session."""
@@ -28,7 +33,10 @@ def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-unt
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("dialects")
-        (drop if marker and current not in marker.args else keep).append(item)
+        allowed = marker.args if marker else None
+        if allowed is None and PROJECTS_OF_TWO_DIALECTS & set(getattr(item, "fixturenames", ())):
+            allowed = ("sqlite", "postgresql")
+        (drop if allowed and current not in allowed else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -49,9 +57,9 @@ def _restore_signal_handlers() -> Iterator[None]:
 def _stop_embedded_postgres() -> Iterator[None]:
     """pytest-xdist workers exit without running atexit handlers: stop the server here."""
     yield
-    from contribkit.databases.throwaway import shutdown_postgres_servers
+    from contribkit.databases.throwaway import shutdown_servers
 
-    shutdown_postgres_servers()
+    shutdown_servers()
 
 
 @pytest.fixture(scope="session")
@@ -107,13 +115,15 @@ def flowdesk_copy(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def grown(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
-    """A project with a generated history of 6 revisions per dialect, models at head."""
+def grown(tmp_path, monkeypatch, capsys, dialect):  # type: ignore[no-untyped-def]
+    """A project with a generated history of 6 revisions per dialect (SQLite and the session's
+    other one), models at head."""
     from migrations_support import project_at
 
     from benchmarks.history import write_project
 
-    root = write_project(tmp_path / "grown-project", 6)
+    dialects = ("sqlite", "mysql") if dialect == "mysql" else ("sqlite", "postgresql")
+    root = write_project(tmp_path / "grown-project", 6, dialects)
     project = project_at(root, "grown", monkeypatch, capsys)
     yield project
     project.forget_modules()

@@ -19,7 +19,7 @@ MODELS = "flowdesk.server.database.orm_models:Base.metadata"
 PACKAGE_ROOT = Path(__file__).resolve().parent
 #: Holds ``env.py`` and one linear history per dialect in ``versions/<dialect>/``.
 MIGRATIONS = PACKAGE_ROOT / "server" / "database" / "migrations"
-DIALECTS = ("sqlite", "postgresql")
+DIALECTS = ("sqlite", "postgresql", "mysql")
 
 
 def database_url() -> str:

@@ -112,7 +112,12 @@ class Worker:
         self.close()
 
     def claim_next(self) -> uuid.UUID | None:
-        """Claim the earliest due SCHEDULED run (now PENDING and ours), or return None."""
+        """Claim the earliest due SCHEDULED run (now PENDING and ours), or return None.
+
+        The row is locked with SKIP LOCKED, so two workers never wait for or take the same run.
+        Where UPDATE cannot return rows (MySQL, MariaDB) the locked id is read first and updated
+        in the same transaction.
+        """
         scheduled = FlowRun.state == StateType.SCHEDULED
         earliest_due = (
             sa.select(FlowRun.id)
@@ -120,16 +125,23 @@ class Worker:
             .order_by(FlowRun.expected_start_time)
             .limit(1)
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
+        )
+        claim = (
+            sa.update(FlowRun)
+            .values({**transition_values(StateType.PENDING), "worker": self.name})
+            .execution_options(synchronize_session=False)
         )
         with self.sessions.begin() as session:
-            return session.scalar(
-                sa.update(FlowRun)
-                .where(scheduled, FlowRun.id == earliest_due)
-                .values({**transition_values(StateType.PENDING), "worker": self.name})
-                .returning(FlowRun.id)
-                .execution_options(synchronize_session=False)
-            )
+            if self.engine.dialect.update_returning:
+                return session.scalar(
+                    claim.where(scheduled, FlowRun.id == earliest_due.scalar_subquery()).returning(
+                        FlowRun.id
+                    )
+                )
+            run_id = session.scalar(earliest_due)
+            if run_id is not None:
+                session.execute(claim.where(scheduled, FlowRun.id == run_id))
+            return run_id
 
     def run_once(self) -> int:
         """Run every flow run that is due now, one after the other; return how many."""

@@ -20,10 +20,21 @@ def test_postgres_is_an_alias_of_postgresql() -> None:
     assert normalize_dialect(" SQLite ") == "sqlite"
 
 
-@pytest.mark.parametrize("name", ["oracle", "mysql", ""])
+@pytest.mark.parametrize("name", ["oracle", "mssql", ""])
 def test_unknown_dialect_is_one_sentence(name: str) -> None:
-    with pytest.raises(UsageError, match=r"^unknown dialect .*: choose one of sqlite, postgresql"):
+    with pytest.raises(
+        UsageError,
+        match=r"^unknown dialect .*: choose one of sqlite, postgresql, mysql "
+        r"\(or 'postgres', 'mariadb'\)\.$",
+    ):
         normalize_dialect(name)
+
+
+def test_mariadb_is_mysql() -> None:
+    assert normalize_dialect("MariaDB") == "mysql"
+    assert normalize_dialect("mysql", ("sqlite", "mysql")) == "mysql"
+    with pytest.raises(UsageError, match=r"choose one of sqlite, postgresql \(or 'postgres'\)\.$"):
+        normalize_dialect("oracle", ("sqlite", "postgresql"))
 
 
 def test_dialect_not_configured_names_the_config(tmp_path: Path) -> None:

@@ -18,21 +18,20 @@ from process_support import Interrupted, raise_on_signals
 
 from contribkit.databases.engines import create_engine
 from contribkit.databases.postgresql.embedded import EmbeddedPostgres
-from contribkit.databases.postgresql.server import EXTERNAL_URL_ENV, PostgresServer
-from contribkit.databases.throwaway import ephemeral_database, postgres_server
+from contribkit.databases.postgresql.server import EXTERNAL_URL_ENV
+from contribkit.databases.throwaway import database_server, ephemeral_database, postgres_server
 
 
 def _exists(url: str, dialect: str) -> bool:
     if dialect == "sqlite":
         return Path(sa.engine.make_url(url).database).parent.exists()
     name = sa.engine.make_url(url).database
-    with create_engine(postgres_server().admin_url).connect() as conn:
-        return (
-            conn.execute(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-            ).first()
-            is not None
-        )
+    query = {
+        "postgresql": "SELECT 1 FROM pg_database WHERE datname = :n",
+        "mysql": "SELECT 1 FROM information_schema.schemata WHERE schema_name = :n",
+    }[dialect]
+    with create_engine(database_server(dialect).admin_url).connect() as conn:
+        return conn.execute(sa.text(query), {"n": name}).first() is not None
 
 
 def test_ephemeral_database_is_removed_even_when_the_block_fails(dialect: str) -> None:
@@ -62,15 +61,16 @@ def test_an_interrupt_right_after_creation_still_removes_the_database(
 
         monkeypatch.setattr(tempfile, "mkdtemp", create)
     else:
-        real_create = PostgresServer.create_database
+        server_class = type(database_server(dialect))
+        real_create = server_class.create_database
 
-        def create(self: PostgresServer, name: str, template: str | None = None) -> sa.URL:
+        def create(self: object, name: str, template: str | None = None) -> sa.URL:
             url = real_create(self, name, template)
             created.append(url.render_as_string(hide_password=False))
             interrupt_now()
             return url
 
-        monkeypatch.setattr(PostgresServer, "create_database", create)
+        monkeypatch.setattr(server_class, "create_database", create)
     with pytest.raises(Interrupted), ephemeral_database(dialect):
         pass
     monkeypatch.undo()
@@ -134,7 +134,7 @@ def test_embedded_server_dies_with_a_killed_parent(request) -> None:  # type: ig
 
 
 def test_stale_folders_of_killed_runs_are_swept(tmp_path: Path) -> None:
-    from contribkit.databases.postgresql.embedded import STALE_AFTER_SECONDS, sweep_stale_folders
+    from contribkit.databases.localserver import STALE_AFTER_SECONDS, sweep_stale_folders
 
     old, young, running = (tmp_path / f"ckpg-{n}" for n in ("old", "young", "running"))
     for folder in (old, young, running):
@@ -143,7 +143,7 @@ def test_stale_folders_of_killed_runs_are_swept(tmp_path: Path) -> None:
     past = time.time() - STALE_AFTER_SECONDS - 5
     for folder in (old, running):
         os.utime(folder, (past, past))
-    assert sweep_stale_folders(tmp_path) == [old]
+    assert sweep_stale_folders(tmp_path, "ckpg-", "data/postmaster.pid") == [old]
     assert not old.exists() and young.exists() and running.exists()
 
 
@@ -160,7 +160,7 @@ def test_external_server_gets_a_unique_database_that_is_dropped(monkeypatch) -> 
 def test_servers_live_in_ram_unless_tmpdir_says_otherwise(
     monkeypatch, request, tmp_path: Path
 ) -> None:
-    from contribkit.databases.postgresql import embedded
+    from contribkit.databases import localserver as embedded
 
     monkeypatch.delenv("TMPDIR", raising=False)
     ram = tmp_path / "ram"
@@ -185,7 +185,7 @@ def test_servers_live_in_ram_unless_tmpdir_says_otherwise(
 
 
 def test_the_embedded_server_runs_where_server_parent_says(monkeypatch) -> None:
-    from contribkit.databases.postgresql.embedded import server_parent
+    from contribkit.databases.localserver import server_parent
 
     monkeypatch.delenv("TMPDIR", raising=False)
     server = EmbeddedPostgres().start()

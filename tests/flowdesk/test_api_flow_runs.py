@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
 from flowdesk.server.api import create_app
+from flowdesk.server.api.schemas import MAX_JSON_DEPTH
 from flowdesk.server.database.orm_models import StateType, TaskRun
 from flowdesk.server.database.timestamps import utcnow
 
@@ -87,7 +88,7 @@ def nested(depth: int) -> dict:
         {"parameters": {"s": "a\x00b"}},
         {"parameters": {"a\x00b": 1}},
         {"parameters": {"deep": [{"list": ["ok", "\x00"]}]}},
-        {"parameters": nested(65)},
+        {"parameters": nested(MAX_JSON_DEPTH + 1)},
         # No offset: docs/api.md says datetimes carry a timezone, and guessing one shifts runs.
         {"expected_start_time": "2030-01-01T12:00:00"},
         # Valid instants whose UTC form falls outside years 1..9999.
@@ -130,7 +131,7 @@ def test_invalid_json_is_422(shared_client, shared_run, parameters) -> None:
 
 
 def test_parameters_as_deep_as_allowed_are_kept(client, flow_id) -> None:
-    parameters = nested(64)
+    parameters = nested(MAX_JSON_DEPTH)
     run = new_run(client, flow_id, parameters=parameters)
     assert client.get(f"/api/flow_runs/{run['id']}").json()["parameters"] == parameters
     assert client.get("/api/flow_runs").json()["items"][0]["parameters"] == parameters

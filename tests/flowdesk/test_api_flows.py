@@ -70,7 +70,8 @@ def test_flows_are_listed_by_name_a_page_at_a_time(client) -> None:
 
 
 def test_names_sort_in_byte_order(client, dialect, database_url) -> None:
-    """docs/api.md: the database's collation, byte order on SQLite and the embedded server."""
+    """docs/api.md: the database's collation, byte order on SQLite, the embedded server and
+    MySQL (whose column the model gives a binary collation)."""
     byte_order = True
     if dialect == "postgresql":
         engine = sa.create_engine(database_url)

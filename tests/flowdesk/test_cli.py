@@ -353,7 +353,9 @@ def test_a_second_signal_interrupts_a_hung_flow_and_fails_its_run(
 def test_revision_generates_a_migration_from_the_checkout(flowdesk_copy) -> None:
     """On a copy of the repository (SQLite only, to stay fast) with a new model column."""
     project = flowdesk_copy
-    project.edit("pyproject.toml", 'dialects = ["sqlite", "postgresql"]', 'dialects = ["sqlite"]')
+    project.edit(
+        "pyproject.toml", 'dialects = ["sqlite", "postgresql", "mysql"]', 'dialects = ["sqlite"]'
+    )
     project.edit(
         "src/flowdesk/server/database/orm_models.py",
         "    worker: Mapped[str | None] = mapped_column(sa.String(200))\n",

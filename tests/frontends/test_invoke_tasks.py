@@ -48,7 +48,8 @@ def test_unknown_dialect_is_one_line_and_exit_2() -> None:
     assert result.returncode == 2
     assert (
         result.stderr.strip()
-        == "error: unknown dialect 'oracle': choose one of sqlite, postgresql (or 'postgres')."
+        == "error: unknown dialect 'oracle': choose one of sqlite, postgresql, mysql "
+        "(or 'postgres', 'mariadb')."
     )
 
 

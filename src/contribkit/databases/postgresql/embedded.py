@@ -6,7 +6,7 @@ socket in a private temporary folder, dies with us even on SIGKILL (``PR_SET_PDE
 data folder is removed on stop. PostgreSQL refuses to run as root, so as root it runs as a
 dedicated system user that is created on first use.
 
-The data folder is a copy of a cached fresh cluster when there is one (see ``initdb_cache``); the
+The data folder is a copy of a cached fresh cluster when there is one (see ``datadir_cache``); the
 first start runs ``initdb`` and fills that cache.
 """
 
@@ -14,23 +14,26 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import importlib.util
 import os
 import shutil
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from contribkit.core.errors import UsageError
 from contribkit.core.ownership import uninterrupted
 from contribkit.core.signals import deferred_signals
-from contribkit.databases.postgresql import initdb_cache
+from contribkit.databases import datadir_cache
+from contribkit.databases.localserver import (
+    die_with_parent_hook,
+    remove_folder,
+    server_parent,
+    sweep_stale_folders,
+)
 
 SYSTEM_USER = "contribkit-pg"
 _READY_TIMEOUT = 30.0
@@ -56,22 +59,6 @@ def binaries() -> Path:
             "or set CONTRIBKIT_POSTGRESQL_URL to an existing server."
         )
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-
-
-def _die_with_parent_hook() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that has the child sent SIGINT (a fast shutdown) when we die.
-
-    libc is loaded here, in the parent: loading a library in the forked child of a process
-    with threads can deadlock on a lock another thread held at the fork.
-    """
-    if sys.platform != "linux":
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-
-    def die_with_parent() -> None:  # pragma: no cover - runs in the forked child
-        prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
-
-    return die_with_parent
 
 
 def _ensure_system_user() -> str:
@@ -108,69 +95,6 @@ def _make_traversable(path: Path) -> None:
         mode = folder.stat().st_mode
         if not mode & stat.S_IXOTH:
             folder.chmod(mode | stat.S_IXOTH)
-
-
-RAM_FOLDER = Path("/dev/shm")
-RAM_FOLDER_MIN_FREE = 1 << 30
-
-
-def _ram_folder_has_room() -> bool:
-    try:
-        usage = os.statvfs(RAM_FOLDER)
-    except OSError:
-        return False
-    free = usage.f_bavail * usage.f_frsize
-    return free >= RAM_FOLDER_MIN_FREE and os.access(RAM_FOLDER, os.W_OK | os.X_OK)
-
-
-def server_parent() -> Path:
-    """Where server folders go.
-
-    A RAM-backed folder when the system has a roomy one and ``TMPDIR`` does not name another
-    place: a cluster is about 1,000 files, and creating them (the copy, each CREATE DATABASE)
-    took up to a second on this machine's disk against 0.08 s in RAM. Otherwise the temp
-    folder, unless its path would push the socket past the 107-byte Unix limit.
-    """
-    if "TMPDIR" not in os.environ and _ram_folder_has_room():
-        return RAM_FOLDER
-    # The first call probes the folder with a file of its own, created and removed.
-    default = uninterrupted(tempfile.gettempdir)
-    return Path(default if len(default) <= 48 or os.name != "posix" else "/tmp")
-
-
-STALE_AFTER_SECONDS = 600
-
-
-def sweep_stale_folders(parent: Path) -> list[Path]:
-    """Remove server folders left by runs that were SIGKILLed (their server died with them).
-
-    A folder is stale when no postmaster is running in it and it is older than
-    ``STALE_AFTER_SECONDS``; a younger one may belong to a run still inside initdb.
-    """
-    removed = []
-    for folder in parent.glob("ckpg-*"):
-        try:
-            if time.time() - folder.stat().st_mtime < STALE_AFTER_SECONDS:
-                continue
-            pid_lines = (folder / "data" / "postmaster.pid").read_text().splitlines()
-        except FileNotFoundError:
-            pid_lines = []
-        except OSError:
-            continue
-        if pid_lines and Path(f"/proc/{pid_lines[0].strip()}").exists():
-            continue
-        _remove(folder)
-        removed.append(folder)
-    return removed
-
-
-def _remove(folder: Path, attempts: int = 50) -> None:
-    """Remove ``folder``, retrying while processes that just died may still be writing to it."""
-    for _ in range(attempts):
-        shutil.rmtree(folder, ignore_errors=True)
-        if not folder.exists():
-            return
-        time.sleep(0.02)
 
 
 class EmbeddedPostgres:
@@ -212,7 +136,7 @@ class EmbeddedPostgres:
         # From here on, whatever interrupts us, the server and its folder go at exit at the latest.
         atexit.register(self.stop)
         parent = server_parent()
-        sweep_stale_folders(parent)
+        sweep_stale_folders(parent, "ckpg-", "data/postmaster.pid")
         with deferred_signals():  # the folder is ours to remove from the moment it exists
             self.folder = Path(tempfile.mkdtemp(prefix="ckpg-", dir=parent))
         try:
@@ -223,13 +147,15 @@ class EmbeddedPostgres:
                 _make_traversable(self._bindir)
                 _make_traversable(self.folder.parent)
                 shutil.chown(self.folder, self._user, self._user)
-            self._template_key = initdb_cache.cache_key(self._bindir, _INITDB_ARGS, owner)
-            self.template = initdb_cache.find(self._template_key)
+            self._template_key = datadir_cache.cache_key(
+                "pgdata", self._bindir / "postgres", _INITDB_ARGS, owner
+            )
+            self.template = datadir_cache.find(self._template_key, "global/pg_control")
             if self.template is None:
                 self._start_initdb()
             else:
                 # Run as us, who can read the cache; the copy keeps the server user as owner.
-                self._start_preparing(initdb_cache.copy_command(self.template, self._data), {})
+                self._start_preparing(datadir_cache.copy_command(self.template, self._data), {})
         except BaseException:
             self.stop()
             raise
@@ -265,7 +191,7 @@ class EmbeddedPostgres:
         self._preparing = None
         if code == 0:
             if self.template is None:  # a fresh initdb: cache it before a server changes it
-                initdb_cache.publish(self._data, self._template_key)
+                datadir_cache.publish(self._data, self._template_key)
             return True
         if self.template is not None:
             return False
@@ -274,10 +200,10 @@ class EmbeddedPostgres:
 
     def _without_template(self) -> None:
         """Drop the cached cluster that failed us and make the data folder with initdb."""
-        initdb_cache.discard(self._template_key)
+        datadir_cache.discard(self._template_key)
         self.template = None
         self._stop_server()
-        _remove(self._data)
+        remove_folder(self._data)
         self._start_initdb()
         self._finish_preparing()
 
@@ -324,7 +250,7 @@ class EmbeddedPostgres:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent_hook(),
+                preexec_fn=die_with_parent_hook(signal.SIGINT),
                 start_new_session=True,  # Ctrl-C reaches us, and we stop the server in order
             )
         self._wait_ready(data, log)
@@ -362,7 +288,7 @@ class EmbeddedPostgres:
         self._stop_server()
         folder, self.folder = self.folder, None
         if folder is not None:
-            _remove(folder)
+            remove_folder(folder)
 
     def _stop_server(self) -> None:
         process, self.process = self.process, None

@@ -3,7 +3,8 @@
 The ephemeral database is brought to the dialect's head and compared with the models, through
 ``alembic.command.revision`` and the project's own ``env.py``. A ``process_revision_directives``
 hook captures the operations for review, cancels an empty revision, and adds the dialect's
-conventions: SQLite's ``PRAGMA foreign_keys`` bracket and PostgreSQL's enum clean-up on downgrade.
+conventions: SQLite's ``PRAGMA foreign_keys`` bracket, PostgreSQL's enum clean-up on downgrade
+and MySQL's table drops without their indexes first.
 The file is then formatted with ruff, using the project's own ruff settings.
 """
 
@@ -159,9 +160,35 @@ def _complete_for(
             script.downgrade_ops.ops.append(
                 statement(f'DROP TYPE IF EXISTS "{name}"', "postgresql")
             )
+    if "mysql" in runs_on:
+        _drop_tables_with_their_indexes(script.downgrade_ops)
     if "sqlite" in runs_on:  # last: the bracket is outermost
         _bracket_with_pragmas(script.upgrade_ops, statement)
         _bracket_with_pragmas(script.downgrade_ops, statement)
+
+
+def _drop_tables_with_their_indexes(container: Any) -> None:
+    """Leave out the drop of an index whose table is dropped in the same function.
+
+    Autogenerate drops a table's indexes before the table; MySQL refuses to drop an index that a
+    foreign key still needs ("needed in a foreign key constraint"), and dropping the table
+    drops its indexes anyway.
+    """
+    from alembic.operations import ops
+
+    dropped = {
+        (op.schema, op.table_name) for op in container.ops if isinstance(op, ops.DropTableOp)
+    }
+
+    def kept(op: Any) -> bool:
+        if isinstance(op, ops.DropIndexOp):
+            return (op.schema, op.table_name) not in dropped
+        if isinstance(op, ops.ModifyTableOps):
+            op.ops = [inner for inner in op.ops if kept(inner)]
+            return bool(op.ops)
+        return True
+
+    container.ops = [op for op in container.ops if kept(op)]
 
 
 def upgrade_to_head(db: Any) -> None:

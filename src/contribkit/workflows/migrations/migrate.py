@@ -224,7 +224,7 @@ def _one_revision(run: _Run, writer: str, verify_on: tuple[str, ...]) -> _Verifi
         concerns = []
         for name in verify_on:
             with step(name, "review"):
-                concerns += _review(staged, name, generated, run.allow_destructive)
+                concerns += _review(staged, name, urls[name], generated, run.allow_destructive)
         for name in verify_on:
             known_drift = accepted.of(name).known_drift
             with step(name, "verify"), TrialDatabase(staged, name, urls[name]) as db:
@@ -245,10 +245,19 @@ def _database(migrations: Migrations, dialect: str) -> Iterator[str]:
         yield url
 
 
-def _review(staged: Migrations, dialect: str, generated, allow_destructive: bool) -> list:  # type: ignore[no-untyped-def]
+def _review(staged: Migrations, dialect: str, url: str, generated, allow_destructive: bool) -> list:  # type: ignore[no-untyped-def]
     """The review's concerns, printed; destructive ones refused unless allowed."""
+    collation = ""
+    if dialect == "mysql":
+        from contribkit.workflows.migrations.mysqlreview import database_collation
+
+        engine = staged.engine(url)
+        try:
+            collation = database_collation(engine)
+        finally:
+            engine.dispose()
     concerns = reviewing.review_operations(
-        generated.upgrade_ops, dialect, generated.existing_enums, staged.metadata
+        generated.upgrade_ops, dialect, generated.existing_enums, staged.metadata, collation
     )
     if dialect == "postgresql":
         concerns += reviewing.squawk(_offline_sql(staged, generated), generated.path.name)

@@ -35,6 +35,7 @@ migration file (`versions/<dialect>/`), or of the one file every dialect runs (`
 """
 _LABEL_TO_DIALECT = {label.lower(): dialect for dialect, label in DIALECT_LABELS.items()}
 _LABEL_TO_DIALECT["postgresql"] = "postgresql"
+_LABEL_TO_DIALECT["mariadb"] = "mysql"
 #: The label of a shared history's revision: every dialect runs it.
 SHARED_LABEL = "Revision"
 _LABEL_TO_DIALECT[SHARED_LABEL.lower()] = SHARED

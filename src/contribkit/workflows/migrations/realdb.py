@@ -104,14 +104,21 @@ def _run(t: Target, action: Callable[[Any], Any], *, create: bool = False) -> An
     import sqlalchemy as sa
     from alembic.util import CommandError
 
-    with _connection(t, create=create) as connection:
+    from contribkit.workflows.migrations.verify import applied_ddl, kept_note
+
+    with _connection(t, create=create) as connection, applied_ddl(connection) as applied:
         config = t.migrations.alembic_config(t.dialect, connection=connection)
         try:
             return action(config)
         except CommandError as exc:
             raise UsageError(f"{t.dialect} database {t.shown}: {exc}".rstrip(".") + ".") from exc
         except sa.exc.DBAPIError as exc:
-            raise CheckFailed(f"{t.dialect} database {t.shown}: {one_line(exc)}.") from exc
+            # SQLite and PostgreSQL roll the failed revision back; MySQL keeps its DDL.
+            kept = kept_note(applied) if t.dialect == "mysql" else ""
+            hint = " (undo them by hand before upgrading again)" if kept else ""
+            raise CheckFailed(
+                f"{t.dialect} database {t.shown}: {one_line(exc)}{kept}{hint}."
+            ) from exc
 
 
 def current_revision(t: Target) -> str | None:

@@ -8,7 +8,8 @@ Concern kinds, as printed and recorded in the notes:
   default on an existing table, a new unique constraint, a narrowed type);
 * ``suspected rename`` - a drop and an add of the same type, which loses the column's data where a
   rename would keep it;
-* ``dialect hazard`` - PostgreSQL enum types, which autogenerate handles only in part;
+* ``dialect hazard`` - PostgreSQL enum types, which autogenerate handles only in part; on MySQL,
+  what its DDL does differently (:mod:`mysqlreview`);
 * ``squawk`` - findings of the squawk linter on the rendered PostgreSQL SQL.
 """
 
@@ -76,17 +77,23 @@ def review_operations(
     dialect: str,
     existing_enums: dict[str, list[str]] | None = None,
     models: sa.MetaData | None = None,
+    collation: str = "",
 ) -> list[Concern]:
-    """Concerns for the upgrade operations of one revision of ``dialect``."""
+    """Concerns for the upgrade operations of one revision of ``dialect``; ``collation``: the
+    MySQL database's default one."""
     new_tables = {op.table_name for op in leaf_ops if isinstance(op, ops.CreateTableOp)}
-    concerns = [c for op in leaf_ops for c in _operation_concerns(op, new_tables)]
+    concerns = [c for op in leaf_ops for c in _operation_concerns(op, new_tables, dialect)]
     concerns += _likely_renames(leaf_ops)
     if dialect == "postgresql":
         concerns += _enum_hazards(leaf_ops, existing_enums or {}, models)
+    if dialect == "mysql":
+        from contribkit.workflows.migrations.mysqlreview import mysql_hazards
+
+        concerns += mysql_hazards(leaf_ops, models, collation)
     return concerns
 
 
-def _operation_concerns(op: Any, new_tables: set[str]) -> list[Concern]:
+def _operation_concerns(op: Any, new_tables: set[str], dialect: str) -> list[Concern]:
     """What one operation can lose, or fail on, in a table that already has rows."""
     text = describe(op)
     found: list[Concern] = []
@@ -96,6 +103,7 @@ def _operation_concerns(op: Any, new_tables: set[str]) -> list[Concern]:
         isinstance(op, ops.AddColumnOp)
         and not op.column.nullable
         and op.column.server_default is None
+        and dialect != "mysql"  # which does not fail, but fills (see mysqlreview)
     ):
         found.append(
             Concern(DATA_DEPENDENT, f"{text} without a server default fails on a table with rows")

@@ -6,7 +6,7 @@ the history it has proven (in ``<project>/.contribkit/cache/<dialect>/``), each 
 hashes everything that state follows from:
 
 - contribkit's own source, Python, SQLAlchemy, Alembic, the driver, and the database server
-  (its build; on PostgreSQL also the database's encoding and collation);
+  (its build; on PostgreSQL and MySQL also the database's encoding and collation);
 - env.py and the source of the modules it imports, and the files other than revisions in the
   dialect's versions folder (data a revision may read);
 - for each revision up to that point, in order: its file name and bytes, the source of the
@@ -44,6 +44,10 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from contribkit.databases.mysql import dump as mysql_dump
 
 #: Under the project's ``.contribkit`` folder (which git ignores from inside).
 CACHE_FOLDER = "cache"
@@ -209,6 +213,15 @@ def _server(engine: Any) -> str:
     import sqlalchemy as sa
 
     with engine.connect() as connection:
+        if connection.dialect.name == "mysql":
+            row = connection.execute(
+                sa.text(
+                    "SELECT version(), @@character_set_database, @@collation_database, "
+                    "@@sql_mode, @@lower_case_table_names"
+                )
+            ).one()
+            connection.rollback()
+            return repr(tuple(row))
         if connection.dialect.name != "postgresql":
             return repr(connection.dialect.server_version_info)
         row = connection.execute(
@@ -292,9 +305,11 @@ class SnapshotStore:
                 target = _sqlite_path(url)
                 _sqlite_copy(self._data(key), f"{target}.restoring")
                 os.replace(f"{target}.restoring", target)
+            elif self.dialect == "mysql":
+                _with_mysql(url, lambda engine: mysql_dump.restore(self._data(key), engine))
             else:
                 _pg_restore(self._data(key), url)
-        except (OSError, ValueError, sqlite3.Error) as exc:
+        except (OSError, ValueError, sqlite3.Error, SQLAlchemyError) as exc:
             raise SnapshotError(f"{type(exc).__name__}: {exc}") from exc
 
     def save(self, key: str, url: str, meta: dict[str, Any]) -> None:
@@ -310,6 +325,8 @@ class SnapshotStore:
             temp_data, temp_info = (self._temporary(p) for p in (data, info))
             if self.dialect == "sqlite":
                 _sqlite_copy(Path(_sqlite_path(url)), str(temp_data))
+            elif self.dialect == "mysql":
+                _with_mysql(url, lambda engine: mysql_dump.dump(engine, temp_data))
             else:
                 _pg_dump(url, temp_data)
             temp_info.write_text(json.dumps(meta), encoding="utf-8")
@@ -320,7 +337,7 @@ class SnapshotStore:
 
             uninterrupted(publish)  # both names or neither
             self._forget_oldest()
-        except (OSError, ValueError, sqlite3.Error) as exc:
+        except (OSError, ValueError, sqlite3.Error, SQLAlchemyError) as exc:
             raise SnapshotError(f"{type(exc).__name__}: {exc}") from exc
         finally:
             for temp in (temp_data, temp_info):
@@ -375,6 +392,21 @@ def _sqlite_copy(source: Path, target: str) -> None:
             dst.close()
     finally:
         src.close()
+
+
+def _with_mysql(url: str, work: Any) -> None:
+    """Run ``work(engine)`` on the database at ``url``, through PyMySQL whatever the project's
+    driver (an async one included)."""
+    from sqlalchemy.pool import NullPool
+
+    from contribkit.databases.engines import create_engine, with_driver
+    from contribkit.databases.mysql.server import DEFAULT_DRIVER
+
+    engine = create_engine(with_driver(url, DEFAULT_DRIVER), poolclass=NullPool)
+    try:
+        work(engine)
+    finally:
+        engine.dispose()
 
 
 def _pg_tool(name: str) -> str:

@@ -7,6 +7,8 @@ force), elsewhere one pooled connection that each command gets back as a new ses
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,12 +54,17 @@ class TrialDatabase:
                 return script._downgrade_revs(destination, current)
             return script._upgrade_revs(destination, current)
 
-        with self.engine.connect() as connection:
+        with self.engine.connect() as connection, applied_ddl(connection) as applied:
             if not down:
                 self._create_base_schema(connection)
             config = self.migrations.alembic_config(self.dialect, connection=connection)
-            with EnvironmentContext(config, script, fn=steps, destination_rev=destination):
-                script.run_env()
+            try:
+                with EnvironmentContext(config, script, fn=steps, destination_rev=destination):
+                    script.run_env()
+            except sa.exc.DBAPIError as exc:
+                if self.dialect == "mysql" and applied:
+                    exc.applied_before = list(applied)  # type: ignore[attr-defined]
+                raise
 
     def _create_base_schema(self, connection: Any) -> None:
         """The project's ``base_schema`` on a database no revision has run on: its history
@@ -123,6 +130,29 @@ class TrialDatabase:
             with EnvironmentContext(config, self.script, fn=compare):
                 self.script.run_env()
         return found
+
+
+@contextmanager
+def applied_ddl(connection: Any) -> Iterator[list[str]]:
+    """The DDL statements of the current revision that have run on ``connection``.
+
+    MySQL commits each one by itself, so when a revision fails half-way these stay applied:
+    the failure must say which. The list restarts whenever Alembic records a revision.
+    """
+    applied: list[str] = []
+
+    def executed(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        words = statement.split(None, 1)
+        if "alembic_version" in statement:
+            applied.clear()
+        elif words and words[0].upper() in {"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}:
+            applied.append(" ".join(statement.split()))
+
+    sa.event.listen(connection, "after_cursor_execute", executed)
+    try:
+        yield applied
+    finally:
+        sa.event.remove(connection, "after_cursor_execute", executed)
 
 
 def _single_step(script: Any, destination: str, heads: tuple[str, ...], *, down: bool) -> Any:
@@ -215,15 +245,25 @@ def _checked(what: str, action: Any) -> None:
     try:
         action()
     except sa.exc.DBAPIError as exc:
-        raise CheckFailed(f"{what} failed{_at(exc.statement)}: {one_line(exc)}") from exc
+        kept = kept_note(getattr(exc, "applied_before", []))
+        raise CheckFailed(f"{what} failed{_at(exc.statement)}: {one_line(exc)}{kept}") from exc
 
 
-def _at(statement: str | None, limit: int = 100) -> str:
-    """`` at ALTER TABLE item ...``: the failed statement, on one line and shortened."""
-    if not statement:
+def kept_note(applied: list[str]) -> str:
+    """``; MySQL had already applied, and kept: …`` (empty when nothing was)."""
+    if not applied:
         return ""
+    return f"; MySQL had already applied, and kept: {'; '.join(_short(a) for a in applied)}"
+
+
+def _at(statement: str | None) -> str:
+    """`` at ALTER TABLE item ...``: the failed statement, on one line and shortened."""
+    return f" at {_short(statement)}" if statement else ""
+
+
+def _short(statement: str, limit: int = 100) -> str:
     text = " ".join(statement.split())
-    return f" at {text[:limit]}{'...' if len(text) > limit else ''}"
+    return f"{text[:limit]}{'...' if len(text) > limit else ''}"
 
 
 def verify_new_revision(

@@ -40,9 +40,9 @@ def storable_text(value: str) -> str:
     return value
 
 
-#: Far deeper than real parameters, and far below the depth at which pydantic refuses to serialise
-#: a response (about 250 levels): deeper parameters would be stored, then fail every listing.
-MAX_JSON_DEPTH = 64
+#: Far deeper than real parameters, and the deepest MariaDB's JSON check accepts (its JSON_VALID
+#: refuses 32 levels and more); pydantic would refuse to serialise a response at about 250.
+MAX_JSON_DEPTH = 31
 #: Parameters are returned with the run in every listing: a run's may be at most this big (as
 #: compact JSON), so that no single run can make every page that includes it megabytes long.
 MAX_PARAMETERS_BYTES = 64 * 1024

@@ -92,7 +92,7 @@ def target() -> Target:
     if backend not in DIALECTS:
         raise FlowdeskError(
             f"{DATABASE_URL_ENV} names a {backend} database ({redact(url)}): flowdesk runs on "
-            f"{' and '.join(DIALECTS)}."
+            f"{', '.join(DIALECTS)}."
         )
     return Target(url, backend)
 

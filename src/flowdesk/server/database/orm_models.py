@@ -2,16 +2,18 @@
 
 Portable choices, made deliberately:
 
-* ``state`` is a *non-native* enum (VARCHAR + CHECK constraint) on both dialects. A native
+* ``state`` is a *non-native* enum (VARCHAR + CHECK constraint) on every dialect. A native
   PostgreSQL enum cannot drop a value, adding one is a separate non-transactional ``ALTER TYPE``
   that autogenerate does not detect, and the two dialects' migrations would diverge for every new
   state. A CHECK constraint changes with an ordinary, reversible migration.
 * ``parameters`` is JSON everywhere and JSONB on PostgreSQL, which stores it parsed (smaller,
   faster to query, indexable with GIN) while the Python side stays the same.
-* ids are ``Uuid``: native ``UUID`` on PostgreSQL, ``CHAR(32)`` on SQLite, generated in Python
-  so a client can know a run's id before the INSERT commits.
-* timestamps are timezone-aware; SQLite stores them as text, PostgreSQL as ``timestamptz``;
-  the ORM reads and writes them as aware UTC datetimes on both (``UtcTimestamp``).
+* ids are ``Uuid``: native ``UUID`` on PostgreSQL, ``CHAR(32)`` on SQLite and MySQL, generated
+  in Python so a client can know a run's id before the INSERT commits.
+* timestamps are timezone-aware; SQLite stores them as text, PostgreSQL as ``timestamptz``,
+  MySQL as ``DATETIME(6)``; the ORM reads and writes them as aware UTC datetimes on all
+  (``UtcTimestamp``).
+* a flow's name is compared byte for byte on every dialect (``utf8mb4_bin`` on MySQL).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -38,6 +41,9 @@ NAMING_CONVENTION = {
 }
 
 JSONValue = sa.JSON().with_variant(JSONB(), "postgresql")
+#: Case-sensitive and in byte order everywhere: MySQL's default collation would make "ETL" and
+#: "etl" one name (the unique constraint) and sort by language.
+FlowName = sa.String(200).with_variant(mysql.VARCHAR(200, collation="utf8mb4_bin"), "mysql")
 Timestamp = UtcTimestamp()
 
 
@@ -65,7 +71,7 @@ class TimestampMixin:
 class Flow(TimestampMixin, Base):
     __tablename__ = "flow"
 
-    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    name: Mapped[str] = mapped_column(FlowName, unique=True)
     runs: Mapped[list[FlowRun]] = relationship(back_populates="flow", passive_deletes=True)
 
 

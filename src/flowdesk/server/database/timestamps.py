@@ -1,8 +1,8 @@
 """Timestamps in UTC, whatever the dialect stores.
 
-PostgreSQL's ``timestamptz`` keeps the instant; SQLite keeps text and SQLAlchemy writes a
-datetime's wall-clock digits while dropping its offset. So every datetime that reaches the
-database is converted to UTC first, and a naive one read back from SQLite is UTC.
+PostgreSQL's ``timestamptz`` keeps the instant; SQLite (text) and MySQL (``DATETIME``) keep
+wall-clock digits, and SQLAlchemy writes a datetime's digits while dropping its offset. So every
+datetime that reaches the database is converted to UTC first, and a naive one read back is UTC.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 
 def utcnow() -> datetime:
@@ -36,10 +37,12 @@ class UtcTimestamp(sa.types.TypeDecorator[datetime]):
 
     Without it the ORM reads naive datetimes from SQLite and ones in the session's time zone
     from PostgreSQL, and a non-UTC datetime written to SQLite would be stored with the wrong
-    instant. Migrations see the plain ``DateTime(timezone=True)`` it stores.
+    instant. Migrations see the ``DateTime(timezone=True)`` it stores; MySQL's ``DATETIME``
+    keeps no zone (UTC is written, as on SQLite) and would drop the microseconds without
+    ``fsp=6``.
     """
 
-    impl = sa.DateTime(timezone=True)
+    impl = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql")
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:

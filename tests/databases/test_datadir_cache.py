@@ -1,4 +1,5 @@
-"""The cache of fresh clusters that spares the embedded server its initdb after the first start."""
+"""The cache of fresh data folders that spares a throw-away server its initialisation after the
+first start (PostgreSQL here; the MariaDB server's own tests cover it there)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from contribkit.databases import datadir_cache
 from contribkit.databases.engines import create_engine
-from contribkit.databases.postgresql import initdb_cache
 from contribkit.databases.postgresql.embedded import EmbeddedPostgres
 
 # Each test starts several embedded servers of its own: once, in the PostgreSQL session, is enough.
@@ -120,4 +121,4 @@ def test_two_first_starts_at_once_both_work_and_publish_one_cluster(
             server.stop()
     [entry] = entries(private_cache)
     assert not entry.count(".partial-")
-    assert initdb_cache.find(entry.removeprefix("pgdata-")) == private_cache / entry / "data"
+    assert datadir_cache.find(entry, "global/pg_control") == private_cache / entry / "data"
