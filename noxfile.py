@@ -28,7 +28,11 @@ nox.options.error_on_missing_interpreters = os.environ.get("GITHUB_ACTIONS") == 
 nox_sessions.find_interpreters()
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
-DIALECTS = ["sqlite", "postgresql"]
+DIALECTS = ["sqlite", "postgresql", "mysql"]
+#: MySQL (the throw-away MariaDB server) runs on the default Python only: what differs between
+#: Pythons is the project's own code, which SQLite and PostgreSQL cover on every one.
+ONE_PYTHON = {"mysql": "3.11"}
+TEST_MATRIX = [(py, d) for d in DIALECTS for py in PYTHONS if ONE_PYTHON.get(d, py) == py]
 TEST_ARGS = ["-n", "2", "-q"]
 
 
@@ -53,8 +57,8 @@ def format_(session: nox.Session) -> None:
     nox_sessions.run_lint(session, ROOT, fix=True)
 
 
-@nox.session(python=PYTHONS, tags=["ci"])
-@nox.parametrize("dialect", [nox.param(d, id=d, tags=[d]) for d in DIALECTS])
+@nox.session(tags=["ci"])
+@nox.parametrize(("python", "dialect"), [nox.param(py, d, tags=[d]) for py, d in TEST_MATRIX])
 def tests(session: nox.Session, dialect: str) -> None:
     """pytest on one Python x dialect; `nox -s tests -- -k tasks` passes arguments to pytest."""
     nox_sessions.run_tests(session, dialect, TEST_ARGS)

@@ -6,6 +6,8 @@ private TMPDIR so that every temporary file and server folder it makes can be ac
 * interrupts - SIGINT or SIGTERM at random points of a run;
 * concurrency - two runs of one change at once;
 * server killed - the embedded PostgreSQL SIGKILLed while the run uses it;
+* the same interrupts and killed server on a project whose second dialect is MySQL (the
+  throw-away MariaDB server);
 * bad input - every bad input the migrations issue lists.
 
 Afterwards: the project's migrations and notes are byte-identical (or, for a run that finished,
@@ -30,6 +32,7 @@ from benchmarks.projects import Workspace, prepare, replace_in
 from benchmarks.report import machine, write_section
 
 INTERRUPTS = 20
+MYSQL_INTERRUPTS = 10
 SEED = int(os.environ.get("FAULTS_SEED", "20261121"))
 
 
@@ -58,11 +61,13 @@ def full_run_seconds(pristine: Path) -> float:
         return time.perf_counter() - started
 
 
-def interrupts(pristine: Path, rng: random.Random) -> Category:
-    category = Category("interrupt")
+def interrupts(
+    pristine: Path, rng: random.Random, name: str = "interrupt", trials: int = INTERRUPTS
+) -> Category:
+    category = Category(name)
     duration = full_run_seconds(pristine)
     print(f"  an uninterrupted run takes {duration:.2f} s; interrupting within that", flush=True)
-    for n in range(INTERRUPTS):
+    for n in range(trials):
         signum = signal.SIGINT if n % 2 == 0 else signal.SIGTERM
         delay = rng.uniform(0.05, duration)
         with Workspace(pristine) as ws:
@@ -105,27 +110,31 @@ def concurrency(pristine: Path, trials: int = 3) -> Category:
     return category
 
 
-def server_killed(pristine: Path, rng: random.Random, trials: int = 3) -> Category:
-    category = Category("server killed")
+def server_killed(
+    pristine: Path, rng: random.Random, dialect: str = "postgresql", trials: int = 3
+) -> Category:
+    """SIGKILL the throw-away server of ``dialect`` once it is ready, while the run uses it."""
+    category = Category("server killed" if dialect == "postgresql" else f"{dialect} server killed")
+    ready = _wait_for_postmaster if dialect == "postgresql" else _wait_for_mysqld
     for n in range(trials):
         with Workspace(pristine) as ws:
-            process = ws.start("migrate", "-m", "widen_city", "--dialect", "postgres")
-            postmaster = _wait_for_postmaster(ws.tmp, process)
+            process = ws.start("migrate", "-m", "widen_city", "--dialect", dialect)
+            server = ready(ws.tmp, process)
             time.sleep(rng.uniform(0.0, 0.4))
-            if postmaster is not None:
-                os.kill(postmaster, signal.SIGKILL)
+            if server is not None:
+                os.kill(server, signal.SIGKILL)
             _, err = process.communicate(timeout=120)
             lines = err.strip().splitlines()
             outcome = first(
-                None if postmaster else "the server never became ready",
+                None if server else "the server never became ready",
                 None if process.returncode in (1, 2) else f"exit {process.returncode}",
                 None
-                if lines and lines[-1].startswith("error: postgresql:")
+                if lines and lines[-1].startswith(f"error: {dialect}:")
                 else f"unclear error: {lines[-1:]}",
                 ws.unchanged(),
                 ws.debris(),
             )
-            category.record(f"postmaster SIGKILLed #{n + 1}: {lines[-1] if lines else ''}", outcome)
+            category.record(f"server SIGKILLed #{n + 1}: {lines[-1] if lines else ''}", outcome)
     return category
 
 
@@ -315,6 +324,21 @@ def _wait_for_postmaster(
     return None
 
 
+def _wait_for_mysqld(tmp: Path, process: subprocess.Popen[str], timeout: float = 60) -> int | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        for folder in tmp.glob("ckmy-*"):
+            try:
+                log = (folder / "server.log").read_text(errors="replace")
+                pid = int((folder / "mysqld.pid").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+            if "ready for connections" in log:
+                return pid
+        time.sleep(0.01)
+    return None
+
+
 def _two_heads(project: Path) -> None:
     versions = project / "migrations" / "versions" / "sqlite"
     first_file = next(versions.glob("*.py"))
@@ -411,11 +435,14 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="ckf-", dir="/tmp"))
     try:
         pristine = prepare(base)
+        on_mysql = prepare(base, second="mysql")
         started = time.perf_counter()
         categories = [
             interrupts(pristine, rng),
             concurrency(pristine),
             server_killed(pristine, rng),
+            interrupts(on_mysql, rng, "mysql interrupt", MYSQL_INTERRUPTS),
+            server_killed(on_mysql, rng, "mysql"),
             bad_inputs(pristine),
             upgrades(pristine),
             workers_under_contention(),
@@ -441,7 +468,9 @@ entry) or exited with the expected code leaving the migrations and MIGRATION-NOT
 byte-identical, with nothing left in its private TMPDIR and no process using it; bad input must
 also give one `error:` line, no traceback and no password. Interrupts: SIGINT and SIGTERM
 alternately, at uniformly random points of an uninterrupted run's duration. Server killed:
-SIGKILL to the embedded postmaster once it is ready. Real-database upgrade: `db upgrade` of a
+SIGKILL to the embedded postmaster once it is ready. The MySQL rows do the same on the sample
+project with `dialects = ["sqlite", "mysql"]`: the throw-away MariaDB server's folder lives in
+the trial's TMPDIR, so a server or folder left behind fails the trial. Real-database upgrade: `db upgrade` of a
 SQLite file with rows, where the new revision rebuilds the parent table and fails on a NULL; it
 must fail the same way twice leaving the version, rows and tables as they were (no
 `_alembic_tmp_` table), then apply once the data is fixed without losing a child row; and two

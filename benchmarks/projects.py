@@ -15,11 +15,13 @@ from tests.process_support import live_processes
 SAMPLE = ROOT / "tests" / "sample_project"
 
 
-def prepare(base: Path, *, pending_change: bool = True) -> Path:
+def prepare(base: Path, *, pending_change: bool = True, second: str = "postgres") -> Path:
     """The sample project, adopted and migrated; with ``pending_change``, its models also widen
-    a column, so ``migrate -m widen_city`` has one change to write."""
-    pristine = base / ("pristine" if pending_change else "settled")
+    a column, so ``migrate -m widen_city`` has one change to write. ``second``: its dialect
+    besides SQLite."""
+    pristine = base / f"{'pristine' if pending_change else 'settled'}-{second}"
     shutil.copytree(SAMPLE, pristine, ignore=shutil.ignore_patterns("__pycache__"))
+    replace_in(pristine / "pyproject.toml", '"postgres"]', f'"{second}"]')
     env = {**os.environ, "PYTHONPATH": str(pristine)}
     for args in (["init"], ["migrate", "-m", "initial"]):
         subprocess.run(

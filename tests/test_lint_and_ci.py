@@ -21,6 +21,11 @@ ALLOWED_RUN = [
         r'^echo "sessions=\$\(nox -l --json -t ci \| jq -c \'\[\.\[\] \| \{session, python\}\]\'\)" >> "\$GITHUB_OUTPUT"$'
     ),
     re.compile(r'^nox -s "\$SESSION"$'),
+    # Tool set-up: the database server packages the mysql dialect's throw-away servers run.
+    re.compile(
+        r"^sudo apt-get update -qq\nsudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+        r"--no-install-recommends( [\w.-]+)+$"
+    ),
 ]
 
 
@@ -135,5 +140,6 @@ def test_nox_lists_ci_sessions_for_every_python_and_dialect() -> None:
     assert all(re.fullmatch(r"3\.\d+", s["python"]) for s in sessions), sessions
     for python in ("3.10", "3.11", "3.12", "3.13"):
         for dialect in ("sqlite", "postgresql"):
-            assert f"tests-{python}({dialect})" in names
+            assert f"tests(python='{python}', dialect='{dialect}')" in names
+    assert "tests(python='3.11', dialect='mysql')" in names  # the default Python only
     assert {"lint", "migrations"} <= names

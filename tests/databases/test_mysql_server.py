@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from contribkit.core.errors import UsageError
 from contribkit.databases.engines import create_engine
+from contribkit.databases.localserver import server_parent
 from contribkit.databases.mysql import embedded
 from contribkit.databases.mysql.embedded import EXTERNAL_URL_ENV, ThrowawayMySQL
 from contribkit.databases.throwaway import database_server, ephemeral_database
@@ -75,7 +76,7 @@ def test_the_first_start_fills_the_cache_and_later_starts_copy_it(private_cache:
 def test_stop_leaves_no_process_and_no_folder() -> None:
     server = ThrowawayMySQL().start()
     pid, folder = server.process.pid, server.folder
-    assert folder.parent == embedded.server_parent()
+    assert folder.parent == server_parent()
     server.stop()
     assert not folder.exists()
     with pytest.raises(ProcessLookupError):
@@ -194,3 +195,12 @@ def test_an_existing_server_is_used_through_its_url(monkeypatch) -> None:
         f"SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '{name}'",
     )
     assert count == 0
+
+
+def test_an_unreachable_server_is_one_line_with_the_password_hidden(monkeypatch) -> None:
+    monkeypatch.setenv(EXTERNAL_URL_ENV, "mysql://bob:s3cret@127.0.0.1:9/")
+    with pytest.raises(UsageError) as raised, ephemeral_database("mysql"):
+        pass
+    message = str(raised.value)
+    assert message.startswith("MySQL at mysql+pymysql://bob:***@127.0.0.1:9/ is unreachable")
+    assert "s3cret" not in message and "\n" not in message

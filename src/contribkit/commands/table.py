@@ -11,7 +11,8 @@ from contribkit.commands import database, migrations, quality, servers
 from contribkit.commands.spec import Command, Option, port
 
 DIALECT = Option(
-    "dialect", "one dialect (sqlite, postgresql/postgres) or 'all' (default: all configured)"
+    "dialect",
+    "one dialect (sqlite, postgresql/postgres, mysql/mariadb) or 'all' (default: all configured)",
 )
 NO_CACHE = Option(
     "no_cache", "replay every revision instead of reusing states an earlier run proved", flag=True
@@ -151,7 +152,11 @@ COMMANDS = (
         quality.test,
         "one quick pytest run in the current venv, on one dialect",
         (
-            Option("dialect", "sqlite (default) or postgresql/postgres", default="sqlite"),
+            Option(
+                "dialect",
+                "sqlite (default), postgresql/postgres or mysql/mariadb",
+                default="sqlite",
+            ),
             Option("keyword", "only tests matching this pytest -k expression"),
             Option("path", "a test file or folder (default: the whole suite)"),
         ),

@@ -89,7 +89,7 @@ KEYS = (
         "dialects",
         "dialects",
         KNOWN_DIALECTS,
-        "the dialects revisions are made for (alias: postgres)",
+        "the dialects revisions are made for (aliases: postgres, mariadb)",
     ),
     Key("notes", "path", "MIGRATION-NOTES.md", "the migration notes file"),
     Key(
@@ -101,7 +101,12 @@ KEYS = (
     Key("database_url_env", "str", "DATABASE_URL", "the real database's URL variable (db.*)"),
     Key("default_database_url", "str", None, "the real database when that variable is unset"),
     Key("exclude_tables", "strings", (), "tables autogenerate, verification and check ignore"),
-    Key("drivers", "drivers", {}, "throw-away databases' drivers, per dialect"),
+    Key(
+        "drivers",
+        "drivers",
+        {},
+        "throw-away databases' drivers, per dialect (default: SQLAlchemy's; PyMySQL for mysql)",
+    ),
     Key("sqlite_transactional_ddl", "bool", False, "SQLite DDL in transactions (explicit BEGIN)"),
     Key("baseline", "path", "contribkit-baseline.toml", "written by `contribkit baseline`"),
     Key("name", "str", None, "the manifest's names and default image", "'myapp'"),

@@ -13,27 +13,17 @@ fills that cache.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from contribkit.core.errors import UsageError
-from contribkit.core.ownership import uninterrupted
 from contribkit.core.signals import deferred_signals
-from contribkit.databases import datadir_cache
-from contribkit.databases.localserver import (
-    die_with_parent_hook,
-    remove_folder,
-    server_parent,
-    sweep_stale_folders,
-)
+from contribkit.databases.localserver import ThrowawayServer, die_with_parent_hook
 
 EXTERNAL_URL_ENV = "CONTRIBKIT_MYSQL_URL"
 MISSING = (
@@ -98,28 +88,23 @@ def find_installation() -> Installation:
     raise UsageError(MISSING)
 
 
-class ThrowawayMySQL:
+class ThrowawayMySQL(ThrowawayServer):
     """One MariaDB or MySQL server in a temporary folder; ``start()``, ``url(db)``, ``stop()``."""
 
+    prefix = FOLDER_PREFIX
+    pid_file = "mysqld.pid"
+    cache_kind = "mysqldata"
+    cache_marker = "ibdata1"
+    label = "throw-away MySQL"
+
     def __init__(self) -> None:
-        self.folder: Path | None = None
-        self.process: subprocess.Popen[bytes] | None = None
-        # The initialisation, or the copy of a cached data folder.
-        self._preparing: subprocess.Popen[bytes] | None = None
+        super().__init__()
         self._installation: Installation | None = None
-        self._cache_key = ""
-        #: The cached data folder this server's is copied from, if any.
-        self.template: Path | None = None
 
     @property
     def socket(self) -> Path:
         assert self.folder is not None, "server not started"
         return self.folder / "mysql.sock"
-
-    @property
-    def _data(self) -> Path:
-        assert self.folder is not None, "server not started"
-        return self.folder / "data"
 
     def url(self, database: str = "") -> str:
         return (
@@ -130,31 +115,12 @@ class ThrowawayMySQL:
         # The server refuses root unless told so; as anyone else it runs as that user.
         return ["--user=root"] if os.geteuid() == 0 else []
 
-    def start(self) -> ThrowawayMySQL:
-        return self.begin().finish()
-
-    def begin(self) -> ThrowawayMySQL:
-        """Create the folder and launch the data folder's initialisation (or the copy of a
-        cached one) without waiting for it."""
+    def _locate(self) -> None:
         self._installation = find_installation()
-        atexit.register(self.stop)
-        parent = server_parent()
-        sweep_stale_folders(parent, FOLDER_PREFIX, "mysqld.pid")
-        with deferred_signals():  # the folder is ours to remove from the moment it exists
-            self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=parent))
-        try:
-            self._cache_key = datadir_cache.cache_key(
-                "mysqldata", self._installation.server, self._init_args(), os.geteuid()
-            )
-            self.template = datadir_cache.find(self._cache_key, "ibdata1")
-            if self.template is None:
-                self._start_preparing(self._init_command())
-            else:
-                self._start_preparing(datadir_cache.copy_command(self.template, self._data))
-        except BaseException:
-            self.stop()
-            raise
-        return self
+
+    def _server_binary(self) -> Path:
+        assert self._installation is not None
+        return self._installation.server
 
     def _init_args(self) -> list[str]:
         assert self._installation is not None
@@ -179,58 +145,6 @@ class ThrowawayMySQL:
             *self._user_args(),
         ]
 
-    def _start_preparing(self, argv: list[str]) -> None:
-        assert self.folder is not None
-        with deferred_signals(), open(self.folder / "prepare.log", "wb") as log:
-            self._preparing = subprocess.Popen(
-                argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # stopped, the whole group must go
-            )
-
-    def _finish_preparing(self) -> bool:
-        """Wait for the data folder; False when the copy of a cached one failed."""
-        assert self.folder is not None and self._preparing is not None, "call begin() first"
-        code = self._preparing.wait()
-        self._preparing = None
-        if code == 0:
-            if self.template is None:  # fresh: cache it before a server changes it
-                datadir_cache.publish(self._data, self._cache_key)
-            return True
-        if self.template is not None:
-            return False
-        tail = (self.folder / "prepare.log").read_text(errors="replace").strip()[-300:]
-        raise UsageError(f"the throw-away MySQL server failed to initialise: {tail}")
-
-    def _without_template(self) -> None:
-        """Drop the cached data folder that failed us and initialise a new one."""
-        datadir_cache.discard(self._cache_key)
-        self.template = None
-        self._stop_server()
-        remove_folder(self._data)
-        self._start_preparing(self._init_command())
-        self._finish_preparing()
-
-    def finish(self) -> ThrowawayMySQL:
-        """Wait for the data folder, then start the server and wait until it is ready; a cached
-        data folder that fails is replaced by a fresh one."""
-        try:
-            if not self._finish_preparing():
-                self._without_template()
-            try:
-                self._launch()
-            except UsageError:
-                if self.template is None:
-                    raise
-                self._without_template()
-                self._launch()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
     def _launch(self) -> None:
         assert self.folder is not None and self._installation is not None
         log = self.folder / "server.log"
@@ -240,7 +154,7 @@ class ThrowawayMySQL:
             "--no-defaults",
             f"--datadir={self._data}",
             f"--socket={self.socket}",
-            f"--pid-file={self.folder / 'mysqld.pid'}",
+            f"--pid-file={self.folder / self.pid_file}",
             f"--log-error={log}",
             f"--tmpdir={self.folder}",
             "--skip-networking",
@@ -254,8 +168,9 @@ class ThrowawayMySQL:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 stdin=subprocess.DEVNULL,
+                # Its data is deleted with us: nothing to shut down cleanly.
                 preexec_fn=die_with_parent_hook(signal.SIGKILL),
-                start_new_session=True,  # Ctrl-C reaches us, and we stop the server in order
+                start_new_session=True,  # Ctrl-C reaches us, and we stop the server ourselves
             )
         self._wait_ready(log)
 
@@ -275,25 +190,3 @@ class ThrowawayMySQL:
         raise UsageError(
             f"the throw-away MySQL server was not ready within {_READY_TIMEOUT:.0f} s."
         )
-
-    def stop(self) -> None:
-        """Kill the server and remove its folder."""
-        uninterrupted(self._stop)
-        atexit.unregister(self.stop)
-
-    def _stop(self) -> None:
-        preparing, self._preparing = self._preparing, None
-        if preparing is not None and preparing.poll() is None:
-            with contextlib.suppress(ProcessLookupError):  # it may have just finished
-                os.killpg(preparing.pid, signal.SIGKILL)
-            preparing.wait()
-        self._stop_server()
-        folder, self.folder = self.folder, None
-        if folder is not None:
-            remove_folder(folder)
-
-    def _stop_server(self) -> None:
-        process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.kill()  # its data is deleted next: a clean shutdown would only cost time
-            process.wait()

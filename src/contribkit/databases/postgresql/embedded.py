@@ -12,28 +12,18 @@ first start runs ``initdb`` and fills that cache.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import importlib.util
 import os
 import shutil
 import signal
 import stat
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 from contribkit.core.errors import UsageError
-from contribkit.core.ownership import uninterrupted
 from contribkit.core.signals import deferred_signals
-from contribkit.databases import datadir_cache
-from contribkit.databases.localserver import (
-    die_with_parent_hook,
-    remove_folder,
-    server_parent,
-    sweep_stale_folders,
-)
+from contribkit.databases.localserver import ThrowawayServer, die_with_parent_hook
 
 SYSTEM_USER = "contribkit-pg"
 _READY_TIMEOUT = 30.0
@@ -97,136 +87,56 @@ def _make_traversable(path: Path) -> None:
             folder.chmod(mode | stat.S_IXOTH)
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(ThrowawayServer):
     """One PostgreSQL server in a temporary folder; ``start()``, ``url(db)``, ``stop()``."""
 
+    prefix = "ckpg-"
+    pid_file = "data/postmaster.pid"
+    cache_kind = "pgdata"
+    cache_marker = "global/pg_control"
+    label = "embedded PostgreSQL"
+
     def __init__(self) -> None:
-        self.folder: Path | None = None
-        self.process: subprocess.Popen[bytes] | None = None
-        # initdb, or the copy of a cached cluster: what makes the data folder.
-        self._preparing: subprocess.Popen[bytes] | None = None
+        super().__init__()
         self._bindir = Path()
         self._user: str | None = None
-        self._template_key = ""
-        #: The cached cluster this server's data folder is copied from, if any.
-        self.template: Path | None = None
 
     @property
     def socket_dir(self) -> Path:
         assert self.folder is not None, "server not started"
         return self.folder
 
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@/{database}?host={self.socket_dir}"
+
+    def _locate(self) -> None:
+        self._bindir = binaries()
+
+    def _server_binary(self) -> Path:
+        return self._bindir / "postgres"
+
+    def _init_args(self) -> list[str]:
+        return list(_INITDB_ARGS)
+
+    def _init_command(self) -> list[str]:
+        return [str(self._bindir / "initdb"), "-D", str(self._data), *_INITDB_ARGS]
+
+    def _take_folder(self) -> int:
+        """As root, the folder and the server belong to a system user (PostgreSQL refuses root)."""
+        assert self.folder is not None
+        if os.geteuid() != 0:
+            return os.geteuid()
+        self._user = _ensure_system_user()
+        _make_traversable(self._bindir)
+        _make_traversable(self.folder.parent)
+        shutil.chown(self.folder, self._user, self._user)
+        return _uid(self._user)
+
     def _credentials(self) -> dict[str, object]:
         """Run as the server user *and* its group only: ``user=`` alone would keep root's groups."""
         if self._user is None:
             return {}
         return {"user": self._user, "group": self._user, "extra_groups": []}
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@/{database}?host={self.socket_dir}"
-
-    def start(self) -> EmbeddedPostgres:
-        """Start the server and wait until it accepts connections."""
-        return self.begin().finish()
-
-    def begin(self) -> EmbeddedPostgres:
-        """Create the folder and launch initdb (or the copy of a cached cluster) without waiting
-        for it, so the caller can do other work (imports, another dialect) meanwhile."""
-        self._bindir = binaries()
-        # From here on, whatever interrupts us, the server and its folder go at exit at the latest.
-        atexit.register(self.stop)
-        parent = server_parent()
-        sweep_stale_folders(parent, "ckpg-", "data/postmaster.pid")
-        with deferred_signals():  # the folder is ours to remove from the moment it exists
-            self.folder = Path(tempfile.mkdtemp(prefix="ckpg-", dir=parent))
-        try:
-            owner = os.geteuid()
-            if owner == 0:
-                self._user = _ensure_system_user()
-                owner = _uid(self._user)
-                _make_traversable(self._bindir)
-                _make_traversable(self.folder.parent)
-                shutil.chown(self.folder, self._user, self._user)
-            self._template_key = datadir_cache.cache_key(
-                "pgdata", self._bindir / "postgres", _INITDB_ARGS, owner
-            )
-            self.template = datadir_cache.find(self._template_key, "global/pg_control")
-            if self.template is None:
-                self._start_initdb()
-            else:
-                # Run as us, who can read the cache; the copy keeps the server user as owner.
-                self._start_preparing(datadir_cache.copy_command(self.template, self._data), {})
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    @property
-    def _data(self) -> Path:
-        assert self.folder is not None, "server not started"
-        return self.folder / "data"
-
-    def _start_initdb(self) -> None:
-        initdb = [str(self._bindir / "initdb"), "-D", str(self._data), *_INITDB_ARGS]
-        self._start_preparing(initdb, self._credentials())
-
-    def _start_preparing(self, argv: list[str], credentials: dict[str, object]) -> None:
-        assert self.folder is not None
-        # Launched and recorded together, so that stop() can always find and kill it.
-        with deferred_signals(), open(self.folder / "prepare.log", "wb") as log:
-            self._preparing = subprocess.Popen(
-                argv,
-                **credentials,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                # initdb runs postgres children of its own: stopped, the whole group must go.
-                start_new_session=True,
-            )
-
-    def _finish_preparing(self) -> bool:
-        """Wait for the data folder; False when the copy of a cached cluster failed."""
-        assert self.folder is not None and self._preparing is not None, "call begin() first"
-        code = self._preparing.wait()
-        self._preparing = None
-        if code == 0:
-            if self.template is None:  # a fresh initdb: cache it before a server changes it
-                datadir_cache.publish(self._data, self._template_key)
-            return True
-        if self.template is not None:
-            return False
-        tail = (self.folder / "prepare.log").read_text(errors="replace").strip()[-300:]
-        raise UsageError(f"the embedded PostgreSQL server failed to initialise: {tail}")
-
-    def _without_template(self) -> None:
-        """Drop the cached cluster that failed us and make the data folder with initdb."""
-        datadir_cache.discard(self._template_key)
-        self.template = None
-        self._stop_server()
-        remove_folder(self._data)
-        self._start_initdb()
-        self._finish_preparing()
-
-    def finish(self) -> EmbeddedPostgres:
-        """Wait for the data folder, then start the server and wait until it is ready.
-
-        A cached cluster that cannot be copied or started is discarded and replaced by initdb,
-        so a damaged cache costs one slow start, never a failed one.
-        """
-        try:
-            if not self._finish_preparing():
-                self._without_template()
-            try:
-                self._launch()
-            except UsageError:
-                if self.template is None:
-                    raise
-                self._without_template()
-                self._launch()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def _launch(self) -> None:
         assert self.folder is not None
@@ -246,7 +156,7 @@ class EmbeddedPostgres:
                     "listen_addresses=",
                     *settings,
                 ],
-                **self._credentials(),
+                **self._credentials(),  # type: ignore[arg-type]
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -274,34 +184,11 @@ class EmbeddedPostgres:
             f"the embedded PostgreSQL server was not ready within {_READY_TIMEOUT:.0f} s."
         )
 
-    def stop(self) -> None:
-        """Fast shutdown, then kill if it lingers; always removes the data folder."""
-        uninterrupted(self._stop)
-        atexit.unregister(self.stop)
-
-    def _stop(self) -> None:
-        preparing, self._preparing = self._preparing, None
-        if preparing is not None and preparing.poll() is None:
-            with contextlib.suppress(ProcessLookupError):  # it may have just finished
-                os.killpg(preparing.pid, signal.SIGKILL)
-            preparing.wait()
-        self._stop_server()
-        folder, self.folder = self.folder, None
-        if folder is not None:
-            remove_folder(folder)
-
-    def _stop_server(self) -> None:
-        process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def __enter__(self) -> EmbeddedPostgres:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _shutdown(self, process: subprocess.Popen[bytes]) -> None:
+        """Fast shutdown (SIGINT), then kill if it lingers."""
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -12,8 +12,8 @@ Each rule is one of the ways migrations break on these servers:
   silently gets the type's implicit default (0, '', a zero date);
 * a unique constraint compares strings under the column's collation, and the usual ones are
   case- and accent-insensitive: rows that differ only in case make it fail;
-* changing a column's type (or its NULL-ability, or the primary key) rebuilds the table by
-  copying it, blocking writes for as long as the copy takes.
+* changing a column's type (other than a longer VARCHAR) or the primary key rebuilds the table
+  by copying it, blocking writes for as long as the copy takes.
 """
 
 from __future__ import annotations
@@ -69,15 +69,16 @@ def _keys(op: Any, models: sa.MetaData | None) -> list[tuple[str, list[sa.Column
         columns = _columns_of(op.table_name, models)
         return [(describe(op), [columns[n] for n in op.columns if n in columns])]
     if isinstance(op, ops.CreateTableOp):
-        keys = []
-        for item in op.columns:
-            if isinstance(item, sa.UniqueConstraint | sa.PrimaryKeyConstraint):
-                kind = "primary key" if isinstance(item, sa.PrimaryKeyConstraint) else "unique"
-                names = [c.name for c in item.columns] or list(item._pending_colargs)  # type: ignore[attr-defined]
-                table_columns = {c.name: c for c in op.columns if isinstance(c, sa.Column)}
-                cols = [table_columns[n] for n in names if n in table_columns]
-                keys.append((f"{kind} on {op.table_name}({', '.join(names)})", cols))
-        return keys
+        table = op.to_table()  # constraints bound to their columns
+        return [
+            (
+                f"{'primary key' if isinstance(c, sa.PrimaryKeyConstraint) else 'unique'} on "
+                f"{op.table_name}({', '.join(col.name for col in c.columns)})",
+                list(c.columns),
+            )
+            for c in table.constraints
+            if isinstance(c, sa.UniqueConstraint | sa.PrimaryKeyConstraint)
+        ]
     return []
 
 
@@ -168,7 +169,8 @@ def _implicit_default(op: Any) -> list[Concern]:
 def _table_copy(op: Any) -> list[Concern]:
     rebuilds = isinstance(op, ops.CreatePrimaryKeyOp) or (
         isinstance(op, ops.AlterColumnOp)
-        and (op.modify_type is not None or op.modify_nullable is not None)
+        and op.modify_type is not None
+        and not _longer_varchar(op.existing_type, op.modify_type)
     )
     if not rebuilds:
         return []
@@ -179,6 +181,18 @@ def _table_copy(op: Any) -> list[Concern]:
             "and writes to it wait until the copy ends: on a large table, plan for that",
         )
     ]
+
+
+def _longer_varchar(old: Any, new: Any) -> bool:
+    """A VARCHAR made longer: changed in place (MariaDB even instantly), the one type change
+    that does not copy the table."""
+    return (
+        isinstance(old, sa.String)
+        and isinstance(new, sa.String)
+        and not isinstance(old, sa.Text)
+        and not isinstance(new, sa.Text)
+        and bool(old.length and new.length and new.length >= old.length)
+    )
 
 
 def database_collation(engine: Any) -> str:
