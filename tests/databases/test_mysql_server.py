@@ -204,3 +204,21 @@ def test_an_unreachable_server_is_one_line_with_the_password_hidden(monkeypatch)
     message = str(raised.value)
     assert message.startswith("MySQL at mysql+pymysql://bob:***@127.0.0.1:9/ is unreachable")
     assert "s3cret" not in message and "\n" not in message
+
+
+def test_a_server_without_its_data_folder_tools_is_one_line(monkeypatch, tmp_path: Path) -> None:
+    """Debian's mariadb-server-core alone lacks my_print_defaults, which mariadb-install-db runs."""
+    lone = tmp_path / "bin"
+    lone.mkdir()
+    for tool in ("mariadbd", "mariadb-install-db"):
+        found = shutil.which(
+            tool, path=os.pathsep.join([os.environ["PATH"], *embedded.SEARCH_PATH])
+        )
+        (lone / tool).symlink_to(found)
+    monkeypatch.setenv("PATH", str(lone))
+    monkeypatch.setattr(embedded, "SEARCH_PATH", ())
+    with pytest.raises(
+        UsageError,
+        match=r"lacks mariadb-install-db or my_print_defaults .*apt-get install mariadb-server",
+    ):
+        embedded.find_installation()

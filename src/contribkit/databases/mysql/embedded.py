@@ -70,22 +70,26 @@ def find_installation() -> Installation:
         found = shutil.which(name, path=path)
         if found is None:
             continue
-        server = Path(found)
-        version = subprocess.run(
-            [found, "--version"], capture_output=True, text=True, check=False
-        ).stdout
-        if "mariadb" not in version.lower():
-            return Installation(server, None)
+        if name == "mysqld" and not _is_mariadb(found):
+            return Installation(Path(found), None)
         install_db = shutil.which("mariadb-install-db", path=path) or shutil.which(
             "mysql_install_db", path=path
         )
-        if install_db is None:
+        # mariadb-install-db asks my_print_defaults (a client tool) for its settings.
+        if install_db is None or shutil.which("my_print_defaults", path=path) is None:
             raise UsageError(
-                f"{server} has no mariadb-install-db beside it to create a data folder with: "
-                f"install the complete server package, or set {EXTERNAL_URL_ENV}."
+                f"{found} lacks mariadb-install-db or my_print_defaults to create a data folder "
+                "with: install the complete server package (Debian/Ubuntu: apt-get install "
+                f"mariadb-server), or set {EXTERNAL_URL_ENV}."
             )
-        return Installation(server, Path(install_db))
+        return Installation(Path(found), Path(install_db))
     raise UsageError(MISSING)
+
+
+def _is_mariadb(server: str) -> bool:
+    """Debian names MariaDB's server ``mysqld`` too; its version line says which it is."""
+    version = subprocess.run([server, "--version"], capture_output=True, text=True, check=False)
+    return "mariadb" in version.stdout.lower()
 
 
 class ThrowawayMySQL(ThrowawayServer):

@@ -63,6 +63,7 @@ class TrialDatabase:
                     script.run_env()
             except sa.exc.DBAPIError as exc:
                 if self.dialect == "mysql" and applied:
+                    # Carried to _checked, whose message names what stayed applied.
                     exc.applied_before = list(applied)  # type: ignore[attr-defined]
                 raise
 
