@@ -21,11 +21,6 @@ ALLOWED_RUN = [
         r'^echo "sessions=\$\(nox -l --json -t ci \| jq -c \'\[\.\[\] \| \{session, python\}\]\'\)" >> "\$GITHUB_OUTPUT"$'
     ),
     re.compile(r'^nox -s "\$SESSION"$'),
-    # Tool set-up: the database server packages the mysql dialect's throw-away servers run.
-    re.compile(
-        r"^sudo apt-get update -qq\nsudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-        r"--no-install-recommends( [\w.-]+)+$"
-    ),
 ]
 
 

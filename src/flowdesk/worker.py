@@ -139,9 +139,10 @@ class Worker:
                     )
                 )
             run_id = session.scalar(earliest_due)
-            if run_id is not None:
-                session.execute(claim.where(scheduled, FlowRun.id == run_id))
-            return run_id
+            if run_id is None:
+                return None
+            claimed = session.execute(claim.where(scheduled, FlowRun.id == run_id)).rowcount
+            return run_id if claimed == 1 else None
 
     def run_once(self) -> int:
         """Run every flow run that is due now, one after the other; return how many."""

@@ -23,7 +23,12 @@ from contribkit.databases.engines import create_engine
 from contribkit.databases.localserver import server_parent
 from contribkit.databases.mysql import embedded
 from contribkit.databases.mysql.embedded import EXTERNAL_URL_ENV, ThrowawayMySQL
-from contribkit.databases.throwaway import database_server, ephemeral_database
+from contribkit.databases.throwaway import (
+    database_server,
+    ephemeral_database,
+    missing_debian_packages,
+    shutdown_servers,
+)
 
 pytestmark = pytest.mark.dialects("mysql")
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,6 +168,7 @@ def test_the_cli_says_it_in_one_line_and_other_dialects_still_run(
     """Without a server, a MySQL command exits 2 with the line; a SQLite one works."""
     sample.edit("pyproject.toml", '"postgres"]', '"mariadb"]')
     assert sample.cli("init").code == 0
+    shutdown_servers()  # a server this test process already runs would be used
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(embedded, "SEARCH_PATH", ())
     monkeypatch.delenv(EXTERNAL_URL_ENV, raising=False)
@@ -222,3 +228,54 @@ def test_a_server_without_its_data_folder_tools_is_one_line(monkeypatch, tmp_pat
         match=r"lacks mariadb-install-db or my_print_defaults .*apt-get install mariadb-server",
     ):
         embedded.find_installation()
+
+
+def test_the_debian_packages_named_missing_are_those_of_a_missing_server(
+    monkeypatch, tmp_path: Path
+) -> None:
+    """What CI's sessions install (nox_sessions.install_server_packages): nothing while the
+    server is there or a URL names one, the packages once it is gone."""
+    monkeypatch.delenv(EXTERNAL_URL_ENV, raising=False)
+    assert missing_debian_packages(["sqlite", "mysql"]) == []  # this machine has MariaDB
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(embedded, "SEARCH_PATH", ())
+    assert missing_debian_packages(["sqlite", "mysql"]) == [
+        "mariadb-server-core",
+        "mariadb-client-core",
+    ]
+    assert missing_debian_packages(["sqlite", "postgresql"]) == []
+    monkeypatch.setenv(EXTERNAL_URL_ENV, "mysql://u@db.example:3306/")
+    assert missing_debian_packages(["mysql"]) == []
+
+
+class RecordingSession:
+    """nox's session as install_server_packages uses it: what it would run."""
+
+    def __init__(self) -> None:
+        self.ran: list[tuple[str, ...]] = []
+
+    def log(self, _message: str) -> None:
+        pass
+
+    def run(self, *argv: str, external: bool = False) -> None:
+        self.ran.append(argv)
+
+
+def test_ci_sessions_install_the_missing_server_packages_and_contributors_never(
+    monkeypatch, tmp_path: Path
+) -> None:
+    from contribkit.frontends.nox_sessions import install_server_packages
+
+    monkeypatch.delenv(EXTERNAL_URL_ENV, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(embedded, "SEARCH_PATH", ())
+    monkeypatch.delenv("CI", raising=False)
+    session = RecordingSession()
+    install_server_packages(session, ROOT)
+    assert session.ran == []  # a contributor's machine: no package manager
+    monkeypatch.setenv("CI", "true")
+    install_server_packages(session, ROOT)
+    *_, install = session.ran
+    assert install[-3:] == ("--no-install-recommends", "mariadb-server-core", "mariadb-client-core")
+    assert "apt-get" in install and "install" in install
+    assert (install[0] == "sudo") == (os.geteuid() != 0)

@@ -19,7 +19,7 @@ from process_support import Interrupted, raise_on_signals
 from contribkit.databases.engines import create_engine
 from contribkit.databases.postgresql.embedded import EmbeddedPostgres
 from contribkit.databases.postgresql.server import EXTERNAL_URL_ENV
-from contribkit.databases.throwaway import database_server, ephemeral_database, postgres_server
+from contribkit.databases.throwaway import database_server, ephemeral_database
 
 
 def _exists(url: str, dialect: str) -> bool:
@@ -148,7 +148,7 @@ def test_stale_folders_of_killed_runs_are_swept(tmp_path: Path) -> None:
 
 
 def test_external_server_gets_a_unique_database_that_is_dropped(monkeypatch) -> None:
-    embedded = postgres_server()  # stands in for a server someone already runs
+    embedded = database_server("postgresql")  # stands in for a server someone already runs
     monkeypatch.setenv(EXTERNAL_URL_ENV, embedded.admin_url.render_as_string(hide_password=False))
     with ephemeral_database("postgresql") as url:
         name = sa.engine.make_url(url).database
@@ -160,28 +160,28 @@ def test_external_server_gets_a_unique_database_that_is_dropped(monkeypatch) -> 
 def test_servers_live_in_ram_unless_tmpdir_says_otherwise(
     monkeypatch, request, tmp_path: Path
 ) -> None:
-    from contribkit.databases import localserver as embedded
+    from contribkit.databases import localserver
 
     monkeypatch.delenv("TMPDIR", raising=False)
     ram = tmp_path / "ram"
     ram.mkdir()
-    monkeypatch.setattr(embedded, "RAM_FOLDER", ram)
-    monkeypatch.setattr(embedded, "RAM_FOLDER_MIN_FREE", 0)
-    assert embedded.server_parent() == ram
-    monkeypatch.setattr(embedded, "RAM_FOLDER_MIN_FREE", 1 << 62)  # more than any machine has
-    assert embedded.server_parent() == Path("/tmp")
-    monkeypatch.setattr(embedded, "RAM_FOLDER_MIN_FREE", 0)
-    monkeypatch.setattr(embedded, "RAM_FOLDER", tmp_path / "no-such-folder")
-    assert embedded.server_parent() == Path("/tmp")
+    monkeypatch.setattr(localserver, "RAM_FOLDER", ram)
+    monkeypatch.setattr(localserver, "RAM_FOLDER_MIN_FREE", 0)
+    assert localserver.server_parent() == ram
+    monkeypatch.setattr(localserver, "RAM_FOLDER_MIN_FREE", 1 << 62)  # more than any machine has
+    assert localserver.server_parent() == Path("/tmp")
+    monkeypatch.setattr(localserver, "RAM_FOLDER_MIN_FREE", 0)
+    monkeypatch.setattr(localserver, "RAM_FOLDER", tmp_path / "no-such-folder")
+    assert localserver.server_parent() == Path("/tmp")
     short = Path(tempfile.mkdtemp(prefix="ck-", dir="/tmp"))  # a long one is refused: sockets
     request.addfinalizer(lambda: short.rmdir())
     monkeypatch.setenv("TMPDIR", str(short))
     monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() caches what it found first
-    assert embedded.server_parent() == short
+    assert localserver.server_parent() == short
     monkeypatch.setenv("TMPDIR", str(tmp_path / ("x" * 60)))
     (tmp_path / ("x" * 60)).mkdir()
     monkeypatch.setattr(tempfile, "tempdir", None)
-    assert embedded.server_parent() == Path("/tmp")
+    assert localserver.server_parent() == Path("/tmp")
 
 
 def test_the_embedded_server_runs_where_server_parent_says(monkeypatch) -> None:

@@ -32,24 +32,17 @@ _servers: dict[tuple[str, str | None], Any] = {}
 _starting: dict[str, Any] = {}
 
 
-def _new_throwaway(dialect: str) -> Any:
+def _classes(dialect: str) -> tuple[Any, Any]:
+    """``dialect``'s throw-away server and the admin object that runs a server's databases."""
     if dialect == "postgresql":
         from contribkit.databases.postgresql.embedded import EmbeddedPostgres
-
-        return EmbeddedPostgres()
-    from contribkit.databases.mysql.embedded import ThrowawayMySQL
-
-    return ThrowawayMySQL()
-
-
-def _server_class(dialect: str) -> Any:
-    if dialect == "postgresql":
         from contribkit.databases.postgresql.server import PostgresServer
 
-        return PostgresServer
+        return EmbeddedPostgres, PostgresServer
+    from contribkit.databases.mysql.embedded import ThrowawayMySQL
     from contribkit.databases.mysql.server import MySQLServer
 
-    return MySQLServer
+    return ThrowawayMySQL, MySQLServer
 
 
 def prewarm(dialects: Iterable[str]) -> None:
@@ -63,7 +56,21 @@ def prewarm(dialects: Iterable[str]) -> None:
         if env is None or os.environ.get(env) or dialect in _starting:
             continue
         if (dialect, None) not in _servers:
-            _starting[dialect] = _new_throwaway(dialect).begin()
+            _starting[dialect] = _classes(dialect)[0]().begin()
+
+
+def missing_debian_packages(dialects: Iterable[str]) -> list[str]:
+    """The Debian packages the throw-away servers of ``dialects`` need and this machine lacks
+    (none for a dialect whose ``CONTRIBKIT_*_URL`` names a server)."""
+    from contribkit.databases.mysql.embedded import DEBIAN_PACKAGES, find_installation
+
+    if "mysql" not in dialects or os.environ.get(MYSQL_URL_ENV):
+        return []
+    try:
+        find_installation()
+    except UsageError:
+        return list(DEBIAN_PACKAGES)
+    return []
 
 
 def database_server(dialect: str) -> Any:
@@ -73,23 +80,18 @@ def database_server(dialect: str) -> Any:
     external = os.environ.get(SERVER_URL_ENVS[dialect]) or None
     server = _servers.get((dialect, external))
     if server is None:
-        server_class = _server_class(dialect)
+        throwaway_class, server_class = _classes(dialect)
         if external:
             server = server_class(external)
             server.execute_admin("SELECT 1")  # fail now, with a clear message, if unreachable
         else:
-            throwaway = _starting.pop(dialect, None) or _new_throwaway(dialect).begin()
+            throwaway = _starting.pop(dialect, None) or throwaway_class().begin()
             throwaway.finish()
             server = server_class(throwaway.url(), owner=throwaway)
         if not _servers:
             atexit.register(shutdown_servers)
         _servers[(dialect, external)] = server
     return server
-
-
-def postgres_server() -> Any:
-    """The run's PostgreSQL server (see :func:`database_server`)."""
-    return database_server("postgresql")
 
 
 def shutdown_servers() -> None:

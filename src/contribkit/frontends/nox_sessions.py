@@ -43,6 +43,39 @@ def install_locked(session: Any, *groups: str) -> None:
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
         silent=True,
     )
+    install_server_packages(session, Path.cwd())
+
+
+def install_server_packages(session: Any, root: Path) -> None:
+    """On CI (``CI`` set), install with apt what the configured dialects' throw-away servers
+    need and the machine lacks: a fresh CI machine has no MariaDB. Here rather than in CI's
+    own files, so that ``.ci/run`` and every workflow job get it from the same place.
+
+    Never on a contributor's machine, where a package manager is the user's to run (README).
+    """
+    if not os.environ.get("CI"):
+        return
+    from contribkit.core.config import load_config
+    from contribkit.databases.throwaway import missing_debian_packages
+
+    missing = missing_debian_packages(load_config(root).dialects)
+    if not missing:
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    session.log(f"installing {' '.join(missing)}, which the configured dialects need")
+    session.run(*sudo, "apt-get", "update", "-qq", external=True)
+    session.run(
+        *sudo,
+        "env",
+        "DEBIAN_FRONTEND=noninteractive",
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        *missing,
+        external=True,
+    )
 
 
 def run_tests(session: Any, dialect: str, default_args: list[str]) -> None:

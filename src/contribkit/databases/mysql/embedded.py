@@ -40,6 +40,9 @@ SEARCH_PATH = (
     "/opt/homebrew/opt/mysql/bin",
     "/usr/local/opt/mysql/bin",
 )
+#: What Debian and Ubuntu need for it: the server, and the client tool mariadb-install-db runs.
+#: Neither starts a service.
+DEBIAN_PACKAGES = ("mariadb-server-core", "mariadb-client-core")
 FOLDER_PREFIX = "ckmy-"
 _READY_TIMEOUT = 30.0
 #: Settings both for initialisation and every start: a small redo log (the default 96 MB would
