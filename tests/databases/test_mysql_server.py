@@ -279,3 +279,17 @@ def test_ci_sessions_install_the_missing_server_packages_and_contributors_never(
     assert install[-3:] == ("--no-install-recommends", "mariadb-server-core", "mariadb-client-core")
     assert "apt-get" in install and "install" in install
     assert (install[0] == "sudo") == (os.geteuid() != 0)
+
+
+def test_a_mysql_server_counts_as_missing_mariadb_for_ci(monkeypatch, tmp_path: Path) -> None:
+    """A GitHub runner's MySQL 8: CI installs the MariaDB contribkit is tested with."""
+    fake = tmp_path / "mysqld"
+    fake.write_text(
+        "#!/bin/sh\necho 'mysqld  Ver 8.0.40 for Linux on x86_64 (MySQL Community Server - GPL)'\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.delenv(EXTERNAL_URL_ENV, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(embedded, "SEARCH_PATH", ())
+    assert embedded.find_installation().install_db is None  # found, as MySQL
+    assert missing_debian_packages(["mysql"]) == ["mariadb-server-core", "mariadb-client-core"]
