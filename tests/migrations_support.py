@@ -118,3 +118,39 @@ def copy_flowdesk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Pr
     for name in ("pyproject.toml", "MIGRATION-NOTES.md", "tasks.py"):
         shutil.copy(ROOT / name, root / name)
     return Project(root, "flowdesk", monkeypatch, capsys, in_process=False)
+
+
+PLAIN_ENV = '''\
+"""A bare env.py: plain Alembic, no contribkit, foreign keys on for SQLite."""
+import sqlalchemy as sa
+from alembic import context
+
+engine = sa.create_engine(context.config.get_main_option("sqlalchemy.url"))
+if engine.dialect.name == "sqlite":
+    sa.event.listen(engine, "connect", lambda c, _r: c.execute("PRAGMA foreign_keys=ON"))
+ONE_TRANSACTION = {one_transaction}
+with engine.begin() if ONE_TRANSACTION else engine.connect() as connection:
+    context.configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()
+'''
+
+
+def plain_alembic(
+    versions: Path, url: str, tmp_path: Path, *, one_transaction: bool = False
+) -> object:
+    """An Alembic ``Config`` that runs ``versions`` on ``url`` through a bare env.py: Alembic's
+    default form (a connection, a commit per revision on SQLite), or with ``one_transaction``
+    the cookbook's ``engine.begin()`` (every revision in one transaction)."""
+    from alembic.config import Config
+
+    folder = tmp_path / ("plain-one-transaction" if one_transaction else "plain")
+    folder.mkdir(exist_ok=True)
+    (folder / "env.py").write_text(PLAIN_ENV.format(one_transaction=one_transaction))
+    config = Config()
+    config.set_main_option("script_location", str(folder))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", str(versions))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config

@@ -1,3 +1,3 @@
 """contribkit: contributor workflows for database-backed Python servers."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -44,14 +44,16 @@ def error(message: str) -> None:
 
 
 @contextmanager
-def summarized_warnings() -> Iterator[None]:
+def summarized_warnings(handled: tuple[str, ...] = ()) -> Iterator[None]:
     """Warnings raised while revisions run (SQLAlchemy's reflection notes, mostly) are counted
-    and summed up in one line instead of being printed one by one."""
+    and summed up in one line instead of being printed one by one; ``handled``: the starts of
+    warnings the caller deals with itself, which are not counted."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             yield
         finally:
+            caught[:] = [w for w in caught if not str(w.message).startswith(handled)]
             if caught:
                 kinds = Counter(str(w.message).splitlines()[0] for w in caught)
                 common, times = kinds.most_common(1)[0]

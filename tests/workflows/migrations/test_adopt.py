@@ -12,6 +12,11 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
 from contribkit.databases.engines import with_driver
 from contribkit.databases.throwaway import ephemeral_database
 
@@ -22,6 +27,12 @@ EMAIL = '    sa.Column("email", sa.String(200), nullable=True),\n'
 MEMO = '    sa.Column("memo", sa.String(120), nullable=True),\n'
 AMOUNT = '    sa.Column("amount", sa.Integer, nullable=False),\n'
 KNOWN_DRIFT = "drift: add column account.email VARCHAR(200)"
+UNCOMPARED = {
+    "postgresql": [
+        "drift: the models cannot be created on postgresql, so what autogenerate does not "
+        'compare was not compared: date/time field value out of range: "0"'
+    ]
+}
 
 
 def problems(output: str, dialect: str) -> list[str]:
@@ -50,8 +61,10 @@ def test_baseline_accepts_the_history_and_check_then_fails_only_on_news(legacy, 
     assert made.code == 0, made.err
     text = (legacy.root / "contribkit-baseline.toml").read_text()
     assert f'    "{KNOWN_DRIFT}",\n' in text
-    # Before the baseline point revisions run without rows and file rules: drift alone is left.
-    assert text.split("known = [\n")[1].split("]")[0] == f'    "{KNOWN_DRIFT}",\n'
+    # Before the baseline point revisions run without rows and file rules: drift alone is left,
+    # and on PostgreSQL that the models (a DateTime defaulting to "0") cannot be built there.
+    known = tomllib.loads(text)[dialect]["known"]
+    assert known == sorted([KNOWN_DRIFT, *UNCOMPARED.get(dialect, [])])
     revisions = text.split("revisions = [\n")[1].split("]")[0].splitlines()
     assert len(revisions) == 3 and revisions == sorted(revisions)
 

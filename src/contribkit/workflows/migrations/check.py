@@ -27,8 +27,11 @@ from contribkit.core.config import SHARED, ProjectConfig
 from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.databases.asyncdrivers import bridged
 from contribkit.workflows.migrations import baseline as baselines
-from contribkit.workflows.migrations import snapshots
+from contribkit.workflows.migrations import schemadiff, snapshots
 from contribkit.workflows.migrations.layout import REVISION_FILE, Migrations
+
+#: The problem that says a walk never reached the head, so the head was not compared.
+UNCHECKED = "drift at head was not checked: "
 
 
 @dataclass
@@ -155,6 +158,7 @@ def _walk(
                     problems.append(
                         f"{name}: the check cannot go on past it, even without rows: {_failure(again)}"
                     )
+                    problems.append(f"{UNCHECKED}the check stopped at {name}")
                     return problems
             previous = rev.revision
         if cache and keys:
@@ -285,7 +289,7 @@ def run_checks(
     )
     recorded = recorded_revisions(notes_text)
     reports = []
-    with console.summarized_warnings():
+    with console.summarized_warnings(schemadiff.HANDLED_WARNINGS):
         for name in dialects:
             script = migrations.script(name)
             history = {rev.revision for rev in script.walk_revisions()}
@@ -307,8 +311,13 @@ def _print_report(
     report: DialectReport, accepted: baselines.DialectBaseline, as_baseline: bool
 ) -> None:
     name = report.dialect
+    unchecked = [p for p in report.problems if p.startswith(UNCHECKED)]
     if as_baseline:
-        console.ok(f"{name}: {report.revisions} revisions, {len(report.problems)} known problem(s)")
+        line = f"{name}: {report.revisions} revisions, {len(report.problems)} known problem(s)"
+        if unchecked:
+            console.warn(f"{line}; {unchecked[0]}")
+        else:
+            console.ok(line)
         return
     for problem in report.new(accepted):
         console.warn(f"{name}: {problem}")
@@ -321,6 +330,9 @@ def _print_report(
     if not report.new(accepted):
         known = len(report.problems)
         suffix = f" ({known} known to the baseline)" if known else ""
+        if unchecked:  # accepted by the baseline, but never "no drift"
+            console.warn(f"{name}: {report.revisions} revisions: {unchecked[0]}{suffix}")
+            return
         console.ok(
             f"{name}: {report.revisions} revisions: single head, round trips, no drift, "
             f"notes match{suffix}"
@@ -339,11 +351,19 @@ def check(
     failed = {d: new for d, new in failed.items() if new}
     if failed:
         count = sum(len(new) for new in failed.values())
+        drift = any(p.startswith(baselines.DRIFT) for new in failed.values() for p in new)
+        hint = (
+            " If this drift predates contribkit 0.3, which also compares CHECK constraints, "
+            "server defaults, enum values and indexes on expressions, record it once with "
+            "'contribkit baseline'."
+            if drift and config.baseline is not None and config.baseline.exists()
+            else ""
+        )
         raise CheckFailed(
             f"migrations check failed with {count} problem(s) in {', '.join(failed)}: "
             "fix those above (drift means the models changed: generate a migration with "
             "'migrate -m <what_changed>'; an existing project records what it already gets "
-            "wrong with 'contribkit baseline')"
+            "wrong with 'contribkit baseline')" + hint
         )
     return reports
 

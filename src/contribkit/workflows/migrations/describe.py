@@ -38,6 +38,8 @@ def _default_text(default: Any) -> str:
     if default is None:
         return "None"
     arg = getattr(default, "arg", default)
+    if isinstance(arg, str):  # a literal value, as the models declare it
+        return "'" + arg.replace("'", "''") + "'"
     return str(getattr(arg, "text", arg))
 
 
@@ -58,6 +60,8 @@ def _column_changes(op: Any, dialect: Any) -> list[str]:
 
 def describe(op: Any, dialect: Any = None) -> str:
     """One line for one operation."""
+    if hasattr(op, "describe"):  # an operation of contribkit's own (see schemadiff)
+        return str(op.describe())
     if isinstance(op, ops.CreateTableOp):
         columns = [c for c in op.columns if hasattr(c, "type")]
         shown = ", ".join(f"{c.name} {type_name(c.type, dialect)}" for c in columns)
@@ -81,9 +85,14 @@ def describe(op: Any, dialect: Any = None) -> str:
     if isinstance(op, ops.CreateUniqueConstraintOp):
         return f"create unique constraint {_constraint_name(op)} on {op.table_name} ({', '.join(op.columns)})"
     if isinstance(op, ops.CreateForeignKeyOp):
+        options = "".join(
+            f" {word} {op.kw[key]}"
+            for key, word in (("ondelete", "ON DELETE"), ("onupdate", "ON UPDATE"))
+            if op.kw.get(key)
+        )
         return (
             f"create foreign key {_constraint_name(op)} {op.source_table}({', '.join(op.local_cols)})"
-            f" -> {op.referent_table}({', '.join(op.remote_cols)})"
+            f" -> {op.referent_table}({', '.join(op.remote_cols)}){options}"
         )
     if isinstance(op, ops.CreateCheckConstraintOp):
         return f"create check constraint {_constraint_name(op)} on {op.table_name} ({op.condition})"

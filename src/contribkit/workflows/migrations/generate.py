@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alembic.autogenerate import renderers
+from alembic.operations import ops
+
 from contribkit.core.errors import CheckFailed
 from contribkit.workflows.migrations.describe import flatten
+from contribkit.workflows.migrations.schemadiff import literal, quoted_name, rebuilt_tables
 
 PRAGMA_OFF = "PRAGMA foreign_keys=OFF"
 PRAGMA_ON = "PRAGMA foreign_keys=ON"
@@ -32,6 +36,40 @@ class Generated:
     path: Path
     upgrade_ops: list[Any]
     existing_enums: dict[str, list[str]] = field(default_factory=dict)
+
+
+class ForeignKeysOffGuardOp(ops.MigrateOperation):
+    """Stop a SQLite revision that rebuilds ``tables`` while foreign keys are still on.
+
+    SQLite ignores ``PRAGMA foreign_keys`` inside a transaction, so under an env.py that runs
+    every revision in one transaction (``engine.begin()``) the bracket's OFF has no effect
+    from the second revision on, and dropping the old copy of a rebuilt parent table would
+    cascade into its children. Raising instead rolls the transaction back with every row.
+    """
+
+    def __init__(self, tables: list[str]) -> None:
+        self.tables = tables
+
+    def message(self) -> str:
+        return (
+            f"foreign keys are still on, so rebuilding {', '.join(self.tables)} would delete "
+            "or change the rows that reference it: SQLite ignores PRAGMA foreign_keys inside a "
+            "transaction. Run each revision in its own transaction: in env.py connect with "
+            "engine.connect(), not engine.begin(), and keep context.begin_transaction() "
+            "around context.run_migrations(), as Alembic's own template does."
+        )
+
+
+@renderers.dispatch_for(ForeignKeysOffGuardOp)
+def _render_foreign_keys_guard(autogen_context: Any, op: ForeignKeysOffGuardOp) -> list[str]:
+    prefix = autogen_context.opts.get("alembic_module_prefix") or "op."
+    return [
+        f"if {prefix}get_context().dialect.name == 'sqlite' and not {prefix}get_context().as_sql:",
+        f'if {prefix}get_bind().exec_driver_sql("PRAGMA foreign_keys").scalar():',
+        f"raise RuntimeError({op.message()!r})",
+        "",
+        "",
+    ]
 
 
 def _bracket_with_pragmas(container: Any, statement: Any) -> None:
@@ -89,7 +127,11 @@ def generate_revision(
                 autogenerate=True,
                 rev_id=rev_id,
                 process_revision_directives=_directives_hook(
-                    shared_with or (dialect,), connection, known_drift, captured
+                    shared_with or (dialect,),
+                    connection,
+                    known_drift,
+                    migrations.exclude_tables,
+                    captured,
                 ),
             )
     finally:
@@ -107,22 +149,46 @@ def generate_revision(
 
 
 def _directives_hook(
-    runs_on: tuple[str, ...], connection: Any, known_drift: frozenset[str], captured: dict[str, Any]
+    runs_on: tuple[str, ...],
+    connection: Any,
+    known_drift: frozenset[str],
+    exclude_tables: frozenset[str],
+    captured: dict[str, Any],
 ) -> Any:
     """Alembic's ``process_revision_directives``: drop the accepted drift, write nothing when
     nothing is left, record the operations (in ``captured``) for the review, and make the file
     right for every dialect in ``runs_on``."""
-    from contribkit.workflows.migrations import portable
+    from contribkit.workflows.migrations import portable, schemadiff
     from contribkit.workflows.migrations.baseline import without_known_drift
     from contribkit.workflows.migrations.verify import require_passed_connection
 
     def hook(context: Any, revision: Any, directives: list[Any]) -> None:
         require_passed_connection(context, connection)
         script = directives[0]
-        without_known_drift(script, known_drift, context.connection.dialect)
-        if script.upgrade_ops.is_empty():
+        dialect = context.connection.dialect
+        extra = schemadiff.compare(
+            context.connection,
+            context.opts["target_metadata"],
+            exclude_tables,
+            list(flatten(script.upgrade_ops)),
+            list(flatten(script.downgrade_ops)),
+            (
+                schemadiff.rebuilt_tables(dialect.name, script.upgrade_ops),
+                schemadiff.rebuilt_tables(dialect.name, script.downgrade_ops),
+            ),
+        ).without(known_drift, dialect)
+        without_known_drift(script, known_drift, dialect)
+        if script.upgrade_ops.is_empty() and not extra.changes:
+            _refuse(dialect.name, extra.refusals)
             directives[:] = []
             return
+        script.upgrade_ops.ops.extend(extra.upgrade)
+        script.downgrade_ops.ops[0:0] = extra.downgrade
+        after_upgrade, after_downgrade = extra.after_rebuilds
+        script.upgrade_ops.ops.extend(after_upgrade)
+        script.downgrade_ops.ops.extend(after_downgrade)
+        for container in (script.upgrade_ops, script.downgrade_ops):
+            schemadiff.merge_adjacent_batches(container)
         captured["ops"] = list(flatten(script.upgrade_ops))
         captured["enums"] = existing_enums(context.connection)
         shared = runs_on != (context.connection.dialect.name,)
@@ -133,27 +199,43 @@ def _directives_hook(
             context.opts["render_as_batch"] = True
             own = context.opts.get("render_item")
             context.opts["render_item"] = portable.render_item(runs_on, own)
+        _refuse(dialect.name, extra.refusals)
         statement = portable.DialectSQLOp if shared else _plain_sql
-        _complete_for(runs_on, script, captured["ops"], captured["enums"], statement)
+        parents = _referenced_tables(context.connection, context.opts["target_metadata"])
+        _complete_for(runs_on, script, captured["ops"], captured["enums"], statement, parents)
 
     return hook
 
 
+def _refuse(dialect: str, refusals: list[str]) -> None:
+    """Stop before anything is written when the models differ in a way no operation here
+    can remove: a revision without it would pass as verified."""
+    if refusals:
+        more = f" (and {len(refusals) - 1} more)" if len(refusals) > 1 else ""
+        raise CheckFailed(f"{dialect}: {refusals[0]}{more}")
+
+
 def _plain_sql(sqltext: str, dialect: str) -> Any:
     """A statement in a revision only ``dialect`` runs."""
-    from alembic.operations import ops
-
     return ops.ExecuteSQLOp(sqltext)
 
 
 def _complete_for(
-    runs_on: tuple[str, ...], script: Any, upgrade_ops: list[Any], enums: Any, statement: Any
+    runs_on: tuple[str, ...],
+    script: Any,
+    upgrade_ops: list[Any],
+    enums: Any,
+    statement: Any,
+    parents: set[str],
 ) -> None:
     """Add what autogenerate leaves out on the dialects in ``runs_on``; ``statement(sql,
-    dialect)`` makes the operation that runs ``sql`` on ``dialect`` only."""
-    from contribkit.workflows.migrations.review import created_enums
+    dialect)`` makes the operation that runs ``sql`` on ``dialect`` only; ``parents``: the
+    tables a foreign key refers to, in the database or the models."""
+    from contribkit.workflows.migrations.review import created_enums, enums_of_added_columns
 
     if "postgresql" in runs_on:
+        for enum in reversed(enums_of_added_columns(upgrade_ops, enums)):
+            script.upgrade_ops.ops.insert(0, statement(_create_enum_sql(enum), "postgresql"))
         # op.drop_table leaves a PostgreSQL enum type behind, and the next upgrade then fails
         # with "type already exists": the downgrade drops the types it created.
         for name in created_enums(upgrade_ops, enums):
@@ -163,8 +245,32 @@ def _complete_for(
     if "mysql" in runs_on:
         _drop_tables_with_their_indexes(script.downgrade_ops)
     if "sqlite" in runs_on:  # last: the bracket is outermost
-        _bracket_with_pragmas(script.upgrade_ops, statement)
-        _bracket_with_pragmas(script.downgrade_ops, statement)
+        for container in (script.upgrade_ops, script.downgrade_ops):
+            rebuilt = sorted(rebuilt_tables("sqlite", container) & parents)
+            if rebuilt:
+                container.ops.insert(0, ForeignKeysOffGuardOp(rebuilt))
+            _bracket_with_pragmas(container, statement)
+
+
+def _referenced_tables(connection: Any, metadata: Any) -> set[str]:
+    """Tables some foreign key refers to, in the connected database or in the models."""
+    import sqlalchemy as sa
+
+    inspector = sa.inspect(connection)
+    found = {
+        fk["referred_table"]
+        for table in inspector.get_table_names()
+        for fk in inspector.get_foreign_keys(table)
+    }
+    for models in metadata if isinstance(metadata, list | tuple) else [metadata]:
+        for table in models.tables.values():
+            found |= {fk.column.table.name for fk in table.foreign_keys}
+    return found
+
+
+def _create_enum_sql(enum: Any) -> str:
+    values = ", ".join(literal(value) for value in enum.enums)
+    return f"CREATE TYPE {quoted_name(enum.name)} AS ENUM ({values})"
 
 
 def _drop_tables_with_their_indexes(container: Any) -> None:
@@ -174,8 +280,6 @@ def _drop_tables_with_their_indexes(container: Any) -> None:
     foreign key still needs ("needed in a foreign key constraint"), and dropping the table
     drops its indexes anyway.
     """
-    from alembic.operations import ops
-
     dropped = {
         (op.schema, op.table_name) for op in container.ops if isinstance(op, ops.DropTableOp)
     }

@@ -28,7 +28,7 @@ from contribkit.core.ownership import temporary_folder
 from contribkit.core.signals import deferred_signals, raise_if_interrupted
 from contribkit.databases.asyncdrivers import bridged
 from contribkit.databases.throwaway import prewarm
-from contribkit.workflows.migrations import baseline
+from contribkit.workflows.migrations import baseline, schemadiff
 from contribkit.workflows.migrations import review as reviewing
 from contribkit.workflows.migrations.layout import Migrations, project_migrations, state_folder
 from contribkit.workflows.migrations.slug import message_to_slug, slug_to_title
@@ -117,7 +117,7 @@ def migrate(
     with (
         project_lock(config.root),
         temporary_folder("ck-stage-") as tmp,
-        console.summarized_warnings(),
+        console.summarized_warnings(schemadiff.HANDLED_WARNINGS),
     ):
         staged = replace(live, folder=tmp / "migrations")
         shutil.copytree(live.folder, staged.folder, ignore=shutil.ignore_patterns("__pycache__"))

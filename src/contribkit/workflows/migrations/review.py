@@ -82,15 +82,45 @@ def review_operations(
     """Concerns for the upgrade operations of one revision of ``dialect``; ``collation``: the
     MySQL database's default one."""
     new_tables = {op.table_name for op in leaf_ops if isinstance(op, ops.CreateTableOp)}
-    concerns = [c for op in leaf_ops for c in _operation_concerns(op, new_tables, dialect)]
+    recreated = _recreated(leaf_ops)
+    concerns = [
+        c
+        for op in leaf_ops
+        if not _dropped_name(op) or _dropped_name(op) not in recreated
+        for c in _operation_concerns(op, new_tables, dialect)
+    ]
     concerns += _likely_renames(leaf_ops)
     if dialect == "postgresql":
-        concerns += _enum_hazards(leaf_ops, existing_enums or {}, models)
+        concerns += _enum_hazards(leaf_ops, existing_enums or {})
     if dialect == "mysql":
         from contribkit.workflows.migrations.mysqlreview import mysql_hazards
 
         concerns += mysql_hazards(leaf_ops, models, collation)
     return concerns
+
+
+def _dropped_name(op: Any) -> tuple[str, str] | None:
+    """(table, name) of a dropped index or constraint."""
+    if isinstance(op, ops.DropIndexOp):
+        return (op.table_name, op.index_name)
+    if isinstance(op, ops.DropConstraintOp):
+        return (op.table_name, op.constraint_name)
+    return None
+
+
+def _recreated(leaf_ops: list[Any]) -> set[tuple[str, str]]:
+    """(table, name) of the indexes and constraints the revision creates: a drop of one of
+    these is a change of its definition (an FK's ON DELETE, a CHECK's condition), which
+    holds no rows and so loses none."""
+    found = set()
+    for op in leaf_ops:
+        if isinstance(op, ops.CreateIndexOp):
+            found.add((op.table_name, op.index_name))
+        elif isinstance(op, ops.CreateForeignKeyOp):
+            found.add((op.source_table, op.constraint_name))
+        elif isinstance(op, ops.CreateCheckConstraintOp | ops.CreateUniqueConstraintOp):
+            found.add((op.table_name, op.constraint_name))
+    return found
 
 
 def _operation_concerns(op: Any, new_tables: set[str], dialect: str) -> list[Concern]:
@@ -161,14 +191,32 @@ def created_enums(leaf_ops: list[Any], existing: dict[str, list[str]]) -> list[s
     return list(names)
 
 
-def _enum_hazards(
-    leaf_ops: list[Any], existing: dict[str, list[str]], models: sa.MetaData | None
-) -> list[Concern]:
+def enums_of_added_columns(leaf_ops: list[Any], existing: dict[str, list[str]]) -> list[sa.Enum]:
+    """Native enum types first used by a column added to an existing table: ``add_column``
+    does not create them (``create_table`` does)."""
+    by_table = {
+        enum.name
+        for op in leaf_ops
+        if isinstance(op, ops.CreateTableOp)
+        for column in op.columns
+        if isinstance(column, sa.Column)
+        for enum in _native_enums(column.type)
+    }
+    found: dict[str, sa.Enum] = {}
+    for op in leaf_ops:
+        if isinstance(op, ops.AddColumnOp):
+            for enum in _native_enums(op.column.type):
+                if enum.name not in existing and enum.name not in by_table:
+                    found.setdefault(enum.name, enum)
+    return list(found.values())
+
+
+def _enum_hazards(leaf_ops: list[Any], existing: dict[str, list[str]]) -> list[Concern]:
     concerns = [
         Concern(
             HAZARD,
-            f"PostgreSQL enum type {name} is created; adding a value later needs ALTER TYPE ... "
-            "ADD VALUE, which autogenerate does not write. The downgrade drops the type.",
+            f"PostgreSQL enum type {name} is created; a value added to it later is written as "
+            "ALTER TYPE ... ADD VALUE, and values cannot be removed. The downgrade drops the type.",
         )
         for name in created_enums(leaf_ops, existing)
     ]
@@ -177,27 +225,7 @@ def _enum_hazards(
             concerns.append(
                 Concern(HAZARD, f"{describe(op)}: a changed enum type needs a data migration")
             )
-    concerns += [Concern(HAZARD, text) for text in enum_label_drift(existing, models)]
     return concerns
-
-
-def enum_label_drift(existing: dict[str, list[str]], models: sa.MetaData | None) -> list[str]:
-    """Native enums whose values differ between database and models: autogenerate misses these."""
-    if models is None:
-        return []
-    found = []
-    seen: set[str] = set()
-    for table in models.tables.values():
-        for column in table.columns:
-            for enum in _native_enums(column.type):
-                if enum.name in existing and enum.name not in seen:
-                    seen.add(enum.name)
-                    if list(existing[enum.name]) != list(enum.enums):
-                        found.append(
-                            f"enum type {enum.name} has values {existing[enum.name]} in the database "
-                            f"but {list(enum.enums)} in the models; write ALTER TYPE by hand"
-                        )
-    return found
 
 
 def squawk(sql: str, label: str) -> list[Concern]:

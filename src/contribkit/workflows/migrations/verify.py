@@ -106,13 +106,13 @@ class TrialDatabase:
         """The models' differences from this database, as readable operations.
 
         Compared through the project's env.py, so its own ``include_object`` and comparison
-        options decide what counts, exactly as when it autogenerates.
+        options decide what counts, exactly as when it autogenerates; then what autogenerate
+        does not compare (:mod:`schemadiff`).
         """
         from alembic.autogenerate import produce_migrations
         from alembic.runtime.environment import EnvironmentContext
 
-        from contribkit.workflows.migrations.generate import existing_enums
-        from contribkit.workflows.migrations.review import enum_label_drift
+        from contribkit.workflows.migrations import schemadiff
 
         found: list[str] = []
 
@@ -120,10 +120,13 @@ class TrialDatabase:
             require_passed_connection(context, connection)
             metadata = context.opts.get("target_metadata") or self.migrations.metadata
             script = produce_migrations(context, metadata)
+            leaf = list(flatten(script.upgrade_ops))
+            extra = schemadiff.compare(
+                context.connection, metadata, self.migrations.exclude_tables, leaf
+            )
             dialect = context.connection.dialect
-            found.extend(describe(op, dialect) for op in flatten(script.upgrade_ops))
-            if self.dialect == "postgresql":
-                found.extend(enum_label_drift(existing_enums(context.connection), metadata))
+            found.extend(describe(op, dialect) for op in leaf)
+            found.extend(extra.lines(dialect))
             return []
 
         with self.engine.connect() as connection:

@@ -1,0 +1,113 @@
+"""The catalogue contribkit compares, and the base class of every dialect.
+
+Alembic's autogenerate compares tables, columns, types, plain indexes, unique and foreign keys.
+It does not compare CHECK constraints, server defaults (unless a project turns that on), the
+values of native enum types, or indexes on expressions or with a ``WHERE``. A
+:class:`Catalogue` holds exactly those, read with catalogue queries, so that a database built
+by the migrations and one built from the models (``create_all`` on the same server) can be
+compared: each server normalizes what it stores, and each dialect here normalizes the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Check:
+    """A CHECK constraint: its name (``None`` where the database keeps none) and its SQL."""
+
+    name: str | None
+    sql: str
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column's server default: as the database holds it (valid SQL to write back) and
+    normalized for comparison; both ``None`` when it has none."""
+
+    default: str | None
+    normalized: str | None
+
+
+@dataclass(frozen=True)
+class TableCatalogue:
+    columns: dict[str, Column] = field(default_factory=dict)
+    #: Normalized condition → the constraint.
+    checks: dict[str, Check] = field(default_factory=dict)
+    #: Index name → its ``CREATE INDEX``, for indexes on expressions or with a ``WHERE``.
+    expression_indexes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    tables: dict[str, TableCatalogue] = field(default_factory=dict)
+    #: Native enum type → its values in order (PostgreSQL).
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def squeeze(sql: str) -> str:
+    """Whitespace collapsed, identifier quotes dropped, lower case: two spellings of one
+    expression by the same server become one string."""
+    text = re.sub(r"[\"`]", "", sql)
+    text = re.sub(r"\s+", " ", text).strip().lower()
+    text = re.sub(r"\(\s+", "(", text)
+    return re.sub(r"\s+\)", ")", text)
+
+
+def strip_parentheses(sql: str) -> str:
+    """``((a > 0))`` → ``a > 0``: only parentheses that enclose the whole text."""
+    text = sql.strip()
+    while text.startswith("(") and text.endswith(")") and _encloses(text):
+        text = text[1:-1].strip()
+    return text
+
+
+def _encloses(text: str) -> bool:
+    depth = 0
+    for index, char in enumerate(text):
+        depth += char == "("
+        depth -= char == ")"
+        if depth == 0 and index < len(text) - 1:
+            return False
+    return True
+
+
+class Dialect:
+    """A dialect whose catalogue contribkit does not read (the base of every real one)."""
+
+    name = ""
+    #: What the catalogue holds on this dialect: "checks", "defaults", "enums",
+    #: "expression_indexes". A construct the dialect cannot hold is never drift.
+    compares: frozenset[str] = frozenset()
+    #: A CHECK the models leave unnamed gets a name the server derives from the table and
+    #: columns, the same on every database (so the revision can drop it again).
+    names_checks = False
+    #: Constraints and defaults change by rebuilding the table (Alembic's batch mode).
+    alters_by_rebuild = False
+
+    def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
+        """The catalogue of ``tables`` (those that exist) in the connected database."""
+        return Catalogue()
+
+    def cannot_hold(self, connection: Any, tables: Iterable[Any]) -> list[str]:
+        """What ``tables`` (of the models) declare that the connected server cannot create,
+        each with what to do instead."""
+        return []
+
+    def normalize_default(self, default: str) -> str:
+        return squeeze(strip_parentheses(default))
+
+    def normalize_check(self, sql: str) -> str:
+        return squeeze(strip_parentheses(sql))
+
+    def normalize_index(self, sql: str) -> str:
+        return squeeze(sql)
+
+    def rebuilds(self, table_ops: Any) -> bool:
+        """Whether Alembic's batch ``table_ops`` (a ``ModifyTableOps``) copies the table into a
+        new one, which leaves behind what the copy does not carry."""
+        return False

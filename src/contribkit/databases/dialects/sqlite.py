@@ -1,0 +1,90 @@
+"""SQLite's catalogue: ``PRAGMA table_info`` for defaults, the table's own DDL for CHECK
+constraints, ``sqlite_master`` for indexes on expressions or with a ``WHERE``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from contribkit.databases.dialects.base import (
+    Catalogue,
+    Check,
+    Column,
+    Dialect,
+    TableCatalogue,
+    squeeze,
+    strip_parentheses,
+)
+
+_QUOTED_NUMBER = re.compile(r"^'(-?\d+(\.\d+)?)'$")
+
+
+class SQLite(Dialect):
+    name = "sqlite"
+    # No native enums: SQLite stores an Enum as VARCHAR (and a CHECK, which is compared).
+    compares = frozenset({"checks", "defaults", "expression_indexes"})
+    alters_by_rebuild = True
+
+    def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
+        import sqlalchemy as sa
+
+        inspector = sa.inspect(connection)
+        existing = set(inspector.get_table_names())
+        found = {}
+        for table in tables:
+            if table not in existing:
+                continue
+            quoted = table.replace('"', '""')
+            info = connection.exec_driver_sql(f'PRAGMA table_info("{quoted}")').fetchall()
+            columns = {
+                row[1]: Column(row[4], None if row[4] is None else self.normalize_default(row[4]))
+                for row in info
+            }
+            checks = {
+                self.normalize_check(c["sqltext"]): Check(c.get("name"), c["sqltext"])
+                for c in inspector.get_check_constraints(table)
+            }
+            found[table] = TableCatalogue(
+                columns, checks, self._expression_indexes(connection, table)
+            )
+        return Catalogue(found)
+
+    def _expression_indexes(self, connection: Any, table: str) -> dict[str, str]:
+        """Indexes with an expression column (``index_xinfo`` cid -2) or a ``WHERE``: the
+        ones autogenerate skips on SQLite."""
+        rows = connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL",
+            (table,),
+        ).fetchall()
+        found = {}
+        for name, sql in rows:
+            quoted = name.replace('"', '""')
+            columns = connection.exec_driver_sql(f'PRAGMA index_xinfo("{quoted}")').fetchall()
+            has_expression = any(row[1] == -2 for row in columns)
+            if has_expression or re.search(r"\bwhere\b", sql, re.IGNORECASE):
+                found[name] = sql
+        return found
+
+    def rebuilds(self, table_ops: Any) -> bool:
+        # Alembic's SQLite rule (SQLiteImpl.requires_recreate_in_batch): only an added column
+        # with at most a constant default, and index changes, run as plain ALTER / CREATE.
+        from alembic.operations import ops
+
+        for op in table_ops.ops:
+            if isinstance(op, ops.CreateIndexOp | ops.DropIndexOp):
+                continue
+            if isinstance(op, ops.AddColumnOp):
+                default = op.column.server_default
+                if default is None or (hasattr(default, "arg") and isinstance(default.arg, str)):
+                    continue
+            return True
+        return False
+
+    def normalize_default(self, default: str) -> str:
+        # SQLite keeps the text as written: DEFAULT '0' and DEFAULT 0 store the same number in
+        # a numeric column, and DEFAULT (CURRENT_TIMESTAMP) is DEFAULT CURRENT_TIMESTAMP.
+        text = strip_parentheses(default)
+        number = _QUOTED_NUMBER.match(text)
+        return squeeze(number.group(1) if number else text)

@@ -1,0 +1,459 @@
+"""contribkit's own schema comparison, for what Alembic's autogenerate does not see.
+
+The models are built on a second throw-away database of the same dialect (``create_all``), and
+the two catalogues are compared (see :mod:`contribkit.databases.dialects`): CHECK constraints,
+server defaults, native enum values and indexes on expressions or with a ``WHERE``. Each
+difference becomes the Alembic operations that remove it, or a refusal that says what to write
+by hand. Every verdict uses it: ``migrate`` writes the operations, its verification and
+``check`` report them as drift, so "nothing to do", "verified" and "no drift" mean the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.autogenerate import renderers
+from alembic.operations import ops
+
+from contribkit.core.errors import CheckFailed, one_line
+from contribkit.databases.dialects import Catalogue, Dialect, TableCatalogue, dialect_named
+from contribkit.workflows.migrations.describe import flatten
+
+#: Alembic's and SQLAlchemy's notes on what they skip that this comparison sees instead.
+HANDLED_WARNINGS = (
+    "autogenerate skipping metadata-specified expression-based index",
+    "autogenerate skipping functional index",
+    "Skipped unsupported reflection of expression-based index",
+)
+#: (dialect, metadata) → the models' catalogue; the metadata is kept so its id stays its own.
+_models: dict[tuple[str, int], tuple[Any, Catalogue]] = {}
+
+
+def literal(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quoted_name(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class AddEnumValuesOp(ops.MigrateOperation):
+    """``ALTER TYPE … ADD VALUE`` for each new value, in the models' order, outside the
+    revision's transaction: PostgreSQL cannot use a value added in a transaction before it
+    commits. Values cannot be removed, so the downgrade has nothing to undo."""
+
+    def __init__(self, type_name: str, values: list[tuple[str, str, str]]) -> None:
+        #: (value, "BEFORE" or "AFTER", an existing value)
+        self.type_name = type_name
+        self.values = values
+
+    def statements(self) -> list[str]:
+        name = quoted_name(self.type_name)
+        return [
+            f"ALTER TYPE {name} ADD VALUE IF NOT EXISTS {literal(value)} {where} {literal(anchor)}"
+            for value, where, anchor in self.values
+        ]
+
+    def describe(self) -> str:
+        shown = ", ".join(value for value, _, _ in self.values)
+        return f"add value(s) {shown} to enum type {self.type_name}"
+
+
+@renderers.dispatch_for(AddEnumValuesOp)
+def _render_add_enum_values(autogen_context: Any, op: AddEnumValuesOp) -> list[str]:
+    lines = ["with op.get_context().autocommit_block():"]
+    lines += [f"op.execute({statement!r})" for statement in op.statements()]
+    return [*lines, ""]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference's operations: ``upgrade`` removes it, ``downgrade`` puts it back."""
+
+    upgrade: Any
+    downgrade: Any = None
+
+
+@dataclass
+class Extra:
+    """What the comparison adds to (or refuses in) one revision."""
+
+    changes: list[Change] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    #: Operations that put back, after a table's rebuild, what the rebuild does not copy:
+    #: (upgrade's, downgrade's), each run after autogenerate's own.
+    after_rebuilds: tuple[list[Any], list[Any]] = field(default_factory=lambda: ([], []))
+
+    def add(self, upgrade: Any, downgrade: Any = None) -> None:
+        self.changes.append(Change(upgrade, downgrade))
+
+    @property
+    def upgrade(self) -> list[Any]:
+        return [change.upgrade for change in self.changes]
+
+    @property
+    def downgrade(self) -> list[Any]:
+        """In the order the downgrade runs them."""
+        return [c.downgrade for c in reversed(self.changes) if c.downgrade is not None]
+
+    def lines(self, dialect: Any = None) -> list[str]:
+        """The differences as drift lines: the operations that would remove them, and what
+        cannot be written."""
+        return [_line(change, dialect) for change in self.changes] + self.refusals
+
+    def without(self, known: frozenset[str], dialect: Any = None) -> Extra:
+        """Without the differences a baseline accepts (by their drift lines)."""
+        return Extra(
+            [c for c in self.changes if _line(c, dialect) not in known],
+            [r for r in self.refusals if r not in known],
+            self.after_rebuilds,
+        )
+
+
+def _line(change: Change, dialect: Any) -> str:
+    from contribkit.workflows.migrations.describe import describe
+
+    return "; ".join(describe(op, dialect) for op in flatten_all([change.upgrade]))
+
+
+def flatten_all(operations: list[Any]) -> Iterator[Any]:
+    for op in operations:
+        if isinstance(op, ops.OpContainer):
+            yield from flatten(op)
+        else:
+            yield op
+
+
+def compared_tables(metadata: Any, exclude: frozenset[str]) -> list[str]:
+    return [name for name in metadata.tables if name not in exclude]
+
+
+def models_catalogue(dialect: str, metadata: Any, tables: list[str]) -> Catalogue:
+    """The catalogue of the models as ``create_all`` builds them on a throw-away database of
+    ``dialect`` (once per run: the models do not change while it runs)."""
+    from contribkit.databases.engines import create_engine
+    from contribkit.databases.throwaway import ephemeral_database
+
+    key = (dialect, id(metadata))
+    cached = _models.get(key)
+    if cached is not None and cached[0] is metadata:
+        return cached[1]
+    with ephemeral_database(dialect) as url:
+        engine = create_engine(url)
+        try:
+            with engine.begin() as connection:
+                models = dialect_named(dialect)
+                unsupported = models.cannot_hold(connection, (metadata.tables[t] for t in tables))
+                if unsupported:
+                    raise CheckFailed(unsupported[0])
+                try:
+                    metadata.create_all(connection)
+                except sa.exc.SQLAlchemyError as exc:
+                    raise CheckFailed(
+                        f"the models cannot be created on {dialect}, so what autogenerate does "
+                        f"not compare was not compared: {one_line(exc)}"
+                    ) from exc
+                catalogue = models.catalogue(connection, tables)
+        finally:
+            engine.dispose()
+    _models[key] = (metadata, catalogue)
+    return catalogue
+
+
+def compare(
+    connection: Any,
+    metadata: Any,
+    exclude: frozenset[str] = frozenset(),
+    autogenerated: list[Any] | None = None,
+    reverse: list[Any] | None = None,
+    rebuilt: tuple[set[str], set[str]] | None = None,
+) -> Extra:
+    """The differences autogenerate did not report between the connected database and the
+    models; ``autogenerated``: the leaf operations autogenerate found, whose objects are left
+    to it (an ``alter_column`` of theirs gains the column's default change, and its reverse in
+    ``reverse``, the downgrade's, the old default). ``rebuilt``: the tables the revision's
+    upgrade and downgrade rebuild, when writing one: what a rebuild drops is put back."""
+    if isinstance(metadata, list | tuple):  # env.py's target_metadata may be several
+        parts = [compare(connection, m, exclude, autogenerated, reverse, rebuilt) for m in metadata]
+        return Extra(
+            [c for part in parts for c in part.changes],
+            [r for part in parts for r in part.refusals],
+            tuple([op for part in parts for op in part.after_rebuilds[i]] for i in (0, 1)),  # type: ignore[arg-type]
+        )
+    dialect = dialect_named(connection.dialect.name)
+    if not dialect.compares:
+        return Extra()
+    tables = compared_tables(metadata, exclude)
+    try:
+        wanted = models_catalogue(dialect.name, metadata, tables)
+    except CheckFailed as exc:  # a problem to report (or baseline), never a pass
+        return Extra(refusals=[exc.message])
+    have = dialect.catalogue(connection, tables)
+    known = _Autogenerated(autogenerated or [], reverse or [])
+    extra = Extra()
+    for name in tables:
+        if name in have.tables and name in wanted.tables and name not in known.tables:
+            writer = _TableWriter(dialect, metadata.tables[name], have.tables[name], known)
+            before = len(extra.changes)
+            writer.compare(wanted.tables[name], extra)
+            if rebuilt is not None:
+                own = extra.changes[before:]
+                up = name in rebuilt[0] or any(_rebuilds(dialect, c.upgrade) for c in own)
+                down = name in rebuilt[1] or any(_rebuilds(dialect, c.downgrade) for c in own)
+                writer.survive_rebuilds(wanted.tables[name], up, down, extra)
+    _compare_enums(dialect, have, wanted, extra)
+    return extra
+
+
+def rebuilt_tables(dialect_name: str, container: Any) -> set[str]:
+    """The tables a revision function (``UpgradeOps`` / ``DowngradeOps``) rebuilds."""
+    dialect = dialect_named(dialect_name)
+    return {
+        op.table_name
+        for op in container.ops
+        if isinstance(op, ops.ModifyTableOps) and dialect.rebuilds(op)
+    }
+
+
+def _rebuilds(dialect: Dialect, op: Any) -> bool:
+    return isinstance(op, ops.ModifyTableOps) and dialect.rebuilds(op)
+
+
+def merge_adjacent_batches(container: Any) -> None:
+    """One batch per table where operations on it follow each other: SQLite rebuilds the
+    table once per batch."""
+    merged: list[Any] = []
+    for op in container.ops:
+        last = merged[-1] if merged else None
+        if (
+            isinstance(op, ops.ModifyTableOps)
+            and isinstance(last, ops.ModifyTableOps)
+            and (last.table_name, last.schema) == (op.table_name, op.schema)
+        ):
+            last.ops.extend(op.ops)
+        else:
+            merged.append(op)
+    container.ops = merged
+
+
+class _Autogenerated:
+    """The objects autogenerate's operations already deal with."""
+
+    def __init__(self, leaf_ops: list[Any], reverse: list[Any]) -> None:
+        self.ops = leaf_ops
+        self.reverse = reverse
+        self.tables = {
+            op.table_name for op in leaf_ops if isinstance(op, ops.CreateTableOp | ops.DropTableOp)
+        }
+        self.indexes = {
+            op.index_name for op in leaf_ops if isinstance(op, ops.CreateIndexOp | ops.DropIndexOp)
+        }
+
+    def alter(self, table: str, column: str, *, downgrade: bool = False) -> Any:
+        for op in self.reverse if downgrade else self.ops:
+            if isinstance(op, ops.AlterColumnOp) and (op.table_name, op.column_name) == (
+                table,
+                column,
+            ):
+                return op
+        return None
+
+
+class _TableWriter:
+    """One table's differences, as operations on ``dialect``."""
+
+    def __init__(
+        self, dialect: Dialect, table: sa.Table, have: TableCatalogue, known: _Autogenerated
+    ) -> None:
+        self.dialect = dialect
+        self.table = table
+        self.have = have
+        self.known = known
+
+    def compare(self, wanted: TableCatalogue, extra: Extra) -> None:
+        for column, target in wanted.columns.items():
+            current = self.have.columns.get(column)
+            if current is not None and current.normalized != target.normalized:
+                self._default(column, current.default, target.default, extra)
+        if "checks" in self.dialect.compares:
+            self._checks(wanted, extra)
+        if "expression_indexes" in self.dialect.compares:
+            self._indexes(wanted, extra)
+
+    def _wrap(self, op: Any) -> Any:
+        """SQLite changes constraints by rebuilding the table: in batch mode."""
+        if self.dialect.alters_by_rebuild:
+            return ops.ModifyTableOps(self.table.name, [op], schema=self.table.schema)
+        return op
+
+    def _default(self, name: str, old: str | None, new: str | None, extra: Extra) -> None:
+        column = self.table.c[name]
+        declared = column.server_default
+        target = declared if isinstance(declared, sa.DefaultClause) else None
+        if target is None and new is not None:
+            target = sa.DefaultClause(sa.text(new))
+        previous = sa.DefaultClause(sa.text(old)) if old is not None else None
+        merged = self.known.alter(self.table.name, name)
+        if merged is not None and merged.modify_server_default is False:
+            # One ALTER for the column: its NOT NULL and its default together.
+            merged.modify_server_default = target
+            merged.existing_server_default = previous
+            undo = self.known.alter(self.table.name, name, downgrade=True)
+            if undo is not None:
+                undo.modify_server_default = previous
+                undo.existing_server_default = target
+            return
+        if merged is not None:
+            return  # autogenerate compares this project's defaults itself
+        common = {"existing_type": column.type, "existing_nullable": column.nullable}
+        up, down = (
+            ops.AlterColumnOp(
+                self.table.name,
+                name,
+                modify_server_default=new_default,
+                existing_server_default=old_default,
+                schema=self.table.schema,
+                **common,
+            )
+            for new_default, old_default in ((target, previous), (previous, target))
+        )
+        extra.add(self._wrap(up), self._wrap(down))
+
+    def _model_check(self, name: str | None) -> Any:
+        for constraint in self.table.constraints:
+            if isinstance(constraint, sa.CheckConstraint) and name and constraint.name == name:
+                return constraint
+        return None
+
+    def _checks(self, wanted: TableCatalogue, extra: Extra) -> None:
+        table = self.table.name
+        for key, check in wanted.checks.items():
+            if key in self.have.checks:
+                continue
+            if check.name is None or (
+                not self.dialect.names_checks and self._model_check(check.name) is None
+            ):
+                extra.refusals.append(
+                    f"CHECK ({check.sql}) on {table} has no name, and {self.dialect.name} "
+                    "needs one to add it and drop it: name it in the models "
+                    "(CheckConstraint(..., name=...) or a 'ck' naming convention)"
+                )
+                continue
+            model = self._model_check(check.name)
+            condition = model.sqltext if model is not None else sa.text(check.sql)
+            extra.add(
+                self._wrap(ops.CreateCheckConstraintOp(check.name, table, condition)),
+                self._wrap(ops.DropConstraintOp(check.name, table, type_="check")),
+            )
+        for key, check in self.have.checks.items():
+            if key in wanted.checks:
+                continue
+            if check.name is None:
+                extra.refusals.append(
+                    f"CHECK ({check.sql}) on {table} is not in the models, and SQLite can drop "
+                    "an unnamed CHECK only by a rebuild given the table's other constraints: "
+                    "write it by hand (op.batch_alter_table(..., recreate='always'))"
+                )
+                continue
+            extra.add(
+                self._wrap(ops.DropConstraintOp(check.name, table, type_="check")),
+                self._wrap(ops.CreateCheckConstraintOp(check.name, table, sa.text(check.sql))),
+            )
+
+    def survive_rebuilds(
+        self, wanted: TableCatalogue, upgrade: bool, downgrade: bool, extra: Extra
+    ) -> None:
+        """A rebuilt SQLite table loses its indexes on expressions (Alembic cannot reflect
+        them) and its unnamed CHECK constraints: create the first again after the rebuild,
+        and refuse to lose the second."""
+        if not (upgrade or downgrade):
+            return
+        normalize = self.dialect.normalize_index
+        kept = {
+            name: sql
+            for name, sql in self.have.expression_indexes.items()
+            if name not in self.known.indexes
+            and name in wanted.expression_indexes
+            and normalize(sql) == normalize(wanted.expression_indexes[name])
+        }
+        after_upgrade, after_downgrade = extra.after_rebuilds
+        for name, sql in kept.items():
+            model = self._model_index(name)
+            if upgrade and model is not None:
+                after_upgrade.append(ops.CreateIndexOp.from_index(model))
+            if downgrade:
+                after_downgrade.append(ops.ExecuteSQLOp(sql))
+        unnamed = [c.sql for c in self.have.checks.values() if c.name is None]
+        if unnamed:
+            extra.refusals.append(
+                f"the rebuild of {self.table.name} on {self.dialect.name} would drop its "
+                f"unnamed CHECK ({unnamed[0]}): name it in the models and in a revision first"
+            )
+
+    def _model_index(self, name: str) -> Any:
+        return next((ix for ix in self.table.indexes if ix.name == name), None)
+
+    def _indexes(self, wanted: TableCatalogue, extra: Extra) -> None:
+        normalize = self.dialect.normalize_index
+        have = self.have.expression_indexes
+        for name, definition in wanted.expression_indexes.items():
+            if name in self.known.indexes:
+                continue
+            current = have.get(name)
+            if current is not None and normalize(current) == normalize(definition):
+                continue
+            model = self._model_index(name)
+            if model is None:
+                extra.refusals.append(
+                    f"index {name} on {self.table.name} ({definition}) is not an Index of the "
+                    "models' table: write it by hand"
+                )
+                continue
+            if current is not None:
+                self._drop_index(name, current, extra)
+            extra.add(ops.CreateIndexOp.from_index(model), ops.DropIndexOp.from_index(model))
+        for name, definition in have.items():
+            if (
+                name not in wanted.expression_indexes
+                and name not in self.known.indexes
+                and self._model_index(name) is None
+            ):
+                self._drop_index(name, definition, extra)
+
+    def _drop_index(self, name: str, definition: str, extra: Extra) -> None:
+        extra.add(
+            ops.DropIndexOp(name, self.table.name, schema=self.table.schema),
+            ops.ExecuteSQLOp(definition),
+        )
+
+
+def _compare_enums(dialect: Dialect, have: Catalogue, wanted: Catalogue, extra: Extra) -> None:
+    """Native enum values: new ones are added in the models' order; any other change is
+    refused, since PostgreSQL cannot remove or reorder a value."""
+    if "enums" not in dialect.compares:
+        return
+    for name, values in wanted.enums.items():
+        current = have.enums.get(name)
+        if current is None or current == values:
+            continue
+        if [v for v in values if v in current] != list(current):
+            extra.refusals.append(
+                f"enum type {name} has values {list(current)} in the database but {list(values)} "
+                f"in the models: {dialect.name} can only add values; write the change by hand "
+                "(a new type, ALTER COLUMN ... TYPE ... USING, then drop the old type)"
+            )
+            continue
+        added: list[tuple[str, str, str]] = []
+        for index, value in enumerate(values):
+            if value in current:
+                continue
+            if index:  # after the value before it, which exists by now
+                added.append((value, "AFTER", values[index - 1]))
+            else:
+                added.append((value, "BEFORE", next(v for v in values if v in current)))
+        extra.add(AddEnumValuesOp(name, added))

@@ -1,0 +1,72 @@
+"""The dialect objects' catalogues: one spelling per stored value, and the session's real
+database read back as create_all built it."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from contribkit.databases.dialects import dialect_named
+from contribkit.databases.engines import create_engine
+from contribkit.databases.throwaway import ephemeral_database
+
+
+@pytest.mark.parametrize(
+    ("dialect", "one", "other"),
+    [
+        ("sqlite", "'0'", "0"),
+        ("sqlite", "(CURRENT_TIMESTAMP)", "CURRENT_TIMESTAMP"),
+        ("postgresql", "'a'::character varying", "'a'::text"),
+        ("postgresql", "CURRENT_TIMESTAMP", "now()"),
+        ("mysql", "current_timestamp()", "CURRENT_TIMESTAMP"),
+        ("mysql", "'3'", "3"),
+    ],
+)
+def test_equal_defaults_normalize_alike(dialect: str, one: str, other: str) -> None:
+    normalize = dialect_named(dialect).normalize_default
+    assert normalize(one) == normalize(other)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "one", "other"),
+    [("sqlite", "'0'", "'1'"), ("postgresql", "'a'::text", "'b'::text"), ("mysql", "0", "1")],
+)
+def test_different_defaults_stay_different(dialect: str, one: str, other: str) -> None:
+    normalize = dialect_named(dialect).normalize_default
+    assert normalize(one) != normalize(other)
+
+
+def test_checks_normalize_their_quotes_and_parentheses() -> None:
+    postgresql, mysql = dialect_named("postgresql"), dialect_named("mysql")
+    assert postgresql.normalize_check("((q >= 0))") == mysql.normalize_check("`q` >= 0")
+
+
+def test_the_catalogue_reads_what_create_all_built(dialect: str) -> None:
+    metadata = sa.MetaData()
+    table = sa.Table(
+        "t",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("q", sa.Integer, nullable=False, server_default="5"),
+        sa.Column("name", sa.String(20)),
+        sa.CheckConstraint("q >= 0", name="ck_q"),
+    )
+    if dialect != "mysql":  # MariaDB has no indexes on expressions
+        sa.Index("ix_lower", sa.func.lower(table.c.name))
+    with ephemeral_database(dialect) as url:
+        engine = create_engine(url)
+        try:
+            with engine.begin() as connection:
+                metadata.create_all(connection)
+                catalogue = dialect_named(dialect).catalogue(connection, ["t", "absent"])
+        finally:
+            engine.dispose()
+    assert set(catalogue.tables) == {"t"}
+    entry = catalogue.tables["t"]
+    assert entry.columns["q"].normalized == "5"
+    assert entry.columns["name"].default is None
+    assert [c.name for c in entry.checks.values()] == ["ck_q"]
+    assert list(entry.checks) == ["q >= 0"]
+    if dialect != "mysql":
+        assert list(entry.expression_indexes) == ["ix_lower"]
+        assert "lower" in entry.expression_indexes["ix_lower"]
