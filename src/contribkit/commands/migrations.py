@@ -24,6 +24,7 @@ def migrate(
     message: str | None = None,
     dialect: str | None = None,
     allow_destructive: bool = False,
+    require_rows: bool = False,
     check: bool = False,
     no_cache: bool = False,
 ) -> Result:
@@ -36,6 +37,7 @@ def migrate(
         message or "",
         dialect=dialect,
         allow_destructive=allow_destructive,
+        require_rows=require_rows,
         cache=not no_cache,
     )
     result = Result()

@@ -33,6 +33,11 @@ COMMANDS = (
                 "allow drops of tables, columns, indexes and constraints",
                 flag=True,
             ),
+            Option(
+                "require_rows",
+                "fail when a table the revision changes could not be given rows to verify with",
+                flag=True,
+            ),
             Option("check", "run the check instead: heads, round trips, drift, notes", flag=True),
             NO_CACHE,
         ),

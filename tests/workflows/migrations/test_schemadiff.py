@@ -389,3 +389,40 @@ def test_rebuilding_a_parent_table_keeps_child_rows_under_plain_alembic(
                 command.downgrade(config, "-1")
                 command.downgrade(config, "-1")
                 assert _query(url, books) == [(2,)]
+
+
+CODE = '    sa.Column("code", sa.String(10), nullable=False),\n'
+TAG = """
+tag = sa.Table(
+    "tag",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(10), nullable=False),
+    sa.CheckConstraint("code = 'x'", name="fixed"),
+)
+"""
+
+
+def test_a_revision_verified_on_an_empty_table_says_so(library, dialect) -> None:
+    """The seeder cannot fill a table its CHECK constrains: "verified" would be verified on
+    nothing, so the line names the table."""
+    (library.root / FILE).write_text((library.root / FILE).read_text() + TAG)
+    _migrate(library, "tags")
+    library.edit(FILE, CODE, CODE + '    sa.Column("hint", sa.String(10), nullable=True),\n')
+    outcome = _migrate(library, "tag_hint")
+    assert f"{dialect}: verify could not seed tag" in outcome.out
+    assert "_tag_hint.py verified without rows in tag" in outcome.out
+    assert "✓" not in next(
+        line for line in outcome.out.splitlines() if "_tag_hint.py verified" in line
+    )
+
+
+def test_require_rows_refuses_a_revision_verified_on_an_empty_table(library, dialect) -> None:
+    (library.root / FILE).write_text((library.root / FILE).read_text() + TAG)
+    _migrate(library, "tags")
+    library.edit(FILE, CODE, CODE + '    sa.Column("hint", sa.String(10), nullable=True),\n')
+    before = library.snapshot()
+    outcome = library.cli("migrate", "-m", "tag_hint", "--require-rows")
+    assert outcome.code == 1
+    assert f"error: {dialect}: verify: no rows in tag, which the revision changes" in outcome.err
+    assert library.snapshot() == before

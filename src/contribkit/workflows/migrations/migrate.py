@@ -99,10 +99,12 @@ def migrate(
     *,
     dialect: str | None = None,
     allow_destructive: bool = False,
+    require_rows: bool = False,
     cache: bool = True,
 ) -> MigrateResult:
     """Create the revisions for the models' pending changes (see the module's docstring for
-    which); ``cache``: start from the head's state an earlier run saved instead of replaying the
+    which); ``require_rows``: refuse a revision verified without rows in a table it changes;
+    ``cache``: start from the head's state an earlier run saved instead of replaying the
     history."""
     slug = message_to_slug(message)
     dialects = config.select_dialects(dialect)
@@ -124,7 +126,9 @@ def migrate(
         _ensure_template(staged.folder)
         file_stamp = datetime.now(timezone.utc).strftime("%Y_%m_%d_%H%M%S")
         runs_on = config.dialects if live.shared else ()
-        run = _Run(staged, live, slug, file_stamp, allow_destructive, accepted, runs_on)
+        run = _Run(
+            staged, live, slug, file_stamp, allow_destructive, require_rows, accepted, runs_on
+        )
         result = MigrateResult()
         staged_files: dict[str, Path] = {}
         for writer, verify_on in plan:
@@ -169,6 +173,7 @@ class _Run:
     slug: str
     file_stamp: str
     allow_destructive: bool
+    require_rows: bool
     accepted: baseline.Baseline
     #: The dialects a shared history's revision must run on; empty for a per-dialect history.
     runs_on: tuple[str, ...]
@@ -192,7 +197,11 @@ def _one_revision(run: _Run, writer: str, verify_on: tuple[str, ...]) -> _Verifi
         ruff_format,
         upgrade_to_head,
     )
-    from contribkit.workflows.migrations.verify import TrialDatabase, verify_new_revision
+    from contribkit.workflows.migrations.verify import (
+        TrialDatabase,
+        touched_tables,
+        verify_new_revision,
+    )
 
     staged, accepted = run.staged, run.accepted
     rev_id = uuid.uuid4().hex[:12]
@@ -228,12 +237,25 @@ def _one_revision(run: _Run, writer: str, verify_on: tuple[str, ...]) -> _Verifi
         for name in verify_on:
             known_drift = accepted.of(name).known_drift
             with step(name, "verify"), TrialDatabase(staged, name, urls[name]) as db:
-                unseeded = verify_new_revision(
-                    db, generated.revision, generated.down_revision, known_drift
+                verification = verify_new_revision(
+                    db,
+                    generated.revision,
+                    generated.down_revision,
+                    known_drift,
+                    touched_tables(generated.upgrade_ops),
                 )
-                for table in unseeded:
+                for table in verification.unseeded:
                     console.warn(f"{name}: verify could not seed {table}")
-            console.ok(f"{name}: {generated.path.name} verified")
+            if verification.empty:  # verified, but not with the rows it could lose
+                empty = ", ".join(verification.empty)
+                if run.require_rows:
+                    raise CheckFailed(
+                        f"{name}: verify: no rows in {empty}, which the revision changes "
+                        "(--require-rows): see why the seeder could not fill it above"
+                    )
+                console.warn(f"{name}: {generated.path.name} verified without rows in {empty}")
+            else:
+                console.ok(f"{name}: {generated.path.name} verified")
     own = [str(c) for c in concerns if c.kind != reviewing.SQUAWK]
     return _Verified(generated.path, generated.revision, own)
 

@@ -20,10 +20,42 @@ ROWS_PER_TABLE = 2
 
 
 def _value(column: sa.Column, model_column: sa.Column | None, n: int, dialect: Any) -> Any:
-    type_ = model_column.type if model_column is not None else column.type
-    # A custom type declares no python_type: make a value of the type it stores on this
-    # dialect, which the custom type's own conversion then binds.
-    type_ = stored_type(type_, dialect)
+    declared = model_column.type if model_column is not None else column.type
+    stored = _stored_value(column, stored_type(declared, dialect), n)
+    if not isinstance(declared, sa.TypeDecorator):
+        return stored
+    # A project's type converts what it is given before the database sees it (a UUID kept as
+    # CHAR, JSON checked by a model): offer it values of the kinds such types take, its own
+    # python_type first, and keep the first its conversion accepts.
+    for candidate in _candidates(declared, stored, n):
+        try:
+            processor = declared.bind_processor(dialect)
+            if processor is not None:
+                processor(candidate)
+        except Exception:  # the project's own conversion refused it: try the next kind
+            continue
+        return candidate
+    return stored
+
+
+def _candidates(declared: Any, stored: Any, n: int) -> list[Any]:
+    try:
+        python_type = declared.python_type
+    except NotImplementedError:
+        python_type = None
+    made = {
+        uuid.UUID: uuid.uuid4,
+        dict: lambda: {"seed": n},
+        list: lambda: [n],
+        dt.datetime: lambda: dt.datetime(2024, 1, 1, 12, 0, n, tzinfo=dt.timezone.utc),
+        int: lambda: n,
+    }
+    first = [made[python_type]()] if python_type in made else []
+    return [*first, stored, *(make() for make in made.values())]
+
+
+def _stored_value(column: sa.Column, type_: Any, n: int) -> Any:
+    """A value of ``type_``, the type the database stores."""
     enums = getattr(type_, "enums", None)
     if enums:
         return enums[0]

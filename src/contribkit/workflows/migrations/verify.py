@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -270,22 +271,47 @@ def _short(statement: str, limit: int = 100) -> str:
     return f"{text[:limit]}{'...' if len(text) > limit else ''}"
 
 
+def touched_tables(leaf_ops: list[Any]) -> frozenset[str]:
+    """The tables a revision's operations change that existed before it."""
+    from alembic.operations import ops
+
+    created = {op.table_name for op in leaf_ops if isinstance(op, ops.CreateTableOp)}
+    names = {
+        getattr(op, "table_name", None) or getattr(op, "source_table", None) for op in leaf_ops
+    }
+    return frozenset(name for name in names if name and name not in created)
+
+
+@dataclass(frozen=True)
+class Verification:
+    #: Tables the seeder could not fill, each with the reason.
+    unseeded: list[str]
+    #: Tables the revision changes that held no rows while it was verified.
+    empty: list[str]
+
+
 def verify_new_revision(
     db: TrialDatabase,
     revision: str,
     previous: str | None,
     known_drift: frozenset[str] = frozenset(),
-) -> list[str]:
-    """Verify one new revision on a fresh database; returns tables the seeder could not fill.
+    touched: frozenset[str] = frozenset(),
+) -> Verification:
+    """Verify one new revision on a fresh database.
 
-    ``known_drift``: differences the project's baseline accepts, which may remain."""
+    ``known_drift``: differences the project's baseline accepts, which may remain;
+    ``touched``: the existing tables the revision changes, which should hold rows."""
     if previous is not None:
         _checked(f"upgrade to the previous head {previous}", lambda: db.upgrade(previous))
     unseeded = db.seed()
-    round_trip(db, revision, previous)
+    counts = db.counts()
+    round_trip(db, revision, previous, before=counts)
     drift = [line for line in db.drift() if line not in known_drift]
     if drift:
         raise CheckFailed(
             f"after upgrade to {revision} the models still differ: {'; '.join(drift)}"
         )
-    return [f"{table} ({reason})" for table, reason in unseeded.items()]
+    return Verification(
+        [f"{table} ({reason})" for table, reason in unseeded.items()],
+        sorted(table for table in touched if counts.get(table) == 0),
+    )
