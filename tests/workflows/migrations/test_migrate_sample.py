@@ -218,3 +218,14 @@ def test_runs_with_different_temporary_folders_share_one_lock(adopted, tmp_path)
     rest, _ = run.communicate(timeout=120)
     assert run.returncode == 0, seen + rest
     assert len(adopted.versions("sqlite")) == len(before) + 1
+
+
+def test_check_says_whether_every_dialects_head_matches_the_models(adopted) -> None:
+    matched = adopted.cli("check")
+    assert matched.code == 0
+    assert "sqlite, postgresql: every head matches the models" in matched.out
+    adopted.edit(MODELS, CITY, CITY + '    sa.Column("zone", sa.String(8), nullable=True),\n')
+    assert adopted.cli("migrate", "-m", "add_zone", "--dialect", "sqlite").code == 0
+    differs = adopted.cli("check")
+    assert differs.code == 1
+    assert "heads that do not match the models: postgresql" in differs.out

@@ -304,7 +304,26 @@ def run_checks(
                 report = check_dialect(migrations, name, noted, old, script)
             reports.append(report)
             _print_report(report, accepted.of(name), as_baseline)
+    if len(reports) > 1 and not as_baseline:
+        _print_parity(reports)
     return reports
+
+
+def _print_parity(reports: list[DialectReport]) -> None:
+    """Whether every dialect's head holds what the models declare: each history is checked
+    on its own, so one dialect's mistake (an index on the wrong table) shows only here."""
+    differing = [
+        r.dialect
+        for r in reports
+        if any(p.startswith((baselines.DRIFT, UNCHECKED)) for p in r.problems)
+    ]
+    if not differing:
+        console.ok(
+            f"{', '.join(r.dialect for r in reports)}: every head matches the models "
+            "(tables, columns, types, keys, indexes, CHECK constraints, server defaults, enum values)"
+        )
+    else:
+        console.info(f"heads that do not match the models: {', '.join(differing)}")
 
 
 def _print_report(
