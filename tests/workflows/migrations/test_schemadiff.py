@@ -426,3 +426,18 @@ def test_require_rows_refuses_a_revision_verified_on_an_empty_table(library, dia
     assert outcome.code == 1
     assert f"error: {dialect}: verify: no rows in tag, which the revision changes" in outcome.err
     assert library.snapshot() == before
+
+
+def test_an_index_the_models_declare_twice_is_compared_once(library) -> None:
+    """``index=True`` under a naming convention and an explicit ``Index`` of that name are one
+    index (Prefect's models have such pairs); create_all alone would stop at the second."""
+    library.edit(
+        FILE,
+        'sa.Column("title", sa.String(80), nullable=False)',
+        'sa.Column("title", sa.String(80), nullable=False, index=True)',
+    )
+    library.edit(FILE, "    # more\n", '    sa.Index("ix_book_title", "title"),\n')
+    outcome = _migrate(library, "title_index")
+    assert "cannot be created" not in outcome.out + outcome.err
+    checked = library.cli("check")
+    assert checked.code == 0, checked.out

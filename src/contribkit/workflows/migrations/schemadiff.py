@@ -152,7 +152,7 @@ def models_catalogue(dialect: str, metadata: Any, tables: list[str]) -> Catalogu
                 if unsupported:
                     raise CheckFailed(unsupported[0])
                 try:
-                    metadata.create_all(connection)
+                    without_repeated_indexes(metadata).create_all(connection)
                 except sa.exc.SQLAlchemyError as exc:
                     raise CheckFailed(
                         f"the models cannot be created on {dialect}, so what autogenerate does "
@@ -163,6 +163,36 @@ def models_catalogue(dialect: str, metadata: Any, tables: list[str]) -> Catalogu
             engine.dispose()
     _models[key] = (metadata, catalogue)
     return catalogue
+
+
+def without_repeated_indexes(metadata: sa.MetaData) -> sa.MetaData:
+    """``metadata``, or a copy without the second of two indexes that are one: same name, same
+    table, same columns (``index=True`` under a naming convention and an explicit ``Index`` of
+    that name, as real models have). ``create_all`` would stop at the repeat; the project's own
+    migrations created the index once."""
+
+    def shape(index: sa.Index) -> tuple[Any, ...]:
+        return (index.name, index.table.name, tuple(str(e) for e in index.expressions))
+
+    seen: set[tuple[Any, ...]] = set()
+    repeated = []
+    for table in metadata.tables.values():
+        for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+            if shape(index) in seen:
+                repeated.append(shape(index))
+            seen.add(shape(index))
+    if not repeated:
+        return metadata
+    copy = sa.MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.tables.values():
+        table.to_metadata(copy)
+    kept: set[tuple[Any, ...]] = set()
+    for table in copy.tables.values():
+        for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+            if shape(index) in kept:
+                table.indexes.discard(index)
+            kept.add(shape(index))
+    return copy
 
 
 def compare(
