@@ -70,3 +70,26 @@ def test_the_catalogue_reads_what_create_all_built(dialect: str) -> None:
     if dialect != "mysql":
         assert list(entry.expression_indexes) == ["ix_lower"]
         assert "lower" in entry.expression_indexes["ix_lower"]
+
+
+def test_case_is_kept_inside_string_literals() -> None:
+    sqlite = dialect_named("sqlite")
+    assert sqlite.normalize_default("'Draft'") != sqlite.normalize_default("'draft'")
+    assert sqlite.normalize_check("STATUS IN ('a')") == sqlite.normalize_check("status in ('a')")
+
+
+def test_postgresql_checks_compare_without_the_casts_a_type_change_adds() -> None:
+    postgresql = dialect_named("postgresql")
+    fresh = "((s)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))"
+    retyped = "(s = ANY (ARRAY[('a'::character varying)::text, ('b'::character varying)::text]))"
+    assert postgresql.normalize_check(fresh) == postgresql.normalize_check(retyped)
+    assert postgresql.normalize_check(fresh) != postgresql.normalize_check(
+        retyped.replace("'b'", "'c'")
+    )
+
+
+def test_a_serial_column_default_is_the_same_whatever_its_sequence_is_called() -> None:
+    postgresql = dialect_named("postgresql")
+    assert postgresql.normalize_default("nextval('t_id_seq'::regclass)") == (
+        postgresql.normalize_default("nextval('u_id_seq'::regclass)")
+    )

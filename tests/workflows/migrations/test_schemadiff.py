@@ -441,3 +441,34 @@ def test_an_index_the_models_declare_twice_is_compared_once(library) -> None:
     assert "cannot be created" not in outcome.out + outcome.err
     checked = library.cli("check")
     assert checked.code == 0, checked.out
+
+
+def test_a_changed_check_condition_is_dropped_before_it_is_created(
+    library, dialect, tmp_path
+) -> None:
+    library.edit(FILE, "    # more\n", '    sa.CheckConstraint("pages >= 0", name="pages"),\n')
+    _migrate(library, "pages_not_negative")
+    library.edit(FILE, '"pages >= 0"', '"pages >= -1"')  # the seeded rows still pass
+    _migrate(library, "pages_positive")
+    with ephemeral_database(dialect) as url:
+        _applied(library, dialect, tmp_path, url)
+        assert "-1" in _checks(dialect, url, "book")["ck_book_pages"]
+        _query(url, "INSERT INTO book (title, pages) VALUES ('x', -1)")
+        with pytest.raises(sa.exc.DBAPIError):
+            _query(url, "INSERT INTO book (title, pages) VALUES ('y', -2)")
+    assert library.cli("check").code == 0
+
+
+def test_columns_that_carry_a_check_are_added_and_dropped(library, dialect) -> None:
+    """MariaDB gives a JSON column a CHECK of its own, and dropping a column drops the CHECKs
+    on it: neither is the comparison's to write."""
+    note_check = '    sa.CheckConstraint("note <> \'\'", name="note"),\n'
+    library.edit(
+        FILE, "    # more\n", f'    sa.Column("extra", sa.JSON, nullable=True),\n{note_check}'
+    )
+    _migrate(library, "extra_and_note_check")
+    library.edit(FILE, '    sa.Column("note", sa.String(40), nullable=True),\n', "")
+    library.edit(FILE, note_check, "")
+    dropped = library.cli("migrate", "-m", "no_note", "--allow-destructive")
+    assert dropped.code == 0, dropped.err
+    assert library.cli("check").code == 0

@@ -49,13 +49,27 @@ class Catalogue:
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+#: A string literal, its quotes doubled inside.
+LITERAL = re.compile(r"'(?:[^']|'')*'")
+
+
 def squeeze(sql: str) -> str:
-    """Whitespace collapsed, identifier quotes dropped, lower case: two spellings of one
-    expression by the same server become one string."""
-    text = re.sub(r"[\"`]", "", sql)
-    text = re.sub(r"\s+", " ", text).strip().lower()
+    """Whitespace collapsed, identifier quotes dropped, lower case outside string literals:
+    two spellings of one expression by the same server become one string, and ``'Draft'``
+    stays different from ``'draft'``."""
+    parts = []
+    last = 0
+    for literal in LITERAL.finditer(sql):
+        parts += [_squeeze_code(sql[last : literal.start()]), literal.group()]
+        last = literal.end()
+    parts.append(_squeeze_code(sql[last:]))
+    text = re.sub(r"\s+", " ", "".join(parts)).strip()
     text = re.sub(r"\(\s+", "(", text)
     return re.sub(r"\s+\)", ")", text)
+
+
+def _squeeze_code(code: str) -> str:
+    return re.sub(r"[\"`]", "", code).lower()
 
 
 def strip_parentheses(sql: str) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from contribkit.databases.dialects.base import (
+    LITERAL,
     Catalogue,
     Check,
     Column,
@@ -53,6 +54,8 @@ WHERE n.nspname = current_schema() AND (x.indexprs IS NOT NULL OR x.indpred IS N
 #: A cast PostgreSQL adds to a literal default: ``'a'::character varying``.
 _LITERAL_CAST = re.compile(r"^('(?:[^']|'')*')::[a-z ]+(\(\d+\))?(\[\])?$")
 _NOW = {"now()", "current_timestamp", "transaction_timestamp()"}
+#: ``::character varying(20)``, ``::text[]``: a cast, outside string literals.
+_CAST = re.compile(r"::[a-z_]+(?: [a-z_]+)*(?:\(\d+\))?(?:\[\])?")
 
 
 class PostgreSQL(Dialect):
@@ -89,7 +92,22 @@ class PostgreSQL(Dialect):
             enums.setdefault(name, []).append(label)
         return Catalogue(found, {name: tuple(labels) for name, labels in enums.items()})
 
+    def normalize_check(self, sql: str) -> str:
+        # A column's type change makes PostgreSQL store the condition again with other casts
+        # ('a'::character varying)::text): the condition is the same one.
+        text = _CAST.sub("", sql)
+        previous = None
+        while text != previous:  # the parentheses the casts needed
+            previous = text
+            text = re.sub(r"(?<![\w\]])\((\w+|" + LITERAL.pattern + r")\)", r"\1", text)
+            text = re.sub(r"\(\(([^()]*)\)\)", r"(\1)", text)
+        return squeeze(strip_parentheses(text))
+
     def normalize_default(self, default: str) -> str:
+        if default.startswith("nextval("):
+            # A serial column's sequence: named after the table it was created with, which a
+            # renamed table keeps.
+            return "nextval()"
         text = strip_parentheses(default)
         literal = _LITERAL_CAST.match(text)
         if literal:  # 'a'::character varying and 'a'::text hold the same value

@@ -188,7 +188,7 @@ def _directives_hook(
         script.upgrade_ops.ops.extend(after_upgrade)
         script.downgrade_ops.ops.extend(after_downgrade)
         for container in (script.upgrade_ops, script.downgrade_ops):
-            schemadiff.merge_adjacent_batches(container)
+            schemadiff.merge_batches_by_table(container)
         captured["ops"] = list(flatten(script.upgrade_ops))
         captured["enums"] = existing_enums(context.connection)
         shared = runs_on != (context.connection.dialect.name,)

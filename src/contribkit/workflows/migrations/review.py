@@ -99,27 +99,29 @@ def review_operations(
     return concerns
 
 
-def _dropped_name(op: Any) -> tuple[str, str] | None:
-    """(table, name) of a dropped index or constraint."""
-    if isinstance(op, ops.DropIndexOp):
-        return (op.table_name, op.index_name)
-    if isinstance(op, ops.DropConstraintOp):
-        return (op.table_name, op.constraint_name)
+def _dropped_name(op: Any) -> tuple[str, str, str] | None:
+    """(kind, table, name) of a dropped index or named constraint."""
+    if isinstance(op, ops.DropIndexOp) and op.index_name:
+        return ("index", op.table_name, op.index_name)
+    if isinstance(op, ops.DropConstraintOp) and op.constraint_name:
+        return (op.constraint_type or "", op.table_name, op.constraint_name)
     return None
 
 
-def _recreated(leaf_ops: list[Any]) -> set[tuple[str, str]]:
-    """(table, name) of the indexes and constraints the revision creates: a drop of one of
-    these is a change of its definition (an FK's ON DELETE, a CHECK's condition), which
-    holds no rows and so loses none."""
+def _recreated(leaf_ops: list[Any]) -> set[tuple[str, str, str]]:
+    """(kind, table, name) of the indexes and named constraints the revision creates: a drop of
+    the same kind and name is a change of its definition (an FK's ON DELETE, a CHECK's
+    condition), which holds no rows and so loses none."""
     found = set()
     for op in leaf_ops:
-        if isinstance(op, ops.CreateIndexOp):
-            found.add((op.table_name, op.index_name))
-        elif isinstance(op, ops.CreateForeignKeyOp):
-            found.add((op.source_table, op.constraint_name))
-        elif isinstance(op, ops.CreateCheckConstraintOp | ops.CreateUniqueConstraintOp):
-            found.add((op.table_name, op.constraint_name))
+        if isinstance(op, ops.CreateIndexOp) and op.index_name:
+            found.add(("index", op.table_name, op.index_name))
+        elif isinstance(op, ops.CreateForeignKeyOp) and op.constraint_name:
+            found.add(("foreignkey", op.source_table, op.constraint_name))
+        elif isinstance(op, ops.CreateCheckConstraintOp) and op.constraint_name:
+            found.add(("check", op.table_name, op.constraint_name))
+        elif isinstance(op, ops.CreateUniqueConstraintOp) and op.constraint_name:
+            found.add(("unique", op.table_name, op.constraint_name))
     return found
 
 
