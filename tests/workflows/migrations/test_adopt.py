@@ -29,8 +29,9 @@ AMOUNT = '    sa.Column("amount", sa.Integer, nullable=False),\n'
 KNOWN_DRIFT = "drift: add column account.email VARCHAR(200)"
 UNCOMPARED = {
     "postgresql": [
-        "drift: the models cannot be created on postgresql, so what autogenerate does not "
-        'compare was not compared: date/time field value out of range: "0"'
+        "drift: account: the models cannot be created on postgresql (the models' table: "
+        'date/time field value out of range: "0"), so what autogenerate does not compare was '
+        "not compared there"
     ]
 }
 

@@ -107,6 +107,13 @@ class Dialect:
         """The catalogue of ``tables`` (those that exist) in the connected database."""
         return Catalogue()
 
+    def extensions(self, connection: Any) -> tuple[str, ...]:
+        """The extensions the connected database has installed, which the models may need."""
+        return ()
+
+    def install_extensions(self, connection: Any, names: tuple[str, ...]) -> None:
+        """Install ``names`` (see :meth:`extensions`) in the connected database."""
+
     def cannot_hold(self, connection: Any, tables: Iterable[Any]) -> list[str]:
         """What ``tables`` (of the models) declare that the connected server cannot create,
         each with what to do instead."""

@@ -92,6 +92,17 @@ class PostgreSQL(Dialect):
             enums.setdefault(name, []).append(label)
         return Catalogue(found, {name: tuple(labels) for name, labels in enums.items()})
 
+    def extensions(self, connection: Any) -> tuple[str, ...]:
+        rows = connection.exec_driver_sql(
+            "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY extname"
+        )
+        return tuple(row[0] for row in rows)
+
+    def install_extensions(self, connection: Any, names: tuple[str, ...]) -> None:
+        for name in names:  # an index's operator class (gin_trgm_ops) comes from one
+            quoted = name.replace('"', '""')
+            connection.exec_driver_sql(f'CREATE EXTENSION IF NOT EXISTS "{quoted}"')
+
     def normalize_check(self, sql: str) -> str:
         # A column's type change makes PostgreSQL store the condition again with other casts
         # ('a'::character varying)::text): the condition is the same one.

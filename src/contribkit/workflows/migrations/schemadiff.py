@@ -28,11 +28,10 @@ from contribkit.workflows.migrations.describe import flatten
 #: Alembic's and SQLAlchemy's notes on what they skip that this comparison sees instead.
 HANDLED_WARNINGS = (
     "autogenerate skipping metadata-specified expression-based index",
-    "autogenerate skipping functional index",
     "Skipped unsupported reflection of expression-based index",
 )
 #: (dialect, metadata) → the models' catalogue; the metadata is kept so its id stays its own.
-_models: dict[tuple[str, int], tuple[Any, Catalogue]] = {}
+_models: dict[tuple[Any, ...], tuple[Any, Catalogue, dict[str, str]]] = {}
 
 
 def literal(text: str) -> str:
@@ -147,67 +146,91 @@ def compared_tables(metadata: Any, exclude: frozenset[str]) -> list[str]:
     ]
 
 
-def models_catalogue(dialect: str, metadata: Any, tables: list[str]) -> Catalogue:
-    """The catalogue of the models as ``create_all`` builds them on a throw-away database of
-    ``dialect`` (once per run: the models do not change while it runs)."""
+def models_catalogue(
+    dialect: str, metadata: Any, tables: list[str], extensions: tuple[str, ...] = ()
+) -> tuple[Catalogue, dict[str, str]]:
+    """The catalogue of the models as a throw-away database of ``dialect`` holds them, and the
+    tables that could not be created there → why (once per run: the models do not change while
+    it runs). Real models are not always ``create_all``-able as a whole (an index without
+    columns, a foreign key to a column without a unique key), so each table is created on its
+    own, without foreign keys, which this comparison leaves to autogenerate. ``extensions``:
+    those the migrated database has, installed first."""
     from contribkit.databases.engines import create_engine
     from contribkit.databases.throwaway import ephemeral_database
 
-    key = (dialect, id(metadata))
+    key = (dialect, id(metadata), extensions)
     cached = _models.get(key)
     if cached is not None and cached[0] is metadata:
-        return cached[1]
+        return cached[1], cached[2]
+    buildable = buildable_copy(metadata)
+    failures: dict[str, str] = {}
     with ephemeral_database(dialect) as url:
         engine = create_engine(url)
         try:
-            with engine.begin() as connection:
-                models = dialect_named(dialect)
-                unsupported = models.cannot_hold(connection, (metadata.tables[t] for t in tables))
-                if unsupported:
-                    raise CheckFailed(unsupported[0])
+            with engine.connect() as connection:
+                unsupported = dialect_named(dialect).cannot_hold(
+                    connection, (metadata.tables[t] for t in tables)
+                )
+            if unsupported:
+                raise CheckFailed(unsupported[0])
+            if extensions:
+                with engine.begin() as connection:
+                    dialect_named(dialect).install_extensions(connection, extensions)
+            indexes = [ix for table in buildable.sorted_tables for ix in table.indexes]
+            for table in buildable.sorted_tables:
+                table.indexes.clear()  # created one by one below: one bad index spoils no table
                 try:
-                    buildable = without_repeated_indexes(metadata)
-                    default_schema = [t for t in buildable.tables.values() if t.schema is None]
-                    buildable.create_all(connection, tables=default_schema)
+                    with engine.begin() as connection:
+                        table.create(connection, checkfirst=True)
                 except sa.exc.SQLAlchemyError as exc:
-                    raise CheckFailed(
-                        f"the models cannot be created on {dialect}, so what autogenerate does "
-                        f"not compare was not compared: {one_line(exc)}"
-                    ) from exc
-                catalogue = models.catalogue(connection, tables)
+                    failures[table.name] = f"the models' table: {one_line(exc)}"
+            for index in indexes:
+                if index.table.name in failures or not _compared_index(index):
+                    continue  # an index on columns is autogenerate's to compare
+                try:
+                    with engine.begin() as connection:
+                        index.create(connection)
+                except sa.exc.SQLAlchemyError as exc:
+                    failures.setdefault(index.table.name, f"index {index.name}: {one_line(exc)}")
+            with engine.connect() as connection:
+                catalogue = dialect_named(dialect).catalogue(connection, tables)
         finally:
             engine.dispose()
-    _models[key] = (metadata, catalogue)
-    return catalogue
+    _models[key] = (metadata, catalogue, failures)
+    return catalogue, failures
 
 
-def without_repeated_indexes(metadata: sa.MetaData) -> sa.MetaData:
-    """``metadata``, or a copy without the second of two indexes that are one: same name, same
-    table, same columns (``index=True`` under a naming convention and an explicit ``Index`` of
-    that name, as real models have). ``create_all`` would stop at the repeat; the project's own
-    migrations created the index once."""
+def _compared_index(index: sa.Index) -> bool:
+    """An index on an expression or with a ``WHERE``: one this comparison reads."""
+    partial = any(
+        value is not None for key, value in index.dialect_kwargs.items() if key.endswith("_where")
+    )
+    return partial or any(not isinstance(e, sa.Column) for e in index.expressions)
+
+
+def buildable_copy(metadata: sa.MetaData) -> sa.MetaData:
+    """The models' tables of the default schema, without foreign keys, without indexes that
+    name no column, and without the second of two indexes that are one (same name, table and
+    columns: ``index=True`` under a naming convention and an explicit ``Index`` of that name,
+    as real models have); the project's own migrations created such an index once."""
 
     def shape(index: sa.Index) -> tuple[Any, ...]:
         return (index.name, index.table.name, tuple(str(e) for e in index.expressions))
 
-    seen: set[tuple[Any, ...]] = set()
-    repeated = []
-    for table in metadata.tables.values():
-        for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
-            if shape(index) in seen:
-                repeated.append(shape(index))
-            seen.add(shape(index))
-    if not repeated:
-        return metadata
     copy = sa.MetaData(naming_convention=metadata.naming_convention)
     for table in metadata.tables.values():
-        table.to_metadata(copy)
-    kept: set[tuple[Any, ...]] = set()
+        if table.schema is None:
+            table.to_metadata(copy)
+    seen: set[tuple[Any, ...]] = set()
     for table in copy.tables.values():
+        for constraint in list(table.foreign_key_constraints):
+            table.constraints.discard(constraint)
+        for column in table.columns:
+            column.foreign_keys.clear()
         for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
-            if shape(index) in kept:
+            if not index.expressions or shape(index) in seen:
                 table.indexes.discard(index)
-            kept.add(shape(index))
+            seen.add(shape(index))
     return copy
 
 
@@ -236,12 +259,20 @@ def compare(
         return Extra()
     tables = compared_tables(metadata, exclude)
     try:
-        wanted = models_catalogue(dialect.name, metadata, tables)
+        wanted, uncreated = models_catalogue(
+            dialect.name, metadata, tables, dialect.extensions(connection)
+        )
     except CheckFailed as exc:  # a problem to report (or baseline), never a pass
         return Extra(refusals=[exc.message])
     have = dialect.catalogue(connection, tables)
     known = _Autogenerated(autogenerated or [], reverse or [])
     extra = Extra()
+    for name, reason in sorted(uncreated.items()):
+        if name in tables:  # a problem to report (or baseline), never a pass
+            extra.refusals.append(
+                f"{name}: the models cannot be created on {dialect.name} ({reason}), so what "
+                "autogenerate does not compare was not compared there"
+            )
     for name in tables:
         if name in have.tables and name in wanted.tables and name not in known.tables:
             writer = _TableWriter(dialect, metadata.tables[name], have.tables[name], known)
