@@ -352,8 +352,14 @@ def _print_report(
         if unchecked:  # accepted by the baseline, but never "no drift"
             console.warn(f"{name}: {report.revisions} revisions: {unchecked[0]}{suffix}")
             return
+        # Drift the baseline accepts is still drift: only what is new is "no".
+        drift = (
+            "no new drift"
+            if any(p.startswith(baselines.DRIFT) for p in report.problems)
+            else "no drift"
+        )
         console.ok(
-            f"{name}: {report.revisions} revisions: single head, round trips, no drift, "
+            f"{name}: {report.revisions} revisions: single head, round trips, {drift}, "
             f"notes match{suffix}"
         )
 

@@ -166,22 +166,34 @@ def _directives_hook(
         require_passed_connection(context, connection)
         script = directives[0]
         dialect = context.connection.dialect
+        metadata = context.opts["target_metadata"]
         extra = schemadiff.compare(
             context.connection,
-            context.opts["target_metadata"],
+            metadata,
             exclude_tables,
             list(flatten(script.upgrade_ops)),
             list(flatten(script.downgrade_ops)),
-            (
-                schemadiff.rebuilt_tables(dialect.name, script.upgrade_ops),
-                schemadiff.rebuilt_tables(dialect.name, script.downgrade_ops),
-            ),
         ).without(known_drift, dialect)
         without_known_drift(script, known_drift, dialect)
         if script.upgrade_ops.is_empty() and not extra.changes:
             _refuse(dialect.name, extra.refusals)
             directives[:] = []
             return
+        # What the tables rebuilt by what is left (the baseline's drift is not written) lose.
+        rebuilt = (
+            rebuilt_tables(dialect.name, [*script.upgrade_ops.ops, *extra.upgrade]),
+            rebuilt_tables(dialect.name, [*script.downgrade_ops.ops, *extra.downgrade]),
+        )
+        fixups = schemadiff.compare(
+            context.connection,
+            metadata,
+            exclude_tables,
+            list(flatten(script.upgrade_ops)),
+            list(flatten(script.downgrade_ops)),
+            rebuilt,
+        ).without(known_drift, dialect)
+        extra.after_rebuilds = fixups.after_rebuilds
+        extra.refusals += fixups.rebuild_refusals
         script.upgrade_ops.ops.extend(extra.upgrade)
         script.downgrade_ops.ops[0:0] = extra.downgrade
         after_upgrade, after_downgrade = extra.after_rebuilds
@@ -246,7 +258,7 @@ def _complete_for(
         _drop_tables_with_their_indexes(script.downgrade_ops)
     if "sqlite" in runs_on:  # last: the bracket is outermost
         for container in (script.upgrade_ops, script.downgrade_ops):
-            rebuilt = sorted(rebuilt_tables("sqlite", container) & parents)
+            rebuilt = sorted(rebuilt_tables("sqlite", container.ops) & parents)
             if rebuilt:
                 container.ops.insert(0, ForeignKeysOffGuardOp(rebuilt))
             _bracket_with_pragmas(container, statement)

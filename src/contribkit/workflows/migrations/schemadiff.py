@@ -87,6 +87,8 @@ class Extra:
 
     changes: list[Change] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    #: What a table's rebuild would lose and cannot be put back (only when writing).
+    rebuild_refusals: list[str] = field(default_factory=list)
     #: Operations that put back, after a table's rebuild, what the rebuild does not copy:
     #: (upgrade's, downgrade's), each run after autogenerate's own.
     after_rebuilds: tuple[list[Any], list[Any]] = field(default_factory=lambda: ([], []))
@@ -113,6 +115,7 @@ class Extra:
         return Extra(
             [c for c in self.changes if _line(c, dialect) not in known],
             [r for r in self.refusals if r not in known],
+            [r for r in self.rebuild_refusals if r not in known],
             self.after_rebuilds,
         )
 
@@ -252,6 +255,7 @@ def compare(
         return Extra(
             [c for part in parts for c in part.changes],
             [r for part in parts for r in part.refusals],
+            [r for part in parts for r in part.rebuild_refusals],
             tuple([op for part in parts for op in part.after_rebuilds[i]] for i in (0, 1)),  # type: ignore[arg-type]
         )
     dialect = dialect_named(connection.dialect.name)
@@ -276,29 +280,22 @@ def compare(
     for name in tables:
         if name in have.tables and name in wanted.tables and name not in known.tables:
             writer = _TableWriter(dialect, metadata.tables[name], have.tables[name], known)
-            before = len(extra.changes)
             writer.compare(wanted.tables[name], extra)
             if rebuilt is not None:
-                own = extra.changes[before:]
-                up = name in rebuilt[0] or any(_rebuilds(dialect, c.upgrade) for c in own)
-                down = name in rebuilt[1] or any(_rebuilds(dialect, c.downgrade) for c in own)
+                up, down = name in rebuilt[0], name in rebuilt[1]
                 writer.survive_rebuilds(wanted.tables[name], up, down, extra)
     _compare_enums(dialect, have, wanted, extra)
     return extra
 
 
-def rebuilt_tables(dialect_name: str, container: Any) -> set[str]:
-    """The tables a revision function (``UpgradeOps`` / ``DowngradeOps``) rebuilds."""
+def rebuilt_tables(dialect_name: str, operations: list[Any]) -> set[str]:
+    """The tables the top-level ``operations`` of a revision function rebuild."""
     dialect = dialect_named(dialect_name)
     return {
         op.table_name
-        for op in container.ops
+        for op in operations
         if isinstance(op, ops.ModifyTableOps) and dialect.rebuilds(op)
     }
-
-
-def _rebuilds(dialect: Dialect, op: Any) -> bool:
-    return isinstance(op, ops.ModifyTableOps) and dialect.rebuilds(op)
 
 
 def _mentions(sql: str, columns: set[str]) -> bool:
@@ -498,7 +495,7 @@ class _TableWriter:
                 after_downgrade.append(ops.ExecuteSQLOp(sql))
         unnamed = [c.sql for c in self.have.checks.values() if c.name is None]
         if unnamed:
-            extra.refusals.append(
+            extra.rebuild_refusals.append(
                 f"the rebuild of {self.table.name} on {self.dialect.name} would drop its "
                 f"unnamed CHECK ({unnamed[0]}): name it in the models and in a revision first"
             )
