@@ -505,3 +505,24 @@ def test_models_that_create_all_cannot_build_whole_are_still_compared(dialect) -
     assert failures == {}
     assert set(catalogue.tables) == {"parent", "child"}
     assert "c" in str(catalogue.tables["child"].columns["code"].default)
+
+
+@pytest.mark.dialects("sqlite")
+def test_what_a_rebuild_loses_is_judged_on_what_is_written(library) -> None:
+    """A baselined change that would rebuild a table with an unnamed CHECK is not written, so
+    it cannot make migrate refuse a change elsewhere (MLflow's runs and experiments)."""
+    library.edit(FILE, '"ck": "ck_%(table_name)s_%(constraint_name)s",\n', "")
+    unnamed = TAG.replace(
+        'sa.CheckConstraint("code = \'x\'", name="fixed")', "sa.CheckConstraint(\"code <> ''\")"
+    )
+    (library.root / FILE).write_text((library.root / FILE).read_text() + unnamed)
+    _migrate(library, "tags")
+    library.edit(FILE, CODE, CODE.replace("String(10)", "String(20)"))
+    assert library.cli("baseline").code == 0
+    library.edit(
+        FILE,
+        '    sa.Column("note", sa.String(40), nullable=True),\n',
+        '    sa.Column("note", sa.String(40), nullable=True),\n    sa.Column("isbn", sa.String(20), nullable=True),\n',
+    )
+    _migrate(library, "isbn")
+    assert library.cli("check").code == 0
