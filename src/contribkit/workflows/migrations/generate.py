@@ -167,31 +167,22 @@ def _directives_hook(
         script = directives[0]
         dialect = context.connection.dialect
         metadata = context.opts["target_metadata"]
-        extra = schemadiff.compare(
-            context.connection,
-            metadata,
-            exclude_tables,
-            list(flatten(script.upgrade_ops)),
-            list(flatten(script.downgrade_ops)),
+        comparison = schemadiff.Comparison(context.connection, metadata, exclude_tables)
+        extra = comparison.differences(
+            list(flatten(script.upgrade_ops)), list(flatten(script.downgrade_ops))
         ).without(known_drift, dialect)
         without_known_drift(script, known_drift, dialect)
         if script.upgrade_ops.is_empty() and not extra.changes:
             _refuse(dialect.name, extra.refusals)
             directives[:] = []
             return
-        # What the tables rebuilt by what is left (the baseline's drift is not written) lose.
+        # What the tables rebuilt by what is written (the baseline's drift is not) lose.
         rebuilt = (
             rebuilt_tables(dialect.name, [*script.upgrade_ops.ops, *extra.upgrade]),
             rebuilt_tables(dialect.name, [*script.downgrade_ops.ops, *extra.downgrade]),
         )
-        fixups = schemadiff.compare(
-            context.connection,
-            metadata,
-            exclude_tables,
-            list(flatten(script.upgrade_ops)),
-            list(flatten(script.downgrade_ops)),
-            rebuilt,
-        ).without(known_drift, dialect)
+        fixups = comparison.after_rebuilds(list(flatten(script.upgrade_ops)), rebuilt)
+        fixups = fixups.without(known_drift, dialect)
         extra.after_rebuilds = fixups.after_rebuilds
         extra.refusals += fixups.rebuild_refusals
         script.upgrade_ops.ops.extend(extra.upgrade)
@@ -213,7 +204,7 @@ def _directives_hook(
             context.opts["render_item"] = portable.render_item(runs_on, own)
         _refuse(dialect.name, extra.refusals)
         statement = portable.DialectSQLOp if shared else _plain_sql
-        parents = _referenced_tables(context.connection, context.opts["target_metadata"])
+        parents = _referenced_tables(context.connection, metadata)
         _complete_for(runs_on, script, captured["ops"], captured["enums"], statement, parents)
 
     return hook
