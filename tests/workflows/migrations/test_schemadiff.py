@@ -478,8 +478,8 @@ def test_columns_that_carry_a_check_are_added_and_dropped(library, dialect) -> N
 
 
 def test_models_that_create_all_cannot_build_whole_are_still_compared(dialect) -> None:
-    """An Index naming no column (MLflow has one) and a foreign key to a column without a
-    unique key (MLflow's on PostgreSQL) stop create_all; the models' catalogue is built table
+    """An Index naming no column (MLflow has one), one CHECK held twice and a foreign key to a
+    column without a unique key (MLflow's on PostgreSQL) stop create_all; the models' catalogue is built table
     by table without foreign keys, so both tables are still read."""
     from contribkit.workflows.migrations.schemadiff import models_catalogue
 
@@ -491,6 +491,8 @@ def test_models_that_create_all_cannot_build_whole_are_still_compared(dialect) -
         sa.Column("code", sa.String(10), nullable=False, server_default="p"),
         sa.Index("ix_parent_nothing"),
     )
+    for _ in range(2):  # one CHECK twice on a table (a model module imported twice, as MLflow's)
+        parent.append_constraint(sa.CheckConstraint("code <> ''", name="ck_parent_code"))
     sa.Table(
         "child",
         metadata,
@@ -508,6 +510,7 @@ def test_models_that_create_all_cannot_build_whole_are_still_compared(dialect) -
     assert failures == {}
     assert set(catalogue.tables) == {"parent", "child"}
     assert "c" in str(catalogue.tables["child"].columns["code"].default)
+    assert [c.name for c in catalogue.tables["parent"].checks.values()] == ["ck_parent_code"]
 
 
 @pytest.mark.dialects("sqlite")

@@ -213,9 +213,10 @@ def _compared_index(index: sa.Index) -> bool:
 
 def buildable_copy(metadata: sa.MetaData) -> sa.MetaData:
     """The models' tables of the default schema, without foreign keys, without indexes that
-    name no column, and without the second of two indexes that are one (same name, table and
-    columns: ``index=True`` under a naming convention and an explicit ``Index`` of that name,
-    as real models have); the project's own migrations created such an index once."""
+    name no column, and without the second of two indexes or CHECKs that are one (same name,
+    table and definition: ``index=True`` under a naming convention and an explicit ``Index`` of
+    that name, or a model module imported twice into one table, as real models have); the
+    project's own migrations created each once."""
 
     def shape(index: sa.Index) -> tuple[Any, ...]:
         return (index.name, index.table.name, tuple(str(e) for e in index.expressions))
@@ -228,6 +229,14 @@ def buildable_copy(metadata: sa.MetaData) -> sa.MetaData:
     for table in copy.tables.values():
         for constraint in list(table.foreign_key_constraints):
             table.constraints.discard(constraint)
+        checks: set[tuple[str, str]] = set()
+        for check in sorted(
+            (c for c in table.constraints if isinstance(c, sa.CheckConstraint)),
+            key=lambda c: str(c.name),
+        ):
+            if check.name is not None and (str(check.name), str(check.sqltext)) in checks:
+                table.constraints.discard(check)  # the same CHECK twice, as repeated indexes
+            checks.add((str(check.name), str(check.sqltext)))
         for column in table.columns:
             column.foreign_keys.clear()
         for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
