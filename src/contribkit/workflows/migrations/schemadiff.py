@@ -211,6 +211,15 @@ def _compared_index(index: sa.Index) -> bool:
     return partial or any(not isinstance(e, sa.Column) for e in index.expressions)
 
 
+def _condition_text(check: sa.CheckConstraint) -> str:
+    """The condition with its values written in (an ``in_()`` list's parameter names differ
+    between two copies of one constraint)."""
+    try:
+        return str(check.sqltext.compile(compile_kwargs={"literal_binds": True}))
+    except Exception:  # a value with no literal form: the parameters' text
+        return str(check.sqltext)
+
+
 def buildable_copy(metadata: sa.MetaData) -> sa.MetaData:
     """The models' tables of the default schema, without foreign keys, without indexes that
     name no column, and without the second of two indexes or CHECKs that are one (same name,
@@ -234,9 +243,10 @@ def buildable_copy(metadata: sa.MetaData) -> sa.MetaData:
             (c for c in table.constraints if isinstance(c, sa.CheckConstraint)),
             key=lambda c: str(c.name),
         ):
-            if check.name is not None and (str(check.name), str(check.sqltext)) in checks:
+            key = (str(check.name), _condition_text(check))
+            if check.name is not None and key in checks:
                 table.constraints.discard(check)  # the same CHECK twice, as repeated indexes
-            checks.add((str(check.name), str(check.sqltext)))
+            checks.add(key)
         for column in table.columns:
             column.foreign_keys.clear()
         for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
