@@ -111,3 +111,17 @@ def test_an_empty_string_leaves_the_default(tmp_path) -> None:
     assert config.database_url_env == "DATABASE_URL"
     with pytest.raises(UsageError, match="no models configured"):
         config.require_models()
+
+
+def test_seed_rows_must_name_a_mapping_of_tables_to_factories(tmp_path: Path) -> None:
+    """A one-line error for a seed_rows that is not table → callable; a good one loads."""
+    from contribkit.core.errors import UsageError
+    from contribkit.core.importing import load_row_factories
+
+    (tmp_path / "rowsmod.py").write_text(
+        "GOOD = {'event': lambda n: {'resource': f'res:{n}'}}\nBAD = {'event': 'res:1'}\n"
+    )
+    assert load_row_factories("rowsmod:GOOD", tmp_path)["event"](2) == {"resource": "res:2"}
+    with pytest.raises(UsageError, match=r"seed_rows 'rowsmod:BAD' is not a mapping") as raised:
+        load_row_factories("rowsmod:BAD", tmp_path)
+    assert "\n" not in str(raised.value)

@@ -98,6 +98,13 @@ KEYS = (
         None,
         "a MetaData an empty database gets before the first revision (history after create_all)",
     ),
+    Key(
+        "seed_rows",
+        "str",
+        None,
+        "table → row factory (n → column values) for rows the seeder cannot make",
+        "'package.module:ROWS'",
+    ),
     Key("database_url_env", "str", "DATABASE_URL", "the real database's URL variable (db.*)"),
     Key("default_database_url", "str", None, "the real database when that variable is unset"),
     Key("exclude_tables", "strings", (), "tables autogenerate, verification and check ignore"),
@@ -141,6 +148,9 @@ class ProjectConfig:
     #: The schema a history starts from, when its first revision expects tables that the
     #: project's own set-up creates with ``create_all`` (an import path of a MetaData).
     base_schema: str | None
+    #: Import path of a mapping: table name → ``factory(n)``, the ``n``-th seeded row's values
+    #: for the columns the project must decide (JSON its models validate, say).
+    seed_rows: str | None
     database_url_env: str
     default_database_url: str | None
     exclude_tables: frozenset[str]

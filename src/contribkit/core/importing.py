@@ -41,3 +41,18 @@ def load_metadata(spec: str, root: Path | None = None, key: str = "models"):  # 
     if not isinstance(obj, MetaData):
         raise UsageError(f"{key} {spec!r} is a {type(obj).__name__}, not a sqlalchemy MetaData.")
     return obj
+
+
+def load_row_factories(spec: str, root: Path | None = None):  # -> Mapping[str, Callable]
+    """The project's ``seed_rows``: a mapping of table names to callables."""
+    from collections.abc import Mapping
+
+    obj = load_object(spec, root)
+    if not isinstance(obj, Mapping) or not all(
+        isinstance(name, str) and callable(factory) for name, factory in obj.items()
+    ):
+        raise UsageError(
+            f"seed_rows {spec!r} is not a mapping of table names to row factories:"
+            " write ROWS = {'table': lambda n: {'column': value}}."
+        )
+    return obj

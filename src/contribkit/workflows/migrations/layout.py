@@ -13,6 +13,7 @@ Per-dialect, each dialect is its own linear history; shared, every dialect runs 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -51,6 +52,8 @@ class Migrations:
     snapshots: Path | None = None
     #: Tables an empty database gets before the first revision (``base_schema``), or ``None``.
     base_metadata: Any = None
+    #: The project's ``seed_rows``: table → ``factory(n)`` giving some of its columns' values.
+    row_factories: Mapping[str, Any] = field(default_factory=dict)
 
     def ephemeral_database(self, dialect: str) -> AbstractContextManager[str]:
         """A throw-away database of ``dialect`` on the project's driver for it."""
@@ -258,7 +261,7 @@ def project_migrations(
     """The project's migrations with its models loaded; fails early with a one-line reason.
 
     ``cache``: reuse and keep proven database states in the project's ``.contribkit`` folder."""
-    from contribkit.core.importing import load_metadata
+    from contribkit.core.importing import load_metadata, load_row_factories
 
     folder = config.require_migrations()
     live = Migrations(
@@ -276,6 +279,7 @@ def project_migrations(
         live,
         metadata=load_metadata(config.require_models(), config.root),
         base_metadata=load_metadata(base, config.root, "base_schema") if base else None,
+        row_factories=load_row_factories(config.seed_rows, config.root) if config.seed_rows else {},
     )
 
 

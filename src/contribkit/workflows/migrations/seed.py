@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from contribkit.core.errors import one_line
 from contribkit.workflows.migrations.storedtypes import stored_type
+from contribkit.workflows.migrations.validated import accepted_value
 
 ROWS_PER_TABLE = 2
+
+#: A project's row factory: the ``n``-th row's values (1-based) for some of a table's columns.
+RowFactory = Callable[[int], Mapping[str, Any]]
 
 
 def _value(column: sa.Column, model_column: sa.Column | None, n: int, dialect: Any) -> Any:
@@ -27,15 +34,22 @@ def _value(column: sa.Column, model_column: sa.Column | None, n: int, dialect: A
     # A project's type converts what it is given before the database sees it (a UUID kept as
     # CHAR, JSON checked by a model): offer it values of the kinds such types take, its own
     # python_type first, and keep the first its conversion accepts.
+    # The conversion SQLAlchemy runs is that of the type the decorator loads for this dialect.
+    processor = declared.dialect_impl(dialect).bind_processor(dialect)
+    if processor is None:
+        return stored
     for candidate in _candidates(declared, stored, n):
         try:
-            processor = declared.bind_processor(dialect)
-            if processor is not None:
-                processor(candidate)
+            processor(candidate)
         except Exception:  # the project's own conversion refused it: try the next kind
             continue
         return candidate
-    return stored
+    # A model behind the type (JSON through pydantic) says what it misses: fill that in.
+    grown = accepted_value(processor, {}, n)
+    if grown is not None:
+        return grown
+    # NULL where the column allows it: a row without this value still proves the migration.
+    return None if column.nullable else stored
 
 
 def _candidates(declared: Any, stored: Any, n: int) -> list[Any]:
@@ -44,14 +58,15 @@ def _candidates(declared: Any, stored: Any, n: int) -> list[Any]:
     except NotImplementedError:
         python_type = None
     made = {
-        uuid.UUID: uuid.uuid4,
-        dict: lambda: {"seed": n},
-        list: lambda: [n],
-        dt.datetime: lambda: dt.datetime(2024, 1, 1, 12, 0, n, tzinfo=dt.timezone.utc),
-        int: lambda: n,
+        uuid.UUID: uuid.uuid4(),
+        dict: {"seed": n},
+        list: [n],
+        dt.datetime: dt.datetime(2024, 1, 1, 12, 0, n, tzinfo=dt.timezone.utc),
+        int: n,
     }
-    first = [made[python_type]()] if python_type in made else []
-    return [*first, stored, *(make() for make in made.values())]
+    first = [made[python_type]] if python_type in made else []
+    # Last, what a validating type takes empty: a list of models, a model of optional fields.
+    return [*first, stored, *made.values(), [], {}]
 
 
 def _stored_value(column: sa.Column, type_: Any, n: int) -> Any:
@@ -89,19 +104,24 @@ def _stored_value(column: sa.Column, type_: Any, n: int) -> Any:
     return f"s{n}-{uuid.uuid4().hex}"[:length]
 
 
-def _needs_value(column: sa.Column) -> bool:
-    """False where the database fills the column itself: a server default or an integer key."""
-    if column.server_default is not None:
+def _needs_value(column: sa.Column, defaults: bool) -> bool:
+    """False where the database fills the column itself: an integer key, or (``defaults``) a
+    server default."""
+    if defaults and column.server_default is not None:
         return False
     return not (column.primary_key and isinstance(column.type, sa.Integer))
 
 
 def seed(
-    connection: sa.Connection, models: sa.MetaData, consulted: set[str] | None = None
+    connection: sa.Connection,
+    models: sa.MetaData,
+    consulted: set[str] | None = None,
+    factories: Mapping[str, RowFactory] | None = None,
 ) -> dict[str, str]:
     """Insert rows into every empty table; returns tables that could not be seeded → reason.
 
-    ``consulted`` gains the ``table.column`` names whose values the models decided."""
+    ``consulted`` gains the ``table.column`` names whose values the models decided;
+    ``factories`` (the project's ``seed_rows``) give some columns' values for some tables."""
     empty = [table for table, rows in row_counts(connection).items() if not rows]
     if not empty:  # the usual case in a check, which seeds before every step
         return {}
@@ -119,7 +139,6 @@ def seed(
         if existing:  # seeded before (a check seeds after every step): its rows serve as parents
             parents[table.name] = [dict(row) for row in existing]
             continue
-        model_table = models.tables.get(table.name)
         missing = [
             fk.column.table.name
             for column in table.columns
@@ -129,54 +148,94 @@ def seed(
         if missing:
             failures[table.name] = f"its parent table {missing[0]} has no rows"
             continue
-        rows = [
-            _row(table, model_table, n, parents, connection.dialect, consulted)
-            for n in range(1, ROWS_PER_TABLE + 1)
-        ]
+        factory = (factories or {}).get(table.name)
         try:
-            with connection.begin():
-                for row in rows:
-                    connection.execute(table.insert().values(**row) if row else table.insert())
-                parents[table.name] = [
-                    dict(r._mapping) for r in connection.execute(_raw_select(table))
-                ]
-        except sa.exc.StatementError as exc:  # the database's refusal, or a custom type's
+            given = [factory(n) if factory else {} for n in range(1, ROWS_PER_TABLE + 1)]
+        except Exception as exc:  # the project's factory is its code: its failure is a reason
+            failures[table.name] = (
+                f"seed_rows for {table.name} failed: {type(exc).__name__}: {one_line(exc)}"
+            )
+            continue
+        made = _Rows(table, models.tables.get(table.name), parents, connection.dialect, consulted)
+        try:
+            parents[table.name] = _insert(connection, table, made.rows(given, defaults=True))
+        except sa.exc.DBAPIError:
+            # The database's own default may be what it refused (a function another dialect
+            # has, written into this one's history): try again with every value made here.
+            try:
+                parents[table.name] = _insert(connection, table, made.rows(given, defaults=False))
+            except sa.exc.StatementError as exc:
+                failures[table.name] = one_line(exc)
+        except sa.exc.StatementError as exc:  # a custom type's refusal
             failures[table.name] = one_line(exc)
     if connection.in_transaction():
         connection.commit()
     return failures
 
 
-def _row(
-    table: sa.Table,
-    model_table: sa.Table | None,
-    n: int,
-    parents: dict[str, list[dict[str, Any]]],
-    dialect: Any,
-    consulted: set[str] | None,
-) -> dict[str, Any]:
-    """The ``n``-th row of ``table``: foreign keys point at its parents' rows in turn, other
-    required columns get made-up values."""
-    row: dict[str, Any] = {}
-    for column in table.columns:
-        fk = next(iter(column.foreign_keys), None)
-        if fk is not None:
-            parent_rows = parents.get(fk.column.table.name)
-            if parent_rows:
-                # As read (raw): passed back to the driver unconverted.
-                raw = parent_rows[(n - 1) % len(parent_rows)][fk.column.name]
-                row[column.name] = sa.literal(raw, type_=sa.types.NULLTYPE)
-            continue
-        if not _needs_value(column):
-            continue
-        model_column = model_table.c.get(column.name) if model_table is not None else None
-        if consulted is not None:
-            consulted.add(f"{table.name}.{column.name}")
-        # Bind with the type the value was made for (the model's Uuid, say), not the reflected
-        # storage type (CHAR(32) on SQLite), so the driver gets what it expects.
-        type_ = model_column.type if model_column is not None else column.type
-        row[column.name] = sa.literal(_value(column, model_column, n, dialect), type_=type_)
-    return row
+def _insert(
+    connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Insert ``rows`` in one transaction; returns the table's rows as the driver reads them."""
+    with connection.begin():
+        for row in rows:
+            connection.execute(table.insert().values(**row) if row else table.insert())
+        return [dict(r._mapping) for r in connection.execute(_raw_select(table))]
+
+
+@dataclass
+class _Rows:
+    """Makes rows for one reflected ``table``."""
+
+    table: sa.Table
+    model_table: sa.Table | None
+    parents: dict[str, list[dict[str, Any]]]
+    dialect: Any
+    consulted: set[str] | None
+
+    def rows(self, given: list[Mapping[str, Any]], *, defaults: bool) -> list[dict[str, Any]]:
+        """One row per ``given`` (the project's values for it); ``defaults``: leave columns
+        with a server default to the database."""
+        return [self.row(n, values, defaults) for n, values in enumerate(given, start=1)]
+
+    def row(self, n: int, given: Mapping[str, Any], defaults: bool) -> dict[str, Any]:
+        """The ``n``-th row: foreign keys point at the parents' rows in turn, ``given`` values
+        are used as they are, other required columns get made-up values."""
+        row: dict[str, Any] = {}
+        # A table referring to one parent twice (a reference between two documents) gets two
+        # different parent rows: the same one twice breaks a "no self-reference" CHECK.
+        offsets: dict[sa.ForeignKeyConstraint, int] = {}
+        referred = Counter[str]()
+        for column in self.table.columns:
+            model_column = (
+                self.model_table.c.get(column.name) if self.model_table is not None else None
+            )
+            # Bind with the type the value was made for (the model's Uuid, say), not the
+            # reflected storage type (CHAR(32) on SQLite), so the driver gets what it expects.
+            type_ = model_column.type if model_column is not None else column.type
+            if column.name in given:
+                row[column.name] = sa.literal(given[column.name], type_=type_)
+                continue
+            fk = next(iter(column.foreign_keys), None)
+            if fk is not None:
+                parent = fk.column.table.name
+                if fk.constraint not in offsets:
+                    offsets[fk.constraint] = referred[parent]
+                    referred[parent] += 1
+                parent_rows = self.parents.get(parent)
+                if parent_rows:
+                    # As read (raw): passed back to the driver unconverted.
+                    picked = parent_rows[(n - 1 + offsets[fk.constraint]) % len(parent_rows)]
+                    row[column.name] = sa.literal(picked[fk.column.name], type_=sa.types.NULLTYPE)
+                continue
+            if not _needs_value(column, defaults):
+                continue
+            if self.consulted is not None:
+                self.consulted.add(f"{self.table.name}.{column.name}")
+            value = _value(column, model_column, n, self.dialect)
+            # NULL as SQL: a type that refuses every value may refuse None too.
+            row[column.name] = sa.null() if value is None else sa.literal(value, type_=type_)
+        return row
 
 
 def _raw_select(table: sa.Table) -> sa.Select:

@@ -195,6 +195,21 @@ def root_key(migrations: Any, dialect: str, engine: Any) -> str:
         imported_sources(env_text),
         _data_files(migrations.versions(dialect)),
         _base_schema(migrations.base_metadata, engine.dialect),
+        _row_factories(migrations.row_factories),
+    )
+
+
+def _row_factories(factories: Any) -> str:
+    """The project's ``seed_rows``: its tables and the source files of their factories (the
+    rows a state holds came from them)."""
+    import inspect
+
+    files = set()
+    for factory in factories.values():
+        with contextlib.suppress(TypeError):  # a builtin or a C callable: no file to read
+            files.add(inspect.getsourcefile(factory) or "")
+    return extend(
+        ",".join(sorted(factories)), *(f"{f}:{_file_digest(f)}" for f in sorted(files) if f)
     )
 
 

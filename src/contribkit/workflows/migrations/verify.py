@@ -91,7 +91,9 @@ class TrialDatabase:
     def seed(self, consulted: set[str] | None = None) -> dict[str, str]:
         """Rows in every empty table; ``consulted`` gains the model columns that decided them."""
         with self.engine.connect() as connection:
-            return seed.seed(connection, self.migrations.metadata, consulted)
+            return seed.seed(
+                connection, self.migrations.metadata, consulted, self.migrations.row_factories
+            )
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as connection:
