@@ -431,6 +431,28 @@ def test_require_rows_refuses_a_revision_verified_on_an_empty_table(library, dia
     assert library.snapshot() == before
 
 
+def test_check_fails_a_new_revision_verified_on_an_empty_table_until_seed_rows_fill_it(
+    library, dialect
+) -> None:
+    """check requires rows for what a new revision changes; the project's row factories are
+    what fills a table the seeder cannot, in migrate's verification and in check."""
+    _tags_then_a_hint(library)
+    _migrate(library, "tag_hint")
+    checked = library.cli("check")
+    assert checked.code == 1
+    assert "_tag_hint.py: verified without rows in tag" in checked.out + checked.err
+
+    (library.root / "library" / "rows.py").write_text("ROWS = {'tag': lambda n: {'code': 'x'}}\n")
+    pyproject = library.root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'seed_rows = "library.rows:ROWS"\n')
+    checked = library.cli("check")
+    assert checked.code == 0, checked.out + checked.err
+    library.edit(FILE, CODE, CODE + '    sa.Column("note", sa.String(10), nullable=True),\n')
+    outcome = _migrate(library, "tag_note")
+    verified = next(line for line in outcome.out.splitlines() if "_tag_note.py verified" in line)
+    assert "✓" in verified and "without rows" not in verified
+
+
 def test_an_index_the_models_declare_twice_is_compared_once(library) -> None:
     """``index=True`` under a naming convention and an explicit ``Index`` of that name are one
     index (Prefect's models have such pairs); create_all alone would stop at the second."""

@@ -27,11 +27,13 @@ from contribkit.core.config import SHARED, ProjectConfig
 from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.databases.asyncdrivers import bridged
 from contribkit.workflows.migrations import baseline as baselines
-from contribkit.workflows.migrations import schemadiff, snapshots
+from contribkit.workflows.migrations import revisionfile, schemadiff, snapshots
 from contribkit.workflows.migrations.layout import REVISION_FILE, Migrations
 
 #: The problem that says a walk never reached the head, so the head was not compared.
 UNCHECKED = "drift at head was not checked: "
+#: The problem that says a new revision changed a table no seeded row proved it on.
+EMPTY = "verified without rows in "
 
 
 @dataclass
@@ -144,7 +146,10 @@ def _walk(
                 # Before the head too: the newest revision is the one most often edited.
                 cache.save(keys[index - 1], db.url, problems, consulted)
             try:
-                counts = _step(db, rev.revision, previous, seeded, counts, consulted)
+                counts, empty = _step(db, rev, previous, seeded, counts, consulted)
+                problems += [
+                    f"{name}: {EMPTY}{table} (seed_rows can give it rows)" for table in empty
+                ]
             except UsageError:
                 raise  # the set-up is wrong (env.py, drivers): no revision is to blame
             except Exception as exc:
@@ -200,20 +205,28 @@ def _passes_from_cache_or_run(db: Any, cache: Any, keys: list[str], last: str, p
 
 def _step(
     db: Any,
-    revision: str,
+    rev: Any,
     previous: str | None,
     seeded: bool,
     counts: dict[str, int] | None,
     consulted: set[str],
-) -> dict[str, int] | None:
+) -> tuple[dict[str, int] | None, list[str]]:
     """One revision's round trip (with rows after the baseline); returns the row counts it
-    ended with, when it knows them without asking."""
+    ended with, when it knows them without asking, and the tables the revision changes that
+    held no rows for it."""
     from contribkit.workflows.migrations.verify import round_trip
 
+    empty: list[str] = []
     if seeded and (counts is None or not all(counts.values())):
         db.seed(consulted)  # a table without rows: it may be seedable now
         counts = None
-    return round_trip(db, revision, previous, rows=seeded, before=counts) or None
+    if seeded:
+        touched = revisionfile.touched_tables(Path(rev.path))
+        if touched:
+            counts = counts if counts is not None else db.counts()
+            empty = sorted(table for table in touched if counts.get(table) == 0)
+    after = round_trip(db, rev.revision, previous, rows=seeded, before=counts)
+    return after or None, empty
 
 
 def _pass_count(revisions: list[Any], old: frozenset[str]) -> int:
