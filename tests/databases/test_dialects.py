@@ -93,3 +93,17 @@ def test_a_serial_column_default_is_the_same_whatever_its_sequence_is_called() -
     assert postgresql.normalize_default("nextval('t_id_seq'::regclass)") == (
         postgresql.normalize_default("nextval('u_id_seq'::regclass)")
     )
+
+
+def test_sqlite_generation_expressions_are_read_from_the_tables_ddl() -> None:
+    """Nested parentheses, quoted names, defaults and constraints holding commas: each
+    generated column's whole expression, and nothing else (SQLAlchemy's reader runs on into
+    the next column)."""
+    from contribkit.databases.dialects.sqlite import generated_expressions
+
+    ddl = (
+        'CREATE TABLE p (id INTEGER PRIMARY KEY, a INT, "g x" INT GENERATED ALWAYS AS '
+        "(a + (1)) STORED, h INT AS (coalesce(a, 2)), s TEXT DEFAULT 'x,y', "
+        "CONSTRAINT c CHECK (a IN (1, 2)))"
+    )
+    assert generated_expressions(ddl) == {"g x": "a + (1)", "h": "coalesce(a, 2)"}

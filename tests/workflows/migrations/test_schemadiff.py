@@ -319,6 +319,30 @@ def test_a_removed_enum_value_is_refused_with_what_to_write(library) -> None:
     assert library.cli("check").code == 1
 
 
+def test_a_changed_generation_expression_is_refused_and_fails_check(library, dialect) -> None:
+    """Autogenerate never compares a computed column's expression: migrate said "nothing to
+    do" and check passed while the database computed something else."""
+    library.edit(
+        FILE,
+        "    # more\n",
+        '    sa.Column("sheets", sa.Integer, sa.Computed("pages + 1", persisted=True)),\n',
+    )
+    _migrate(library, "sheets")
+    assert library.cli("check").code == 0
+    library.edit(FILE, 'sa.Computed("pages + 1"', 'sa.Computed("pages + 2"')
+    before = library.snapshot()
+    outcome = library.cli("migrate", "-m", "sheets_again")
+    assert outcome.code == 1
+    assert (
+        f"error: {dialect}: column book.sheets is GENERATED AS (" in outcome.err
+        and f"in the models on {dialect}: write the change by hand" in outcome.err
+    )
+    assert library.snapshot() == before
+    checked = library.cli("check")
+    assert checked.code == 1
+    assert "column book.sheets is GENERATED AS" in checked.out + checked.err
+
+
 def test_a_check_that_stops_before_the_head_never_says_no_drift(library, dialect) -> None:
     """A revision that cannot be applied even without rows ends the walk: the head was never
     compared, so check fails; after a baseline accepts it, the summary still says so."""

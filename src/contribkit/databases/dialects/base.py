@@ -27,10 +27,12 @@ class Check:
 @dataclass(frozen=True)
 class Column:
     """A column's server default: as the database holds it (valid SQL to write back) and
-    normalized for comparison; both ``None`` when it has none."""
+    normalized for comparison; both ``None`` when it has none. A generated column has instead
+    its expression, normalized, with ``stored`` or ``virtual`` in front."""
 
     default: str | None
     normalized: str | None
+    generated: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,10 @@ class Dialect:
 
     def normalize_index(self, sql: str) -> str:
         return squeeze(sql)
+
+    def normalize_generated(self, sql: str, stored: bool) -> str:
+        """A generated column's expression, as :meth:`normalize_check` sees a condition."""
+        return f"{'stored' if stored else 'virtual'} {self.normalize_check(sql)}"
 
     def rebuilds(self, table_ops: Any) -> bool:
         """Whether Alembic's batch ``table_ops`` (a ``ModifyTableOps``) copies the table into a

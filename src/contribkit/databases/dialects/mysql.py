@@ -1,5 +1,5 @@
 """MySQL's and MariaDB's catalogue, from ``information_schema`` in the current database:
-server defaults and CHECK constraints. Neither keeps native enum types (an ``ENUM`` is a column
+server defaults, generated columns and CHECK constraints. Neither keeps native enum types (an ``ENUM`` is a column
 type, which autogenerate compares) and MariaDB has no indexes on expressions."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from contribkit.databases.dialects.base import (
 )
 
 _DEFAULTS = """
-SELECT TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, IS_NULLABLE, EXTRA
+SELECT TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, IS_NULLABLE, EXTRA, GENERATION_EXPRESSION
 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()
 """
 _CHECKS = """
@@ -39,11 +39,16 @@ class MySQL(Dialect):
     def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
         wanted = set(tables)
         found: dict[str, TableCatalogue] = {}
-        for relname, column, default, nullable, extra in connection.exec_driver_sql(_DEFAULTS):
+        for relname, column, default, nullable, extra, expression in connection.exec_driver_sql(
+            _DEFAULTS
+        ):
             if relname not in wanted:
                 continue
-            if "GENERATED" in (extra or "").upper():
-                continue  # a computed column's expression is its type's business
+            if expression:  # EXTRA: "STORED GENERATED" / "VIRTUAL GENERATED" (MySQL: "… GENERATED")
+                stored = "STORED" in (extra or "").upper() or "PERSISTENT" in (extra or "").upper()
+                entry = Column(None, None, self.normalize_generated(expression, stored))
+                found.setdefault(relname, TableCatalogue()).columns[column] = entry
+                continue
             # MariaDB writes a nullable column without a default as the string NULL.
             if default is None or (default == "NULL" and nullable == "YES"):
                 entry = Column(None, None)

@@ -1,5 +1,5 @@
 """PostgreSQL's catalogue, from ``pg_catalog`` in the connection's current schema: server
-defaults (``pg_get_expr``), CHECK constraints (``pg_get_constraintdef``), native enum values
+defaults and generated columns (``pg_get_expr``), CHECK constraints (``pg_get_constraintdef``), native enum values
 in order, and indexes on expressions or with a ``WHERE`` (``pg_get_indexdef``)."""
 
 from __future__ import annotations
@@ -27,6 +27,15 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
   AND a.attnum > 0 AND NOT a.attisdropped AND a.attidentity = '' AND a.attgenerated = ''
+"""
+_GENERATED = """
+SELECT c.relname, a.attname, pg_get_expr(d.adbin, d.adrelid), a.attgenerated
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+  AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> ''
 """
 _CHECKS = """
 SELECT c.relname, k.conname, pg_get_constraintdef(k.oid)
@@ -77,6 +86,11 @@ class PostgreSQL(Dialect):
             if entry is not None:
                 normalized = None if default is None else self.normalize_default(default)
                 entry.columns[column] = Column(default, normalized)
+        for relname, column, expression, kind in connection.exec_driver_sql(_GENERATED):
+            entry = table(relname)
+            if entry is not None:
+                generated = self.normalize_generated(expression, stored=kind == "s")
+                entry.columns[column] = Column(None, None, generated)
         for relname, name, definition in connection.exec_driver_sql(_CHECKS):
             entry = table(relname)
             if entry is not None:

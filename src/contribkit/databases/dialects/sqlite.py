@@ -1,4 +1,5 @@
-"""SQLite's catalogue: ``PRAGMA table_info`` for defaults, the table's own DDL for CHECK
+"""SQLite's catalogue: ``PRAGMA table_xinfo`` for defaults (and which columns are generated,
+whose expressions only the table's DDL holds), the table's own DDL for CHECK
 constraints, ``sqlite_master`` for indexes on expressions or with a ``WHERE``."""
 
 from __future__ import annotations
@@ -18,6 +19,54 @@ from contribkit.databases.dialects.base import (
 )
 
 _QUOTED_NUMBER = re.compile(r"^'(-?\d+(\.\d+)?)'$")
+#: Where a column definition's generation expression starts: ``[GENERATED ALWAYS] AS (``.
+_GENERATED_AS = re.compile(r"\b(?:GENERATED\s+ALWAYS\s+)?AS\s*\(", re.IGNORECASE)
+#: Table constraints, which a CREATE TABLE lists among its columns.
+_CONSTRAINT = re.compile(r"^(CONSTRAINT|PRIMARY|UNIQUE|CHECK|FOREIGN)\b", re.IGNORECASE)
+
+
+def generated_expressions(ddl: str) -> dict[str, str]:
+    """Column name → its generation expression, read from a ``CREATE TABLE`` (SQLite keeps
+    only the statement; SQLAlchemy's reader of it stops at the wrong parenthesis)."""
+    found = {}
+    for part in _top_level_parts(ddl[ddl.find("(") + 1 : ddl.rfind(")")]):
+        part = part.strip()
+        if not part or _CONSTRAINT.match(part):
+            continue
+        name_match = re.match(r'"((?:[^"]|"")*)"|`([^`]*)`|\[([^\]]*)\]|(\S+)', part)
+        if name_match is None:
+            continue
+        name = next(g for g in name_match.groups() if g is not None).replace('""', '"')
+        start = _GENERATED_AS.search(part, name_match.end())
+        if start is None:
+            continue
+        depth, end = 1, start.end()
+        while end < len(part) and depth:
+            depth += {"(": 1, ")": -1}.get(part[end], 0)
+            end += 1
+        found[name] = part[start.end() : end - 1]
+    return found
+
+
+def _top_level_parts(body: str) -> list[str]:
+    """``body`` split at the commas outside parentheses and quotes."""
+    parts, depth, quote, current = [], 0, "", []
+    for char in body:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"`":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return parts
 
 
 class SQLite(Dialect):
@@ -36,11 +85,22 @@ class SQLite(Dialect):
             if table not in existing:
                 continue
             quoted = table.replace('"', '""')
-            info = connection.exec_driver_sql(f'PRAGMA table_info("{quoted}")').fetchall()
+            # table_xinfo: with generated columns (hidden 2: virtual, 3: stored).
+            info = connection.exec_driver_sql(f'PRAGMA table_xinfo("{quoted}")').fetchall()
             columns = {
                 row[1]: Column(row[4], None if row[4] is None else self.normalize_default(row[4]))
                 for row in info
+                if row[6] not in (2, 3)
             }
+            if any(row[6] in (2, 3) for row in info):
+                ddl = connection.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+                ).scalar()
+                expressions = generated_expressions(ddl or "")
+                for row in info:
+                    if row[6] in (2, 3) and row[1] in expressions:
+                        generated = self.normalize_generated(expressions[row[1]], row[6] == 3)
+                        columns[row[1]] = Column(None, None, generated)
             checks = {
                 self.normalize_check(c["sqltext"]): Check(c.get("name"), c["sqltext"])
                 for c in inspector.get_check_constraints(table)

@@ -428,12 +428,28 @@ class _TableWriter:
     def compare(self, wanted: TableCatalogue, extra: Extra) -> None:
         for column, target in wanted.columns.items():
             current = self.have.columns.get(column)
-            if current is not None and current.normalized != target.normalized:
+            if current is None:
+                continue
+            if current.generated != target.generated:
+                extra.refusals.append(self._generated_refusal(column, current, target))
+            elif current.normalized != target.normalized:
                 self._default(column, current.default, target.default, extra)
         if "checks" in self.dialect.compares:
             self._checks(wanted, extra)
         if "expression_indexes" in self.dialect.compares:
             self._indexes(wanted, extra)
+
+    def _generated_refusal(self, column: str, current: Any, target: Any) -> str:
+        """No dialect alters a generation expression in place, and autogenerate never sees it."""
+
+        def shown(entry: Any) -> str:
+            return f"GENERATED AS ({entry.generated})" if entry.generated else "not generated"
+
+        return (
+            f"column {self.table.name}.{column} is {shown(current)} in the database but "
+            f"{shown(target)} in the models on {self.dialect.name}: write the change by hand "
+            "(drop the column and add it again in a revision of your own)"
+        )
 
     def _wrap(self, op: Any) -> Any:
         """SQLite changes constraints by rebuilding the table: in batch mode."""
