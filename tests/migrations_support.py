@@ -146,7 +146,7 @@ def plain_alembic(
     from alembic.config import Config
 
     folder = tmp_path / ("plain-one-transaction" if one_transaction else "plain")
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "env.py").write_text(PLAIN_ENV.format(one_transaction=one_transaction))
     config = Config()
     config.set_main_option("script_location", str(folder))

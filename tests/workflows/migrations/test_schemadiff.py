@@ -222,6 +222,63 @@ def test_an_index_on_an_expression_is_written(library, dialect, tmp_path) -> Non
     assert library.cli("check").code == 0
 
 
+def _descending_keys(dialect: str, url: str, index: str) -> list[str]:
+    """The index's descending key columns, from the catalogue."""
+    if dialect == "sqlite":
+        rows = _query(url, f"PRAGMA index_xinfo({index})")
+        return [row[2] for row in rows if row[5] and row[3]]
+    if dialect == "postgresql":
+        (definition,) = _query(url, "SELECT indexdef FROM pg_indexes WHERE indexname = :n", n=index)
+        keys = definition[0][definition[0].index("(") + 1 : -1].split(", ")
+        return [key.removesuffix(" DESC") for key in keys if key.endswith(" DESC")]
+    rows = _query(
+        url,
+        "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()"
+        " AND INDEX_NAME = :n AND COLLATION = 'D' ORDER BY SEQ_IN_INDEX",
+        n=index,
+    )
+    return [row[0] for row in rows]
+
+
+def test_an_index_keys_direction_is_written_both_ways(library, dialect, tmp_path) -> None:
+    """Autogenerate sees ``pages DESC`` as ``pages`` on SQLite and MariaDB: the change of
+    direction, either way, said "nothing to do" there."""
+    library.edit(FILE, "    # more\n", '    sa.Index("ix_book_title_pages", "title", "pages"),\n')
+    _migrate(library, "title_pages")
+    library.edit(
+        FILE,
+        '"ix_book_title_pages", "title", "pages"',
+        '"ix_book_title_pages", "title", sa.desc("pages")',
+    )
+    _migrate(library, "pages_descending")
+    with ephemeral_database(dialect) as url:
+        _applied(library, dialect, tmp_path, url)
+        assert _descending_keys(dialect, url, "ix_book_title_pages") == ["pages"]
+    assert library.cli("check").code == 0
+    # A rebuild of the table (SQLite) keeps the direction: Alembic's copy reads it ascending.
+    library.edit(FILE, 'sa.Column("title", sa.String(80)', 'sa.Column("title", sa.String(120)')
+    _migrate(library, "longer_titles")
+    with ephemeral_database(dialect) as url:
+        _applied(library, dialect, tmp_path / "rebuilt", url)
+        assert _descending_keys(dialect, url, "ix_book_title_pages") == ["pages"]
+        command.downgrade(
+            plain_alembic(library.migrations / "versions" / dialect, url, tmp_path / "rebuilt"),
+            "-1",
+        )
+        assert _descending_keys(dialect, url, "ix_book_title_pages") == ["pages"]
+    assert library.cli("check").code == 0
+    library.edit(FILE, 'sa.desc("pages")', '"pages"')
+    _migrate(library, "pages_ascending")
+    with ephemeral_database(dialect) as url:
+        _applied(library, dialect, tmp_path / "again", url)
+        assert _descending_keys(dialect, url, "ix_book_title_pages") == []
+        command.downgrade(
+            plain_alembic(library.migrations / "versions" / dialect, url, tmp_path / "down"), "-1"
+        )
+        assert _descending_keys(dialect, url, "ix_book_title_pages") == ["pages"]
+    assert library.cli("check").code == 0
+
+
 @pytest.mark.dialects("sqlite")
 def test_an_index_on_an_expression_survives_a_rebuild_of_its_table(library, tmp_path) -> None:
     """SQLite rebuilds a table to change a column; Alembic's copy leaves out the indexes on

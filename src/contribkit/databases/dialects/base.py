@@ -51,6 +51,19 @@ class Catalogue:
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+def on_a_column(key: Any, table: Any) -> bool:
+    """Whether an index key of ``table`` is a column, ascending or descending (not an
+    expression)."""
+    from sqlalchemy.sql.expression import ColumnClause
+
+    element = getattr(key, "element", key)  # sa.desc(column)
+    if isinstance(element, ColumnClause):
+        return not element.is_literal
+    # sa.desc("name"): a reference to the name, kept as a string.
+    name = getattr(element, "element", None)
+    return isinstance(name, str) and name in table.c
+
+
 #: A string literal, its quotes doubled inside.
 LITERAL = re.compile(r"'(?:[^']|'')*'")
 

@@ -1,6 +1,7 @@
 """MySQL's and MariaDB's catalogue, from ``information_schema`` in the current database:
-server defaults, generated columns and CHECK constraints. Neither keeps native enum types (an ``ENUM`` is a column
-type, which autogenerate compares) and MariaDB has no indexes on expressions."""
+server defaults, generated columns, CHECK constraints and indexes with a descending key.
+Neither keeps native enum types (an ``ENUM`` is a column type, which autogenerate compares) and
+MariaDB has no indexes on expressions."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from contribkit.databases.dialects.base import (
     Column,
     Dialect,
     TableCatalogue,
+    on_a_column,
     squeeze,
     strip_parentheses,
 )
@@ -29,12 +31,18 @@ JOIN information_schema.CHECK_CONSTRAINTS cc
   ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
 WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE = 'CHECK'
 """
+_INDEX_KEYS = """
+SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, COLLATION, SUB_PART
+FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME <> 'PRIMARY'
+ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
+"""
 _NOW = {"current_timestamp()", "current_timestamp", "now()"}
 
 
 class MySQL(Dialect):
     name = "mysql"
-    compares = frozenset({"checks", "defaults"})
+    # Indexes: those with a descending key, which autogenerate sees as ascending here.
+    compares = frozenset({"checks", "defaults", "expression_indexes"})
 
     def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
         wanted = set(tables)
@@ -60,17 +68,46 @@ class MySQL(Dialect):
                 found.setdefault(relname, TableCatalogue()).checks[self.normalize_check(clause)] = (
                     Check(name, clause)
                 )
+        for (relname, name), definition in self._descending_indexes(connection).items():
+            if relname in wanted:
+                found.setdefault(relname, TableCatalogue()).expression_indexes[name] = definition
         return Catalogue(found)
+
+    def _descending_indexes(self, connection: Any) -> dict[tuple[str, str], str]:
+        """(table, index) → its ``CREATE INDEX``, for indexes with a descending key."""
+        keys: dict[tuple[str, str], list[tuple[bool, str, str | None, int | None]]] = {}
+        for relname, name, non_unique, column, collation, sub_part in connection.exec_driver_sql(
+            _INDEX_KEYS
+        ):
+            keys.setdefault((relname, name), []).append(
+                (not int(non_unique), column, collation, sub_part)
+            )
+        found = {}
+        for (relname, name), columns in keys.items():
+            if not any(collation == "D" for _, _, collation, _ in columns):
+                continue
+            if any(column is None for _, column, _, _ in columns):
+                continue  # MySQL 8's key on an expression: autogenerate reads those
+            listed = ", ".join(
+                f"{_quoted(column)}{f'({sub_part})' if sub_part else ''}"
+                f"{' DESC' if collation == 'D' else ''}"
+                for _, column, collation, sub_part in columns
+            )
+            unique = "UNIQUE " if columns[0][0] else ""
+            found[relname, name] = (
+                f"CREATE {unique}INDEX {_quoted(name)} ON {_quoted(relname)} ({listed})"
+            )
+        return found
 
     def cannot_hold(self, connection: Any, tables: Iterable[Any]) -> list[str]:
         if not connection.dialect.is_mariadb:
             return []  # MySQL 8 has indexes on expressions
-        import sqlalchemy as sa
 
         found = []
         for table in tables:
             for index in table.indexes:
-                expressions = [e for e in index.expressions if not isinstance(e, sa.Column)]
+                # A descending key (sa.desc(column)) is a column MariaDB indexes.
+                expressions = [e for e in index.expressions if not on_a_column(e, table)]
                 if expressions:
                     shown = ", ".join(str(e) for e in expressions)
                     found.append(
@@ -84,3 +121,7 @@ class MySQL(Dialect):
         text = squeeze(strip_parentheses(default))
         text = re.sub(r"^'(-?\d+(\.\d+)?)'$", r"\1", text)
         return "now()" if text in _NOW else text
+
+
+def _quoted(name: str | None) -> str:
+    return "`" + (name or "").replace("`", "``") + "`"

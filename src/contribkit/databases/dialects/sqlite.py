@@ -111,8 +111,8 @@ class SQLite(Dialect):
         return Catalogue(found)
 
     def _expression_indexes(self, connection: Any, table: str) -> dict[str, str]:
-        """Indexes with an expression column (``index_xinfo`` cid -2) or a ``WHERE``: the
-        ones autogenerate skips on SQLite."""
+        """Indexes with an expression column (``index_xinfo`` cid -2), a descending key or a
+        ``WHERE``: the ones autogenerate skips or sees as plain on SQLite."""
         rows = connection.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
             "AND sql IS NOT NULL",
@@ -123,7 +123,9 @@ class SQLite(Dialect):
             quoted = name.replace('"', '""')
             columns = connection.exec_driver_sql(f'PRAGMA index_xinfo("{quoted}")').fetchall()
             has_expression = any(row[1] == -2 for row in columns)
-            if has_expression or re.search(r"\bwhere\b", sql, re.IGNORECASE):
+            # A descending key: index_xinfo's desc, which SQLAlchemy does not reflect here.
+            descending = any(row[3] and row[5] for row in columns)
+            if has_expression or descending or re.search(r"\bwhere\b", sql, re.IGNORECASE):
                 found[name] = sql
         return found
 

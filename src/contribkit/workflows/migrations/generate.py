@@ -159,7 +159,7 @@ def _directives_hook(
     nothing is left, record the operations (in ``captured``) for the review, and make the file
     right for every dialect in ``runs_on``."""
     from contribkit.workflows.migrations import portable, schemadiff
-    from contribkit.workflows.migrations.baseline import without_known_drift
+    from contribkit.workflows.migrations.baseline import without_known_drift, without_operations
     from contribkit.workflows.migrations.verify import require_passed_connection
 
     def hook(context: Any, revision: Any, directives: list[Any]) -> None:
@@ -168,6 +168,7 @@ def _directives_hook(
         dialect = context.connection.dialect
         metadata = context.opts["target_metadata"]
         comparison = schemadiff.Comparison(context.connection, metadata, exclude_tables)
+        without_operations(script, comparison.overrules)
         extra = comparison.differences(
             list(flatten(script.upgrade_ops)), list(flatten(script.downgrade_ops))
         ).without(known_drift, dialect)

@@ -123,10 +123,11 @@ class TrialDatabase:
             require_passed_connection(context, connection)
             metadata = context.opts.get("target_metadata") or self.migrations.metadata
             script = produce_migrations(context, metadata)
-            leaf = list(flatten(script.upgrade_ops))
-            extra = schemadiff.compare(
-                context.connection, metadata, self.migrations.exclude_tables, leaf
+            comparison = schemadiff.Comparison(
+                context.connection, metadata, self.migrations.exclude_tables
             )
+            leaf = [op for op in flatten(script.upgrade_ops) if not comparison.overrules(op)]
+            extra = comparison.differences(leaf)
             dialect = context.connection.dialect
             found.extend(describe(op, dialect) for op in leaf)
             found.extend(extra.lines(dialect))
