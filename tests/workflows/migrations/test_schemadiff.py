@@ -376,6 +376,39 @@ def test_a_removed_enum_value_is_refused_with_what_to_write(library) -> None:
     assert library.cli("check").code == 1
 
 
+def test_a_deferrable_foreign_key_is_written_once_or_refused_whole(
+    library, dialect, tmp_path
+) -> None:
+    """SQLite and PostgreSQL hold a deferrable foreign key: written, then no drift. MariaDB has
+    no deferrable constraints and refuses the DDL: migrate fails naming it, writing nothing."""
+    library.edit(
+        FILE,
+        "    # more\n",
+        '    sa.Column("next_id", sa.Integer, nullable=True),\n'
+        '    sa.ForeignKeyConstraint(["next_id"], ["book.id"], name="fk_book_next",'
+        ' deferrable=True, initially="DEFERRED"),\n',
+    )
+    if dialect == "mysql":
+        before = library.snapshot()
+        outcome = library.cli("migrate", "-m", "next_book")
+        assert outcome.code == 1
+        assert "DEFERRABLE" in outcome.err and "\n" not in outcome.err.strip().split("→")[0]
+        assert library.snapshot() == before
+        return
+    _migrate(library, "next_book")
+    checked = library.cli("check")
+    assert checked.code == 0, checked.out + checked.err
+    assert "nothing to do" in library.cli("migrate", "-m", "again").out
+    with ephemeral_database(dialect) as url:
+        _applied(library, dialect, tmp_path, url)
+        if dialect == "postgresql":
+            sql = "SELECT condeferrable, condeferred FROM pg_constraint WHERE conname = 'fk_book_next'"
+            assert _query(url, sql) == [(True, True)]
+        else:
+            (ddl,) = _query(url, "SELECT sql FROM sqlite_master WHERE name = 'book'")
+            assert "DEFERRABLE INITIALLY DEFERRED" in ddl[0]
+
+
 def test_a_changed_generation_expression_is_refused_and_fails_check(library, dialect) -> None:
     """Autogenerate never compares a computed column's expression: migrate said "nothing to
     do" and check passed while the database computed something else."""
