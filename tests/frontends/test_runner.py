@@ -48,8 +48,25 @@ def test_known_failures_keep_their_exit_code_and_one_line(capsys) -> None:
 
 
 def test_an_unexpected_error_is_not_hidden() -> None:
-    def bug() -> None:
-        raise ZeroDivisionError
+    """Raised outside the project's files (here: by Python itself, called straight from the
+    runner), an error is contribkit's bug and keeps its traceback."""
+    import functools
+    import operator
 
     with pytest.raises(ZeroDivisionError):
-        run(bug)
+        run(functools.partial(operator.truediv, 1, 0))
+
+
+def test_an_error_in_a_project_file_is_one_line(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Raised in a file of the project (a revision, the models, env.py): one line naming it."""
+    import importlib.util
+
+    (tmp_path / "projectcode.py").write_text("def broken():\n    return 1 / 0\n")
+    spec = importlib.util.spec_from_file_location("projectcode", tmp_path / "projectcode.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.chdir(tmp_path)
+    assert run(module.broken) == 1
+    err = capsys.readouterr().err
+    assert "projectcode.py:2: ZeroDivisionError: division by zero" in err
+    assert "Traceback" not in err

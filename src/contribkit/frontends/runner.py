@@ -59,10 +59,88 @@ def run(action: Callable[[], T], *, debug: bool = False) -> T | int:
         if debug:
             raise
         return _report_interrupt()
+    except SystemExit as exc:  # the project's code (a revision, the models) exited mid-run
+        if debug:
+            raise
+        console.error(project_exit_message(exc))
+        return 1
     except Exception as exc:  # not ours: a traceback, unless an interrupt caused it
         if _interrupted(exc) and not debug:
             return _report_interrupt()
-        raise
+        message = None if debug else project_error_message(exc)
+        if message is None:
+            raise
+        console.error(message)
+        return 1
+
+
+def project_exit_message(exc: SystemExit) -> str:
+    """A ``sys.exit()`` outside contribkit ends the run as a failure: an exit 0 would tell CI
+    that everything was checked."""
+    where = _project_frame(exc) or "project code"
+    return (
+        f"{where} called sys.exit({exc.code!r}) during the run, so nothing was checked: remove it"
+    )
+
+
+def project_error_message(exc: BaseException) -> str | None:
+    """One line for an error raised in the project's own files (a revision, the models,
+    env.py) or by Alembic about the history; ``None`` for anything else, which is a bug of
+    contribkit's and keeps its traceback."""
+    from contribkit.core.errors import one_line
+
+    if isinstance(exc, SyntaxError) and exc.filename and _is_project_file(exc.filename):
+        return f"{_shown(exc.filename)}:{exc.lineno}: SyntaxError: {exc.msg}"
+    where = _project_frame(exc)
+    if where is not None:
+        return f"{where}: {type(exc).__name__}: {one_line(exc)} (--debug shows the traceback)"
+    if _alembic_history_error(exc):
+        return f"the revision history: {one_line(exc)}"
+    return None
+
+
+def _alembic_history_error(exc: BaseException) -> bool:
+    try:
+        from alembic.script.revision import RevisionError
+        from alembic.util import CommandError
+    except ImportError:  # pragma: no cover - alembic is a dependency
+        return False
+    return isinstance(exc, RevisionError | CommandError)
+
+
+def _project_frame(exc: BaseException) -> str | None:
+    """``file:line`` of the innermost frame of the traceback in a project file."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_project_file(f.filename)]
+    return f"{_shown(frames[-1].filename)}:{frames[-1].lineno}" if frames else None
+
+
+def _is_project_file(filename: str) -> bool:
+    """Not Python's, not an installed package's, not contribkit's own."""
+    import sysconfig
+    from pathlib import Path
+
+    import contribkit
+
+    if filename.startswith("<"):
+        return False
+    path = Path(filename).resolve()
+    ours = Path(contribkit.__file__).resolve().parent
+    installed = {
+        Path(sysconfig.get_path(name)).resolve() for name in ("stdlib", "platstdlib", "purelib")
+    }
+    return not any(path.is_relative_to(folder) for folder in (ours, *installed))
+
+
+def _shown(filename: str) -> str:
+    from pathlib import Path
+
+    path = Path(filename).resolve()
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _report_interrupt() -> int:

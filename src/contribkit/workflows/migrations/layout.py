@@ -162,9 +162,24 @@ class Migrations:
         return config
 
     def script(self, dialect: str) -> ScriptDirectory:
+        """The dialect's revisions, loaded: a history Alembic only warns about (an id in two
+        files, a ``down_revision`` no file has) is refused here, before anything runs on it."""
+        import warnings
+
         from alembic.script import ScriptDirectory
 
-        return ScriptDirectory.from_config(self.alembic_config(dialect))
+        script = ScriptDirectory.from_config(self.alembic_config(dialect))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                script.revision_map.heads  # noqa: B018 - builds the map, importing every file
+            except KeyError:  # after its warning, Alembic fails on the missing parent
+                for warning in caught:
+                    _refuse_broken_history(dialect, str(warning.message))
+                raise
+        for warning in caught:
+            _refuse_broken_history(dialect, str(warning.message))
+        return script
 
     def single_head(self, dialect: str) -> str | None:
         """The one head revision of ``dialect`` (``None`` when it has no revisions yet)."""
@@ -253,6 +268,25 @@ def project_layout(folder: Path, configured: str | None) -> str:
     if configured is not None:
         return configured
     return SHARED if files else PER_DIALECT
+
+
+_DUPLICATE = re.compile(r"^Revision (\S+) is present more than once")
+_MISSING = re.compile(r"^Revision (\S+) referenced from (\S+) -> (\S+)")
+
+
+def _refuse_broken_history(dialect: str, message: str) -> None:
+    duplicate = _DUPLICATE.match(message)
+    if duplicate:
+        raise UsageError(
+            f"{dialect}: revision {duplicate.group(1)} is defined by more than one file: "
+            "give each file its own revision id."
+        )
+    missing = _MISSING.match(message)
+    if missing:
+        raise UsageError(
+            f"{dialect}: revision {missing.group(3)} has down_revision {missing.group(1)}, "
+            "which no revision file defines: fix its down_revision."
+        )
 
 
 def project_migrations(
