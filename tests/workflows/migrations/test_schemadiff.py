@@ -512,7 +512,8 @@ tag = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("code", sa.String(10), nullable=False),
-    sa.CheckConstraint("code = 'x'", name="fixed"),
+    sa.Column("label", sa.String(10), nullable=False),
+    sa.CheckConstraint("code = label", name="fixed"),
 )
 """
 
@@ -525,7 +526,7 @@ def _tags_then_a_hint(library) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_revision_verified_on_an_empty_table_says_so(library, dialect) -> None:
-    """The seeder cannot fill a table its CHECK constrains: "verified" would be verified on
+    """The seeder cannot fill a table whose CHECK relates two columns: "verified" would be verified on
     nothing, so the line names the table."""
     _tags_then_a_hint(library)
     outcome = _migrate(library, "tag_hint")
@@ -556,7 +557,9 @@ def test_check_fails_a_new_revision_verified_on_an_empty_table_until_seed_rows_f
     assert checked.code == 1
     assert "_tag_hint.py: verified without rows in tag" in checked.out + checked.err
 
-    (library.root / "library" / "rows.py").write_text("ROWS = {'tag': lambda n: {'code': 'x'}}\n")
+    (library.root / "library" / "rows.py").write_text(
+        "ROWS = {'tag': lambda n: {'code': f'x{n}', 'label': f'x{n}'}}\n"
+    )
     pyproject = library.root / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + 'seed_rows = "library.rows:ROWS"\n')
     checked = library.cli("check")

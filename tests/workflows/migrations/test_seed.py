@@ -249,3 +249,37 @@ def test_rows_the_seeder_cannot_make_come_from_the_projects_factories(tmp_path) 
     broken = {"event": lambda n: 1 / 0}
     failures, _ = _seeded(f"sqlite:///{tmp_path / 'broken.sqlite'}", metadata, factories=broken)
     assert failures["event"].startswith("seed_rows for event failed: ZeroDivisionError")
+
+
+def test_rows_honour_the_checks_the_seeder_can_read(dialect: str) -> None:
+    """MLflow's ``lifecycle_stage IN ('active', 'deleted')`` (PostgreSQL keeps it as
+    ``= ANY (ARRAY[…])``), bounds on numbers, and a composite integer key, whose columns the
+    database does not number."""
+    import sqlalchemy as sa
+
+    from contribkit.databases.throwaway import ephemeral_database
+
+    metadata = sa.MetaData()
+    sa.Table(
+        "experiment",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("stage", sa.String(20), nullable=False),
+        sa.Column("priority", sa.Integer, nullable=False),
+        sa.Column("weight", sa.Integer, nullable=False),
+        sa.CheckConstraint("stage IN ('active', 'deleted')", name="ck_stage"),
+        sa.CheckConstraint("priority > 10", name="ck_priority"),
+        sa.CheckConstraint("weight >= 3", name="ck_weight"),
+    )
+    sa.Table(
+        "model_version",
+        metadata,
+        sa.Column("name", sa.String(40), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+    )
+    with ephemeral_database(dialect) as url:
+        failures, rows = _seeded(url, metadata)
+    assert failures == {}
+    assert {row["stage"] for row in rows["experiment"]} <= {"active", "deleted"}
+    assert all(row["priority"] > 10 and row["weight"] >= 3 for row in rows["experiment"])
+    assert len(rows["model_version"]) == seed.ROWS_PER_TABLE

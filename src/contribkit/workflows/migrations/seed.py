@@ -8,6 +8,7 @@ A table whose rows cannot be made is reported, not silently skipped.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -109,7 +110,40 @@ def _needs_value(column: sa.Column, defaults: bool) -> bool:
     server default."""
     if defaults and column.server_default is not None:
         return False
-    return not (column.primary_key and isinstance(column.type, sa.Integer))
+    # Only a table's one integer key is numbered by the database (SQLite's rowid, a serial):
+    # each column of a composite key needs a value.
+    keys = column.table.primary_key.columns
+    return not (column.primary_key and len(keys) == 1 and isinstance(column.type, sa.Integer))
+
+
+_LITERAL = re.compile(r"'((?:[^']|'')*)'")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+_NEGATED = re.compile(r"\bNOT\b|<>|!=", re.IGNORECASE)
+
+
+def _allowed_by_checks(table: sa.Table, column: sa.Column) -> Any:
+    """A value the table's CHECK constraints on this column alone allow, where one reads
+    plainly: the first value of ``IN (…)`` / ``= ANY (ARRAY[…])`` / ``= 'x'``, or the bound of
+    ``>= n`` / ``> n``; ``None`` where none does (the made-up value is then tried)."""
+    for constraint in table.constraints:
+        if not isinstance(constraint, sa.CheckConstraint):
+            continue
+        sql = str(constraint.sqltext)
+        mentioned = [c.name for c in table.columns if re.search(rf"\b{re.escape(c.name)}\b", sql)]
+        if mentioned != [column.name] or _NEGATED.search(sql):
+            continue
+        literals = _LITERAL.findall(sql)
+        if literals:
+            return literals[0].replace("''", "'")
+        numbers = _NUMBER.findall(sql)
+        if len(numbers) == 1:
+            number = float(numbers[0]) if "." in numbers[0] else int(numbers[0])
+            if re.search(r"[^<>!=]>[^=]", sql):
+                return number + 1
+            if re.search(r"[^<>!=]<[^=]", sql):
+                return number - 1
+            return number
+    return None
 
 
 def seed(
@@ -232,7 +266,9 @@ class _Rows:
                 continue
             if self.consulted is not None:
                 self.consulted.add(f"{self.table.name}.{column.name}")
-            value = _value(column, model_column, n, self.dialect)
+            value = _allowed_by_checks(self.table, column)
+            if value is None:
+                value = _value(column, model_column, n, self.dialect)
             # NULL as SQL: a type that refuses every value may refuse None too.
             row[column.name] = sa.null() if value is None else sa.literal(value, type_=type_)
         return row
