@@ -203,3 +203,58 @@ def test_the_readme_says_what_running_as_root_does_and_how_to_avoid_it() -> None
     section = readme.split("**Running as root**")[1].split("\n\n")[0]
     assert f"useradd --system {SYSTEM_USER}" in section
     assert "o+x" in section and "CONTRIBKIT_POSTGRESQL_URL" in section
+
+
+KILLED_RUN = """
+import sys, time
+from contribkit.databases.throwaway import ephemeral_database
+with ephemeral_database("sqlite") as a, ephemeral_database(sys.argv[1]) as b:
+    print(a, b, flush=True)
+    time.sleep(120)
+"""
+
+
+def test_what_a_sigkilled_run_left_is_swept_by_the_next(dialect, monkeypatch) -> None:
+    """Its SQLite folder and, on a server a CONTRIBKIT_*_URL names, its database: gone when
+    the next run makes its own, with no wait; those of live runs stay."""
+    from contribkit.core import ownership
+    from contribkit.databases import throwaway
+
+    env = dict(os.environ)
+    if dialect != "sqlite":
+        embedded = database_server(dialect)  # stands in for a server someone already runs
+        url = embedded.admin_url.render_as_string(hide_password=False)
+        env[throwaway.SERVER_URL_ENVS[dialect]] = url
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, dialect], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    sqlite_url, server_url = child.stdout.readline().split()
+    child.kill()
+    child.wait()
+    folder = Path(sa.engine.make_url(sqlite_url).database).parent
+    assert folder.exists() and _exists(server_url, dialect)
+
+    with ephemeral_database(dialect) as alive:
+        monkeypatch.setattr(ownership, "_swept", set())
+        if dialect != "sqlite":
+            # A new server object for that URL, as the next run makes: it sweeps first.
+            monkeypatch.setenv(
+                throwaway.SERVER_URL_ENVS[dialect],
+                url + ("&" if "?" in url else "?") + "connect_timeout=9",
+            )
+        with ephemeral_database("sqlite"), ephemeral_database(dialect):
+            assert not folder.exists()
+            assert not _exists(server_url, dialect)
+            assert _exists(alive, dialect)
+
+
+def test_server_folders_of_ended_runs_go_at_once(tmp_path: Path) -> None:
+    from contribkit.core.ownership import owner_tag
+    from contribkit.databases.localserver import sweep_stale_folders
+
+    ended, alive = tmp_path / "ckpg-999999999x1-ab", tmp_path / f"ckpg-{owner_tag()}-cd"
+    for folder in (ended, alive):
+        (folder / "data").mkdir(parents=True)
+    assert sweep_stale_folders(tmp_path, "ckpg-", "data/postmaster.pid") == [ended]
+    assert alive.exists()

@@ -87,6 +87,16 @@ class AdminServer:
     def create_database(self, name: str, template: str | None = None) -> URL:
         raise NotImplementedError
 
+    #: The query listing the server's databases whose name starts with ``:prefix``.
+    list_query = ""
+
+    def database_names(self, prefix: str) -> list[str]:
+        import sqlalchemy as sa
+
+        pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+        found = self.run(lambda conn: conn.execute(sa.text(self.list_query), {"p": pattern}).all())
+        return [name for (name,) in found]
+
     def drop_database(self, name: str) -> None:
         raise NotImplementedError
 

@@ -8,6 +8,7 @@ import atexit
 import contextlib
 import ctypes
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from contribkit.core.errors import UsageError
-from contribkit.core.ownership import uninterrupted
+from contribkit.core.ownership import owner_is_gone, owner_tag, uninterrupted
 from contribkit.core.signals import deferred_signals
 from contribkit.databases import datadir_cache
 
@@ -57,12 +58,19 @@ def sweep_stale_folders(parent: Path, prefix: str, pid_file: str) -> list[Path]:
     """Remove server folders (``prefix*``) left by runs that were SIGKILLed: their server died
     with them.
 
-    A folder is stale when no process runs under the pid that its ``pid_file`` (relative to
-    the folder) names, and it is older than ``STALE_AFTER_SECONDS``: a younger one may belong
-    to a run still initialising its server.
+    A folder named with its run's owner tag is stale as soon as that run has ended. One without
+    (made by an older contribkit) is stale when no process runs under the pid its ``pid_file``
+    names and it is older than ``STALE_AFTER_SECONDS``: it may belong to a run still
+    initialising its server.
     """
     removed = []
     for folder in parent.glob(f"{prefix}*"):
+        if owner_is_gone(folder.name, prefix):
+            remove_folder(folder)
+            removed.append(folder)
+            continue
+        if _TAGGED.match(folder.name, len(prefix)):
+            continue  # its run is alive
         try:
             if time.time() - folder.stat().st_mtime < STALE_AFTER_SECONDS:
                 continue
@@ -76,6 +84,9 @@ def sweep_stale_folders(parent: Path, prefix: str, pid_file: str) -> list[Path]:
         remove_folder(folder)
         removed.append(folder)
     return removed
+
+
+_TAGGED = re.compile(r"\d+x\d+-")
 
 
 def remove_folder(folder: Path, attempts: int = 50) -> None:
@@ -182,7 +193,7 @@ class ThrowawayServer:
         parent = server_parent()
         sweep_stale_folders(parent, self.prefix, self.pid_file)
         with deferred_signals():  # the folder is ours to remove from the moment it exists
-            self.folder = Path(tempfile.mkdtemp(prefix=self.prefix, dir=parent))
+            self.folder = Path(tempfile.mkdtemp(prefix=f"{self.prefix}{owner_tag()}-", dir=parent))
         try:
             owner = self._take_folder()
             self._cache_key = datadir_cache.cache_key(

@@ -18,7 +18,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from contribkit.core.errors import UsageError
-from contribkit.core.ownership import owned, temporary_folder, uninterrupted
+from contribkit.core.ownership import (
+    host_tag,
+    owned,
+    owner_is_gone,
+    owner_tag,
+    temporary_folder,
+    uninterrupted,
+)
 from contribkit.databases.engines import with_driver
 from contribkit.databases.mysql.embedded import EXTERNAL_URL_ENV as MYSQL_URL_ENV
 from contribkit.databases.postgresql.server import EXTERNAL_URL_ENV as POSTGRESQL_URL_ENV
@@ -86,6 +93,7 @@ def database_server(dialect: str) -> Any:
         if external:
             server = server_class(external)
             server.execute_admin("SELECT 1")  # fail now, with a clear message, if unreachable
+            sweep_databases(server)
         else:
             throwaway = _starting.pop(dialect, None) or throwaway_class().begin()
             throwaway.finish()
@@ -110,7 +118,23 @@ def _close_all() -> None:
 
 
 def unique_name(prefix: str = "ck") -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+    """A new database name that says which machine and process made it (see
+    :func:`sweep_databases`)."""
+    return f"{_owned_prefix(prefix)}{owner_tag()}_{uuid.uuid4().hex[:8]}"
+
+
+def _owned_prefix(prefix: str) -> str:
+    return f"{prefix}_{host_tag()}_"
+
+
+def sweep_databases(server: Any) -> None:
+    """Drop the databases that runs of this machine made on ``server`` and that a SIGKILL kept
+    from dropping: their names carry an owner tag whose process has ended."""
+    for prefix in ("ck", "tmpl", "test"):
+        owned_prefix = _owned_prefix(prefix)
+        for name in server.database_names(owned_prefix):
+            if owner_is_gone(name, owned_prefix):
+                server.drop_database(name)
 
 
 @contextmanager

@@ -30,6 +30,7 @@ class MySQLServer(AdminServer):
     product = "MySQL"
     backends = ("mysql", "mariadb")
     default_driver = DEFAULT_DRIVER
+    list_query = "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE :p"
 
     def _admin_url(self, url: URL) -> URL:
         return url.set(database="")  # the server, not one of its databases

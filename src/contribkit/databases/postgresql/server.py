@@ -24,6 +24,7 @@ class PostgresServer(AdminServer):
     product = "PostgreSQL"
     backends = ("postgresql",)
     default_driver = "psycopg"
+    list_query = "SELECT datname FROM pg_database WHERE datname LIKE :p"
 
     def create_database(self, name: str, template: str | None = None) -> URL:
         clause = f' TEMPLATE "{template}"' if template else ""
