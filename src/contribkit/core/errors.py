@@ -31,6 +31,13 @@ class CheckFailed(ContribkitError):
     exit_code = 1
 
 
+class InterruptedWithChanges(ContribkitError):
+    """Ctrl-C/SIGTERM stopped work that had already changed something it cannot undo (MySQL's
+    DDL commits itself); the message says what, instead of "nothing was left behind"."""
+
+    exit_code = 130
+
+
 def one_line(exc: BaseException) -> str:
     """The first line of a (database) error, without SQLAlchemy's SQL dump and links."""
     orig = getattr(exc, "orig", None)

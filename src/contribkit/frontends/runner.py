@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from contribkit.core.errors import ContribkitError
+from contribkit.core.errors import ContribkitError, InterruptedWithChanges
 from contribkit.core.signals import install_interrupt_handlers
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def run(action: Callable[[], T], *, debug: bool = False) -> T | int:
     try:
         return action()
     except ContribkitError as exc:
-        if _interrupted(exc) and not debug:
+        if _interrupted(exc) and not debug and not isinstance(exc, InterruptedWithChanges):
             return _report_interrupt()
         if debug:
             raise

@@ -123,13 +123,29 @@ def test_db_commands_on_a_real_mysql_database(adopted, monkeypatch) -> None:
         assert "sku" in columns(url, "item")
 
 
-def test_a_revision_failing_half_way_on_the_real_database_says_what_stayed(
-    adopted, monkeypatch
+HALF_WAY = {
+    "a database error": (
+        'op.create_index("ix_warehouse_nowhere", "warehouse", ["nowhere"])',
+        1,
+        "Key column 'nowhere' doesn't exist",
+    ),
+    "a Python error": ('raise RuntimeError("boom")', 1, "_half.py:14: RuntimeError: boom;"),
+    "SIGTERM": ("os.kill(os.getpid(), signal.SIGTERM)", 130, "error: interrupted: mysql database"),
+}
+
+
+@pytest.mark.parametrize("failure", HALF_WAY)
+def test_a_revision_stopped_half_way_on_the_real_database_says_what_stayed(
+    adopted, monkeypatch, failure
 ) -> None:
+    """However the revision stops after its first ALTER (SQL error, exception, SIGTERM), the
+    message names what MySQL kept, never "nothing was left behind"."""
     [first] = adopted.versions("mysql")
     head = first.name.split("_")[4]
+    second, code, said = HALF_WAY[failure]
     (first.parent / "2030_01_01_000000_badbadbadbad_half.py").write_text(
         f'''"""half"""
+import os, signal
 import sqlalchemy as sa
 from alembic import op
 
@@ -141,7 +157,7 @@ depends_on = None
 
 def upgrade():
     op.add_column("warehouse", sa.Column("region", sa.String(20), nullable=True))
-    op.create_index("ix_warehouse_nowhere", "warehouse", ["nowhere"])
+    {second}
 
 
 def downgrade():
@@ -152,12 +168,15 @@ def downgrade():
         monkeypatch.setenv("INVENTORY_DATABASE_URL", url)
         assert adopted.cli("db", "upgrade", "-r", head).code == 0
         failed = adopted.cli("db", "upgrade")
-        assert failed.code == 1
+        assert failed.code == code, failed.err
+        assert said in failed.err
         assert (
             "MySQL had already applied, and kept: ALTER TABLE warehouse ADD COLUMN region"
             in failed.err
         )
         assert "undo them by hand before upgrading again" in failed.err
+        assert "nothing this run started was left behind" not in failed.err
+        assert len(failed.err.strip().splitlines()) == 1, failed.err
         assert "region" in columns(url, "warehouse")  # it really stayed
         assert f"{head} (head is badbadbadbad)" in adopted.cli("db", "current").out
 

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from contribkit.core.config import ProjectConfig
-from contribkit.core.errors import CheckFailed, UsageError, one_line
+from contribkit.core.errors import (
+    CheckFailed,
+    ContribkitError,
+    InterruptedWithChanges,
+    UsageError,
+    one_line,
+)
 from contribkit.databases.asyncdrivers import bridged
 from contribkit.databases.engines import redact
 
@@ -115,10 +121,38 @@ def _run(t: Target, action: Callable[[Any], Any], *, create: bool = False) -> An
         except sa.exc.DBAPIError as exc:
             # SQLite and PostgreSQL roll the failed revision back; MySQL keeps its DDL.
             kept = kept_note(applied) if t.dialect == "mysql" else ""
-            hint = " (undo them by hand before upgrading again)" if kept else ""
+            hint = KEPT_HINT if kept else ""
             raise CheckFailed(
                 f"{t.dialect} database {t.shown}: {one_line(exc)}{kept}{hint}."
             ) from exc
+        except BaseException as exc:  # the revision's own error, or Ctrl-C/SIGTERM
+            kept = kept_note(applied) if t.dialect == "mysql" else ""
+            if not kept or isinstance(exc, ContribkitError):
+                raise
+            if isinstance(exc, KeyboardInterrupt):
+                raise InterruptedWithChanges(
+                    f"interrupted: {t.dialect} database {t.shown}{kept}{KEPT_HINT}."
+                ) from exc
+            where = _revision_frame(exc, t.migrations.folder)
+            raise CheckFailed(
+                f"{t.dialect} database {t.shown}: {where}{type(exc).__name__}: "
+                f"{one_line(exc)}{kept}{KEPT_HINT}."
+            ) from exc
+
+
+KEPT_HINT = " (undo them by hand before upgrading again)"
+
+
+def _revision_frame(exc: BaseException, folder: Path) -> str:
+    """``file.py:line: `` of the innermost frame in the migrations folder (empty if none)."""
+    import traceback
+
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if Path(f.filename).resolve().is_relative_to(folder.resolve())
+    ]
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}: " if frames else ""
 
 
 def current_revision(t: Target) -> str | None:
