@@ -10,12 +10,18 @@ import subprocess
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
 from migrations_support import Project
 
 from benchmarks.history import append_revision, models_source, revision_name
-from contribkit.workflows.migrations import snapshots
+from contribkit.workflows.migrations import snapshots, statestore
 
 REVISIONS = 6  # the grown fixture's
+VERSION_TABLE = ["alembic_version", None]
+
+
+def engine(database: Path) -> sa.Engine:
+    return sa.create_engine(f"sqlite:///{database}", poolclass=sa.pool.NullPool)
 
 
 def reused(output: str, dialect: str) -> int:
@@ -119,6 +125,17 @@ def test_states_committed_to_git_are_not_used(grown, dialect) -> None:
     assert "is tracked by git: its states are not used" in out
 
 
+def test_a_cache_reached_through_a_symbolic_link_is_not_used(grown, dialect, tmp_path) -> None:
+    """A link can lead to states another user or checkout writes."""
+    assert check(grown, dialect)[0] == 0
+    cache = grown.root / ".contribkit" / "cache"
+    cache.rename(tmp_path / "elsewhere")
+    cache.symlink_to(tmp_path / "elsewhere")
+    code, out = check(grown, dialect)
+    assert (code, reused(out, dialect)) == (0, 0), out
+    assert f"{cache} is a symbolic link: the cache is not used" in out
+
+
 def test_a_cached_check_reports_what_a_full_replay_reports(legacy, dialect) -> None:
     """A history with a revision that fails with rows, one named oddly and drift: the problems
     come back from the saved states exactly as a replay finds them."""
@@ -136,12 +153,12 @@ def test_a_cached_check_reports_what_a_full_replay_reports(legacy, dialect) -> N
 
 
 def test_only_the_most_recently_used_states_are_kept(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(snapshots, "KEEP", 2)
-    store = snapshots.SnapshotStore(tmp_path, "sqlite")
+    monkeypatch.setattr(statestore, "KEEP", 2)
+    store = statestore.SnapshotStore(tmp_path, "sqlite")
     database = tmp_path / "db.sqlite"
     sqlite3.connect(database).close()
     for age, key in ((200, "a"), (100, "b"), (0, "c")):
-        store.save(key, f"sqlite:///{database}", {"problems": [], "models": {}})
+        store.save(key, engine(database), VERSION_TABLE, {"problems": [], "models": {}})
         used = time.time() - age  # last used that long ago
         os.utime(tmp_path / "sqlite" / f"{key}.json", (used, used))
     assert [store.has(k) for k in ("a", "b", "c")] == [False, True, True]
@@ -174,7 +191,7 @@ def test_a_damaged_state_is_replayed_instead(grown, dialect) -> None:
         path.write_bytes(b"not a database")
     code, out = check(grown, dialect)
     assert (code, reused(out, dialect)) == (0, 0), out
-    assert "the cache could not be used" in out
+    assert "a state in the cache could not be used" in out
 
 
 def test_migrate_starts_from_the_head_an_earlier_migrate_reached(grown, dialect) -> None:
@@ -234,17 +251,17 @@ def test_a_changed_variant_counts_as_a_model_change(grown, dialect) -> None:
 
 def test_what_a_killed_run_left_is_swept_once_it_is_old(tmp_path) -> None:
     """A run killed while saving leaves a temporary file, or data without its meta file."""
-    store = snapshots.SnapshotStore(tmp_path, "sqlite")
+    store = statestore.SnapshotStore(tmp_path, "sqlite")
     database = tmp_path / "db.sqlite"
     sqlite3.connect(database).close()
     folder = tmp_path / "sqlite"
     folder.mkdir()
-    old = time.time() - snapshots.STALE_SECONDS - 60
+    old = time.time() - statestore.STALE_SECONDS - 60
     for name in (".a.sqlite.x1.tmp", "b.sqlite", ".c.json.x2.tmp", "d.sqlite"):
         (folder / name).write_bytes(b"left")
     for name in (".a.sqlite.x1.tmp", "b.sqlite"):
         os.utime(folder / name, (old, old))
-    store.save("e", f"sqlite:///{database}", {"problems": [], "models": {}})
+    store.save("e", engine(database), VERSION_TABLE, {"problems": [], "models": {}})
     # The old ones are gone; the recent ones may belong to a run that is still saving.
     assert sorted(p.name for p in folder.iterdir()) == [
         ".c.json.x2.tmp",

@@ -156,6 +156,10 @@ class ThrowawayMySQL(ThrowawayServer):
         assert self.folder is not None and self._installation is not None
         log = self.folder / "server.log"
         log.unlink(missing_ok=True)
+        # It runs as root: files it reads or writes for SQL (INTO OUTFILE, LOAD_FILE, LOAD
+        # DATA) stay in a folder of its own, where a crafted statement can reach nothing.
+        files = self.folder / "files"
+        files.mkdir(exist_ok=True)
         argv = [
             str(self._installation.server),
             "--no-defaults",
@@ -165,6 +169,8 @@ class ThrowawayMySQL(ThrowawayServer):
             f"--log-error={log}",
             f"--tmpdir={self.folder}",
             "--skip-networking",
+            f"--secure-file-priv={files}",
+            "--local-infile=0",
             *_COMMON,
             *_FAST,
             *self._user_args(),

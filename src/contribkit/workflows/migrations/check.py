@@ -128,7 +128,7 @@ def _walk(
 
         db = fresh()
         cache = snapshots.HistoryCache.open(migrations, dialect, db.engine, revisions)
-        keys, passes, done, meta = _resume(cache, seeded_at, _pass_count(revisions, old), db.url)
+        keys, passes, done, meta = _resume(cache, seeded_at, _pass_count(revisions, old), db)
         problems, consulted = list(meta.get("problems", [])), set(meta.get("models", {}))
         if done == 0 and passes:
             if _passes_from_cache_or_run(db, cache, keys, revisions[passes - 1].revision, passes):
@@ -144,7 +144,7 @@ def _walk(
             seeded = rev.revision not in old
             if cache and index == len(revisions) - 1 and index:
                 # Before the head too: the newest revision is the one most often edited.
-                cache.save(keys[index - 1], db.url, problems, consulted)
+                cache.save(keys[index - 1], db, problems, consulted)
             try:
                 counts, empty = _step(db, rev, previous, seeded, counts, consulted)
                 problems += [
@@ -167,13 +167,13 @@ def _walk(
                     return problems
             previous = rev.revision
         if cache and keys:
-            cache.save(keys[-1], db.url, problems, consulted)
+            cache.save(keys[-1], db, problems, consulted)
         problems += [f"{baselines.DRIFT}{line}" for line in db.drift()]
     return problems
 
 
 def _resume(
-    cache: Any, seeded_at: list[bool], passes: int, url: str
+    cache: Any, seeded_at: list[bool], passes: int, db: Any
 ) -> tuple[list[str | None], int, int, dict[str, Any]]:
     """Where the walk starts: (the keys of its states, how many revisions run as whole passes,
     how many a saved state covers, what was saved with it). A history whose baseline passes
@@ -182,7 +182,7 @@ def _resume(
         return [], passes, 0, {}
     for count in dict.fromkeys((passes, 0)):
         keys = cache.walk_keys(seeded_at, count)
-        done, meta = cache.resume(keys, url, "proven")
+        done, meta = cache.resume(keys, db, "proven")
         if done:
             return keys, count, done, meta
     return cache.walk_keys(seeded_at, passes), passes, 0, {}
@@ -194,12 +194,12 @@ def _passes_from_cache_or_run(db: Any, cache: Any, keys: list[str], last: str, p
 
     def save_upgraded() -> None:
         if cache:
-            cache.save(cache.upgrade_keys()[passes - 1], db.url, [], set())
+            cache.save(cache.upgrade_keys()[passes - 1], db, [], set())
 
     if not _baseline_passes(db, last, save_upgraded):
         return False
     if cache:
-        cache.save(keys[passes - 1], db.url, [], set())
+        cache.save(keys[passes - 1], db, [], set())
     return True
 
 

@@ -308,10 +308,10 @@ def upgrade_to_head(db: Any) -> None:
     cache = HistoryCache.open(db.migrations, db.dialect, db.engine, revisions)
     keys: list[str | None] = list(cache.upgrade_keys()) if cache else []
     if cache:
-        cache.resume(keys, db.url, "applied")
+        cache.resume(keys, db, "applied")
     db.upgrade("heads")
     if cache and keys:
-        cache.save(keys[-1], db.url, [], set())
+        cache.save(keys[-1], db, [], set())
 
 
 def ruff_format(path: Path, as_path: Path) -> None:

