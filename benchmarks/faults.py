@@ -8,7 +8,11 @@ private TMPDIR so that every temporary file and server folder it makes can be ac
 * server killed - the embedded PostgreSQL SIGKILLed while the run uses it;
 * the same interrupts and killed server on a project whose second dialect is MySQL (the
   throw-away MariaDB server);
-* bad input - every bad input the migrations issue lists.
+* bad input - every bad input the migrations issue lists;
+* cache states damaged (emptied, garbage, a byte flipped, descriptions broken) or a good
+  history's state copied over a broken one's: one line, a replay, the true verdict;
+* a run SIGKILLed, then another in the same TMPDIR: it finishes and sweeps what the dead left;
+* SIGTERM to `db upgrade` of a real MariaDB database between two ALTERs: the kept one is named.
 
 Afterwards: the project's migrations and notes are byte-identical (or, for a run that finished,
 complete), nothing is left in TMPDIR, and no process uses it. The counts go to BENCHMARKS.md;
@@ -430,12 +434,214 @@ def bad_inputs(pristine: Path) -> Category:
     return category
 
 
+def _states(project: Path) -> list[tuple[Path, Path]]:
+    """Each saved state's (database file, description) in the project's cache."""
+    cache = project / ".contribkit" / "cache"
+    return [
+        (data, data.with_suffix(".json"))
+        for data in sorted(cache.rglob("*"))
+        if data.is_file() and data.suffix in (".sqlite", ".dump")
+    ]
+
+
+def _flip_a_byte(path: Path) -> None:
+    content = bytearray(path.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    path.write_bytes(bytes(content))
+
+
+STATE_DAMAGE = {
+    "emptied": lambda data, meta: data.write_bytes(b""),
+    "garbage": lambda data, meta: data.write_bytes(random.Random(7).randbytes(4096)),
+    "one byte flipped": lambda data, meta: _flip_a_byte(data),
+    "description not JSON": lambda data, meta: meta.write_text("{"),
+    "description of another shape": lambda data, meta: meta.write_text("[]"),
+}
+REFUSED = "a state in the cache could not be used"
+REUSED = "by an earlier run"
+
+
+def _checked(ws: Workspace) -> tuple[int, str]:
+    process = ws.start("check")
+    out, err = process.communicate(timeout=300)
+    return process.returncode, out + err
+
+
+def damaged_states(pristine: Path, name: str) -> Category:
+    """Every saved state damaged one way: the next check replays (one line per state it
+    refuses, no traceback, the same verdict), and the one after reuses the states it saved."""
+    category = Category(name)
+    for label, damage in STATE_DAMAGE.items():
+        with Workspace(pristine) as ws:
+            warm = _checked(ws)
+            states = _states(ws.project)
+            for data, meta in states:
+                damage(data, meta)
+            damaged = _checked(ws)
+            again = _checked(ws)
+            dialects = len({data.parent for data, _ in states})
+            outcome = first(
+                None if warm[0] == 0 and states else f"warm-up: {warm[1][-300:]}",
+                None if damaged[0] == 0 else f"exit {damaged[0]}: {damaged[1][-300:]}",
+                None if "Traceback" not in damaged[1] else "traceback shown",
+                None
+                if damaged[1].count(REFUSED) >= dialects and REUSED not in damaged[1]
+                else f"a damaged state was used: {damaged[1][-300:]}",
+                None
+                if again[0] == 0 and again[1].count(REUSED) == dialects
+                else f"not reused afterwards: {again[1][-300:]}",
+                ws.debris(),
+            )
+            category.record(f"{len(states)} states {label}", outcome)
+    return category
+
+
+def _break_newest_downgrade(project: Path) -> None:
+    """The newest SQLite revision's downgrade does nothing: the round trip must fail."""
+    newest = sorted((project / "migrations" / "versions" / "sqlite").glob("*.py"))[-1]
+    text = newest.read_text()
+    body = text.split("def downgrade()")[1]
+    replace_in(newest, body, " -> None:\n    pass\n")
+
+
+def swapped_states(pristine: Path, trials: int = 2) -> Category:
+    """The head state of a good history copied over the key of a broken one (its digest still
+    true of its file): check must still fail, on the broken round trip."""
+    category = Category("swapped states")
+    for n in range(trials):
+        with Workspace(pristine) as ws:
+            warm = _checked(ws)
+            good = {
+                data: (data.read_bytes(), meta.read_text()) for data, meta in _states(ws.project)
+            }
+            _break_newest_downgrade(ws.project)
+            broken = _checked(ws)
+            new = [pair for pair in _states(ws.project) if pair[0] not in good]
+            head = max((d for d in good if d.parent.name == "sqlite"), key=os.path.getmtime)
+            for data, meta in new:  # copied over each key the broken history saved
+                data.write_bytes(good[head][0])
+                meta.write_text(good[head][1])
+            swapped = _checked(ws)
+            outcome = first(
+                None if warm[0] == 0 else f"warm-up: {warm[1][-300:]}",
+                None if broken[0] == 1 and new else f"broken history: exit {broken[0]}",
+                None if swapped[0] == 1 else f"swapped state passed: {swapped[1][-300:]}",
+                None if REFUSED in swapped[1] else f"not refused: {swapped[1][-300:]}",
+                None if "Traceback" not in swapped[1] else "traceback shown",
+                ws.debris(),
+            )
+            category.record(f"good head state over a broken one #{n + 1}", outcome)
+    return category
+
+
+def killed_runs(pristine: Path, rng: random.Random, trials: int = 6) -> Category:
+    """SIGKILL the run (no handler can clean up): the next run in the same TMPDIR finishes the
+    change and leaves nothing behind, the dead run's folders included."""
+    category = Category("SIGKILLed run, then a run")
+    duration = full_run_seconds(pristine)
+    for _ in range(trials):
+        delay = rng.uniform(0.3, duration)
+        with Workspace(pristine) as ws:
+            process = ws.start("migrate", "-m", "widen_city")
+            time.sleep(delay)
+            process.kill()
+            process.communicate(timeout=60)
+            time.sleep(1.0)  # its servers die with it (PR_SET_PDEATHSIG) and stop
+            left = sorted(os.listdir(ws.tmp))
+            second = ws.start("migrate", "-m", "widen_city")
+            _, err = second.communicate(timeout=300)
+            outcome = first(
+                None if second.returncode == 0 else f"exit {second.returncode}: {err[-300:]}",
+                ws.complete(),
+                ws.debris(),
+            )
+            category.record(f"SIGKILL at {delay:.2f} s, {len(left)} left, then swept", outcome)
+    return category
+
+
+MYSQL_HALF_WAY = '''"""two columns, a pause between"""
+import time
+import sqlalchemy as sa
+from alembic import op
+
+revision = "f1f1f1f1f1f1"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("warehouse", sa.Column("region", sa.String(20), nullable=True))
+    time.sleep(30)
+    op.add_column("warehouse", sa.Column("zone", sa.String(20), nullable=True))
+
+
+def downgrade():
+    op.drop_column("warehouse", "zone")
+    op.drop_column("warehouse", "region")
+'''
+
+
+def mysql_upgrade_terminated(on_mysql: Path, trials: int = 3) -> Category:
+    """SIGTERM to `db upgrade` of a real MariaDB database between a revision's two ALTERs:
+    exit 130 and one line naming the column MySQL kept; the database holds exactly that."""
+    import sqlalchemy as sa
+
+    from contribkit.databases.engines import create_engine
+    from contribkit.databases.throwaway import ephemeral_database
+
+    category = Category("mysql upgrade terminated")
+    for n in range(trials):
+        with Workspace(on_mysql) as ws, ephemeral_database("mysql") as url:
+            env = {"INVENTORY_DATABASE_URL": url}
+            [first_file] = (ws.project / "migrations" / "versions" / "mysql").glob("*.py")
+            head = first_file.name.split("_")[4]
+            set_up = _finish(ws.start("db", "upgrade", **env))
+            first_file.with_name("2030_01_01_000000_f1f1f1f1f1f1_half.py").write_text(
+                MYSQL_HALF_WAY.format(head=head)
+            )
+            process = ws.start("db", "upgrade", **env)
+            engine = create_engine(url, poolclass=sa.pool.NullPool)
+            try:
+                columns: list[str] = []
+                deadline = time.monotonic() + 60
+                while "region" not in columns and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    columns = [c["name"] for c in sa.inspect(engine).get_columns("warehouse")]
+                process.send_signal(signal.SIGTERM)
+                code, err = _finish(process)
+                with engine.connect() as conn:
+                    version = conn.execute(sa.text("SELECT version_num FROM alembic_version"))
+                    versions = [row[0] for row in version]
+                columns = [c["name"] for c in sa.inspect(engine).get_columns("warehouse")]
+            finally:
+                engine.dispose()
+            lines = [line for line in err.splitlines() if line.startswith("error:")]
+            outcome = first(
+                None if set_up[0] == 0 else f"set-up: {set_up[1][-200:]}",
+                None if code == 130 else f"exit {code}: {err[-300:]}",
+                None
+                if len(lines) == 1
+                and "interrupted: mysql database" in lines[0]
+                and "kept: ALTER TABLE warehouse ADD COLUMN region" in lines[0]
+                else f"message: {err.strip()[-300:]}",
+                None
+                if "region" in columns and "zone" not in columns and versions == [head]
+                else f"database holds {columns}, version {versions}",
+                ws.debris(),
+            )
+            category.record(f"SIGTERM after the first ALTER #{n + 1}", outcome)
+    return category
+
+
 def main() -> int:
     rng = random.Random(SEED)
     base = Path(tempfile.mkdtemp(prefix="ckf-", dir="/tmp"))
     try:
         pristine = prepare(base)
         on_mysql = prepare(base, second="mysql")
+        settled = prepare(base, pending_change=False)
+        settled_mysql = prepare(base, pending_change=False, second="mysql")
         started = time.perf_counter()
         categories = [
             interrupts(pristine, rng),
@@ -445,6 +651,11 @@ def main() -> int:
             server_killed(on_mysql, rng, "mysql"),
             bad_inputs(pristine),
             upgrades(pristine),
+            damaged_states(settled, "damaged states"),
+            damaged_states(settled_mysql, "mysql damaged states"),
+            swapped_states(settled),
+            killed_runs(pristine, rng),
+            mysql_upgrade_terminated(on_mysql),
             workers_under_contention(),
         ]
         elapsed = time.perf_counter() - started
@@ -477,7 +688,15 @@ must fail the same way twice leaving the version, rows and tables as they were (
 `db upgrade` of one database at once must leave it at head and whole. Workers under lock
 contention: flowdesk workers on SQLite while another connection holds the write lock for 6 s
 (past the driver's 5 s wait), three times; every run must end COMPLETED and every worker exit 0
-on Ctrl-C.
+on Ctrl-C. Damaged states: a `check` saves states, every one is then damaged one way (emptied,
+4 KiB of garbage, one byte flipped, its description not JSON or a JSON list); the next `check`
+must pass with a "could not be used" line per dialect and reuse nothing, and the one after must
+reuse what it saved; on SQLite + PostgreSQL and on SQLite + MariaDB. Swapped: the head state of
+a good history copied over the state a broken round trip saved; `check` must still fail.
+SIGKILLed run: `migrate` killed at a random point, then run again in the same TMPDIR; it must
+finish the change and leave the TMPDIR empty. MySQL upgrade terminated: a revision adds a
+column, pauses, adds another; SIGTERM once the first exists must exit 130 with one line naming
+the kept `ALTER`, and the database must hold that column only, at the old version.
 {chr(10).join(["", "Failures:", *failures]) if failures else ""}"""
     print(f"wrote {write_section('faults', body)}")
     return 1 if failures else 0
