@@ -125,3 +125,24 @@ def test_seed_rows_must_name_a_mapping_of_tables_to_factories(tmp_path: Path) ->
     with pytest.raises(UsageError, match=r"seed_rows 'rowsmod:BAD' is not a mapping") as raised:
         load_row_factories("rowsmod:BAD", tmp_path)
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "wanted"),
+    [
+        (
+            b'[tool]\ncontribkit = "x"\n',
+            "tool.contribkit must be a table ([tool.contribkit]), not 'x'",
+        ),
+        (b"tool = 1\n", "tool must be a table"),
+        (b'[project]\nname = "caf\xe9"\n', "is not UTF-8 (line 2): save it as UTF-8"),
+        (b"[tool.contribkit\n", "is not valid TOML"),
+    ],
+    ids=["contribkit-a-string", "tool-a-number", "latin-1", "broken"],
+)
+def test_a_pyproject_of_the_wrong_shape_is_one_line(tmp_path, content, wanted) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(content)
+    with pytest.raises(UsageError) as raised:
+        load_config(tmp_path)
+    assert wanted in raised.value.message
+    assert "\n" not in raised.value.message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 
@@ -125,4 +127,68 @@ def test_an_env_py_from_before_the_layers_names_the_new_import(adopted) -> None:
         adopted.cli("check"),
         "imports contribkit.migrations.runtime, which is now contribkit.workflows.migrations.runtime",
     )
+    assert adopted.snapshot() == before
+
+
+@pytest.fixture
+def upgraded(adopted, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    """The adopted sample with its real SQLite database at the first (and only) revision."""
+    monkeypatch.setenv("INVENTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'real.db'}")
+    assert adopted.cli("db", "upgrade").code == 0
+    adopted.head = adopted.versions("sqlite")[0].name.split("_")[4]
+    return adopted
+
+
+@pytest.mark.parametrize(
+    ("revision", "fragment"),
+    [
+        ("-0", "cannot downgrade by '-0': give -1 or more, a revision id, or base"),
+        ("-x", "cannot downgrade by '-x'"),
+        ("-2", "is 1 revision(s) above base: -2 would go past it; give -r base"),
+        ("abc", "No such revision or branch 'abc'"),
+    ],
+)
+def test_a_downgrade_target_that_cannot_be_is_one_line(upgraded, revision, fragment) -> None:
+    outcome = upgraded.cli("db", "downgrade", f"--revision={revision}", "-y")
+    assert_refused(upgraded, outcome, fragment)
+    assert f"{upgraded.head} (up to date)" in upgraded.cli("db", "current").out
+
+
+def test_a_downgrade_to_where_the_database_is_says_where_that_is(upgraded) -> None:
+    outcome = upgraded.cli("db", "downgrade", "-r", "head", "-y")
+    assert outcome.code == 0, outcome.err
+    assert f"is at {upgraded.head}, not above head: nothing to downgrade" in outcome.out
+    assert "at base" not in outcome.out
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["db", "current"], "cannot read the revision of"),
+        (["db", "upgrade"], "cannot read the revision of"),
+        (["db", "downgrade", "-y"], "cannot read the revision of"),
+        (["db", "reset", "-y"], "cannot reset"),
+    ],
+    ids=" ".join,
+)
+def test_a_file_that_is_not_a_database_is_one_line(
+    adopted, monkeypatch, tmp_path, args, fragment
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("these are my notes, not a database\n" * 100)
+    monkeypatch.setenv("INVENTORY_DATABASE_URL", f"sqlite:///{path}")
+    assert_refused(adopted, adopted.cli(*args), fragment, "file is not a database")
+    assert path.read_text() == "these are my notes, not a database\n" * 100
+
+
+def test_migrate_where_contribkit_cannot_keep_its_folder(adopted) -> None:
+    shutil.rmtree(adopted.root / ".contribkit")
+    (adopted.root / ".contribkit").write_text("a file in the way\n")
+    adopted.edit("inventory/models.py", "sa.String(80)", "sa.String(120)")
+    before = adopted.snapshot()
+    outcome = adopted.cli("migrate", "-m", "widen", "--dialect", "sqlite")
+    assert outcome.code == 2, outcome.err
+    [error] = [line for line in outcome.err.splitlines() if line.startswith("error:")]
+    assert "cannot write" in error and "make it a writable folder" in error
+    assert "Traceback" not in outcome.err
     assert adopted.snapshot() == before

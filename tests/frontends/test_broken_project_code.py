@@ -95,3 +95,26 @@ def test_two_files_with_one_revision_id_say_so(adopted) -> None:  # type: ignore
     outcome = adopted.cli("check")
     _one_line_failure(outcome, rev)
     assert "heads" not in outcome.err
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+def test_a_revision_that_is_not_utf8_is_refused_by_every_command(adopted, args) -> None:  # type: ignore[no-untyped-def]
+    """Python imports a stray latin-1 byte in a comment; check could not read it: one rule."""
+    path = _second_revision(adopted, "")
+    path.write_bytes(path.read_bytes() + "# café\n".encode("latin-1"))
+    _one_line_failure(adopted.cli(*args), path.name, "is not UTF-8 text (line 13)")
+
+
+def test_a_revision_that_declares_its_encoding_is_read_in_it(adopted) -> None:  # type: ignore[no-untyped-def]
+    path = _second_revision(adopted, "")
+    text = "# -*- coding: latin-1 -*-\n# café\n" + path.read_text()
+    path.write_bytes(text.encode("latin-1"))
+    upgraded = adopted.cli("db", "upgrade")
+    assert upgraded.code == 0, upgraded.err
+    checked = adopted.cli("check", "--dialect", "sqlite")
+    assert "Traceback" not in checked.err and "UnicodeDecodeError" not in checked.err
+    # Only the notes miss the hand-written revision: its text was read and judged.
+    problems = [line for line in checked.out.splitlines() if line.startswith("!")]
+    assert problems == [
+        f"! sqlite: {path.name}: revision d1d1d1d1d1d1 has no entry in the notes"
+    ], checked.out

@@ -210,12 +210,23 @@ def find_pyproject(start: Path | None = None) -> Path:
 def load_config(start: Path | None = None) -> ProjectConfig:
     """Read ``[tool.contribkit]`` from the nearest ``pyproject.toml``."""
     pyproject = find_pyproject(start)
+    raw = pyproject.read_bytes()
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UsageError(f"{pyproject} is not UTF-8 (line {line}): save it as UTF-8.") from exc
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{pyproject} is not valid TOML: {exc}.") from exc
-    table = dict(data.get("tool", {}).get("contribkit", {}))
-    return config_from_table(table, pyproject.parent)
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise UsageError(f"{pyproject}: tool must be a table ([tool.contribkit] lives in it).")
+    table = tool.get("contribkit", {})
+    if not isinstance(table, dict):
+        raise UsageError(
+            f"{pyproject}: tool.contribkit must be a table ([tool.contribkit]), not {table!r}."
+        )
+    return config_from_table(dict(table), pyproject.parent)
 
 
 def config_from_table(table: dict[str, object], root: Path) -> ProjectConfig:

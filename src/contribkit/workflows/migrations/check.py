@@ -56,7 +56,7 @@ def _pragma_bracket_problems(path: Path) -> list[str]:
     """SQLite revisions must switch foreign keys off first and on last in both functions."""
     from contribkit.workflows.migrations.generate import PRAGMA_OFF, PRAGMA_ON
 
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = ast.parse(revisionfile.source(path))
     problems = []
     for func in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
         if func.name not in ("upgrade", "downgrade"):

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -179,6 +180,8 @@ class Migrations:
                 raise
         for warning in caught:
             _refuse_broken_history(dialect, str(warning.message))
+        for revision in script.revision_map.iterate_revisions(script.get_heads(), "base"):
+            _refuse_undecodable(dialect, Path(revision.module.__file__ or ""))
         return script
 
     def single_head(self, dialect: str) -> str | None:
@@ -287,6 +290,35 @@ def _refuse_broken_history(dialect: str, message: str) -> None:
             f"{dialect}: revision {missing.group(3)} has down_revision {missing.group(1)}, "
             "which no revision file defines: fix its down_revision."
         )
+
+
+def _refuse_undecodable(dialect: str, path: Path) -> None:
+    """Python imports a file with a stray non-UTF-8 byte in a comment, but no tool can read it
+    as text: one rule for every command, before anything runs."""
+    try:
+        stat = path.stat()
+    except OSError:  # Alembic loaded it; a file gone since fails where it is used
+        return
+    problem = _undecodable(str(path), stat.st_size, stat.st_mtime_ns)
+    if problem:
+        raise UsageError(
+            f"{dialect}: {path.name} is not {problem}: save it as UTF-8, or declare its "
+            "encoding in a '# -*- coding: ... -*-' line."
+        )
+
+
+@cache  # by size and time: script() runs several times per command, on every file
+def _undecodable(path: str, _size: int, _mtime: int) -> str | None:
+    from contribkit.workflows.migrations.revisionfile import source
+
+    try:
+        source(Path(path))
+    except UnicodeDecodeError as exc:
+        line = Path(path).read_bytes()[: exc.start].count(b"\n") + 1
+        return f"{exc.encoding.upper()} text (line {line})"
+    except (OSError, SyntaxError):  # unreadable or a bad coding line: Alembic said so already
+        pass
+    return None
 
 
 def project_migrations(

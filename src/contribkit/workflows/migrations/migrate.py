@@ -30,7 +30,12 @@ from contribkit.databases.asyncdrivers import bridged
 from contribkit.databases.throwaway import prewarm
 from contribkit.workflows.migrations import baseline, schemadiff
 from contribkit.workflows.migrations import review as reviewing
-from contribkit.workflows.migrations.layout import Migrations, project_migrations, state_folder
+from contribkit.workflows.migrations.layout import (
+    STATE_FOLDER,
+    Migrations,
+    project_migrations,
+    state_folder,
+)
 from contribkit.workflows.migrations.slug import message_to_slug, slug_to_title
 
 LOCK_WAIT_SECONDS = 600
@@ -51,9 +56,14 @@ def project_lock(root: Path) -> Iterator[None]:
     The lock lives in the project, so runs whose temporary folders differ still see it."""
     from filelock import FileLock, Timeout
 
-    lock = FileLock(state_folder(root) / "migrate.lock")
     try:
+        lock = FileLock(state_folder(root) / "migrate.lock")
         lock.acquire(timeout=0)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {root / STATE_FOLDER} ({exc.strerror or exc}), where migrate keeps "
+            "its lock: make it a writable folder."
+        ) from exc
     except Timeout:
         console.step("another migrate is running on this project; waiting for it to finish")
         try:

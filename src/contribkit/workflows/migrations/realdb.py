@@ -156,10 +156,16 @@ def _revision_frame(exc: BaseException, folder: Path) -> str:
 
 
 def current_revision(t: Target) -> str | None:
+    import sqlalchemy as sa
     from alembic.runtime.migration import MigrationContext
 
     with _connection(t) as connection:
-        rev = MigrationContext.configure(connection).get_current_revision()
+        try:
+            rev = MigrationContext.configure(connection).get_current_revision()
+        except sa.exc.DBAPIError as exc:  # a file that is not a database, a table we cannot read
+            raise UsageError(
+                f"cannot read the revision of {t.shown}: {one_line(exc)}: is it the right database?"
+            ) from exc
     if rev is not None:
         script = t.migrations.script(t.dialect)
         if rev not in {r.revision for r in script.walk_revisions()}:
@@ -208,26 +214,54 @@ def upgrade(config: ProjectConfig, revision: str = "head", dry_run: bool = False
     return f"{t.shown} upgraded to {current_revision(t) or 'base'}"
 
 
-def downgrade_plan(config: ProjectConfig, revision: str = "-1") -> tuple[Target, list[str]]:
+def _relative_steps(revision: str) -> int | None:
+    """How many revisions ``-N`` undoes (``None``: ``revision`` is not relative)."""
+    if not revision.startswith("-"):
+        return None
+    if not revision[1:].isdigit() or int(revision[1:]) == 0:
+        raise UsageError(
+            f"cannot downgrade by {revision!r}: give -1 or more, a revision id, or base."
+        )
+    return int(revision[1:])
+
+
+def downgrade_plan(
+    config: ProjectConfig, revision: str = "-1"
+) -> tuple[Target, str | None, list[str]]:
+    """(target, its current revision, the revisions a downgrade to ``revision`` undoes)."""
+    steps = _relative_steps(revision)
     t, current, _ = status(config)
     if current is None:
-        return t, []
+        return t, None, []
     script = t.migrations.script(t.dialect)
-    if revision.startswith("-"):
-        steps = int(revision[1:] or 1)
-        chain = [r for r in script.iterate_revisions(current, "base")][:steps]
+    if steps is not None:
+        chain = list(script.iterate_revisions(current, "base"))
+        if steps > len(chain):
+            raise UsageError(
+                f"{t.shown} is {len(chain)} revision(s) above base: {revision} would go past "
+                "it; give -r base to undo them all."
+            )
+        chain = chain[:steps]
     else:
-        chain = [r for r in script.iterate_revisions(current, revision) if r.revision != revision]
-    return t, [f"{r.revision}  {r.doc}" for r in chain]
+        from alembic.script.revision import RevisionError
+
+        try:
+            chain = list(script.iterate_revisions(current, revision))
+        except RevisionError as exc:
+            raise UsageError(f"cannot downgrade {t.shown} to {revision!r}: {exc}") from exc
+        chain = [r for r in chain if r.revision != revision]
+    return t, current, [f"{r.revision}  {r.doc}" for r in chain]
 
 
 @bridged
 def downgrade(config: ProjectConfig, revision: str = "-1", *, yes: bool) -> str:
     from alembic import command
 
-    t, plan = downgrade_plan(config, revision)
-    if not plan:
+    t, current, plan = downgrade_plan(config, revision)
+    if current is None:
         return f"{t.shown} is at base: nothing to downgrade"
+    if not plan:
+        return f"{t.shown} is at {current}, not above {revision}: nothing to downgrade"
     if not yes:
         raise UsageError(
             f"this would undo {len(plan)} revision(s) on {t.shown} ({'; '.join(plan)}): "
@@ -258,8 +292,15 @@ def reset(config: ProjectConfig, *, yes: bool) -> str:
     t = target(config)
     if not yes:
         raise UsageError(f"this deletes every table and row in {t.shown}: rerun with -y to do it.")
+    import sqlalchemy as sa
+
     with _connection(t) as connection:
-        _drop_everything(connection)
+        try:
+            _drop_everything(connection)
+        except sa.exc.DBAPIError as exc:
+            raise UsageError(
+                f"cannot reset {t.shown}: {one_line(exc)}: is it the right database?"
+            ) from exc
     _run(t, lambda cfg: command.upgrade(cfg, "head"))
     return f"{t.shown} reset to {current_revision(t) or 'base'}"
 

@@ -7,6 +7,7 @@ revision changes decides which must hold rows while it is verified.
 from __future__ import annotations
 
 import ast
+import tokenize
 from pathlib import Path
 
 #: Alembic operation → the position of its table argument (keywords are read by name).
@@ -30,10 +31,17 @@ _TABLE_ARGUMENT = {
 _TABLE_KEYWORDS = ("table_name", "source_table", "old_table_name")
 
 
+def source(path: Path) -> str:
+    """A revision's text, decoded as Python decodes it when Alembic imports the file (UTF-8, or
+    the encoding its ``# -*- coding: … -*-`` line declares): whatever runs is also what is read."""
+    with tokenize.open(path) as handle:
+        return handle.read()
+
+
 def touched_tables(path: Path) -> frozenset[str]:
     """The tables ``upgrade()`` changes that it does not create (an unreadable file: none)."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = ast.parse(source(path))
     except (OSError, SyntaxError, UnicodeDecodeError):
         return frozenset()
     upgrade = next(
