@@ -59,12 +59,7 @@ def project_lock(root: Path) -> Iterator[None]:
     try:
         lock = FileLock(state_folder(root) / "migrate.lock")
         lock.acquire(timeout=0)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write {root / STATE_FOLDER} ({exc.strerror or exc}), where migrate keeps "
-            "its lock: make it a writable folder."
-        ) from exc
-    except Timeout:
+    except Timeout:  # before OSError, which it subclasses (via TimeoutError)
         console.step("another migrate is running on this project; waiting for it to finish")
         try:
             lock.acquire(timeout=LOCK_WAIT_SECONDS)
@@ -72,6 +67,11 @@ def project_lock(root: Path) -> Iterator[None]:
             raise UsageError(
                 f"another migrate held the lock for {LOCK_WAIT_SECONDS} s: try again when it ends."
             ) from None
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {root / STATE_FOLDER} ({exc.strerror or exc}), where migrate keeps "
+            "its lock: make it a writable folder."
+        ) from exc
     try:
         yield
     finally:
