@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from contribkit.core.config import load_config, normalize_dialect
+from contribkit.core.config import KNOWN_DIALECTS, load_config, normalize_dialect
 from contribkit.core.signals import forget_interrupts
 from contribkit.frontends.testing import MigratedDatabases
 from contribkit.workflows.quality import TEST_DIALECT_ENV
@@ -34,12 +34,25 @@ def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-unt
     for item in items:
         marker = item.get_closest_marker("dialects")
         allowed = marker.args if marker else None
+        if allowed is not None:
+            _require_dialect_names(item, allowed)
         if allowed is None and PROJECTS_OF_TWO_DIALECTS & set(getattr(item, "fixturenames", ())):
             allowed = ("sqlite", "postgresql")
         (drop if allowed and current not in allowed else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def _require_dialect_names(item, names: tuple[object, ...]) -> None:  # type: ignore[no-untyped-def]
+    """A misspelt or aliased name (``"postgres"``) would deselect the test in every session
+    without a word: only the canonical names are accepted."""
+    wrong = [name for name in names if name not in KNOWN_DIALECTS]
+    if wrong or not names:
+        raise pytest.UsageError(
+            f"{item.nodeid}: @pytest.mark.dialects{names!r} must name one or more of "
+            f"{', '.join(KNOWN_DIALECTS)}"
+        )
 
 
 @pytest.fixture(autouse=True)

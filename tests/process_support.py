@@ -45,3 +45,15 @@ def raise_on_signals() -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, handler)
+
+
+def waiting_on_sqlite(pid: int, database: Path) -> bool:
+    """Whether process ``pid`` has ``database`` open and sleeps: SQLite's busy handler, waiting
+    for another connection's lock (``/proc``, Linux)."""
+    proc = Path(f"/proc/{pid}")
+    try:
+        wchan = (proc / "wchan").read_text()
+        opened = {os.readlink(fd) for fd in (proc / "fd").iterdir()}
+    except OSError:  # gone, or a descriptor closed while it was listed
+        return False
+    return wchan.endswith("nanosleep") and str(database.resolve()) in opened

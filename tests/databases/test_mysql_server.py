@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from contribkit.core.errors import UsageError
+from contribkit.databases import throwaway
 from contribkit.databases.engines import create_engine
 from contribkit.databases.localserver import server_parent
 from contribkit.databases.mysql import embedded
@@ -27,7 +28,6 @@ from contribkit.databases.throwaway import (
     database_server,
     ephemeral_database,
     missing_debian_packages,
-    shutdown_servers,
 )
 
 pytestmark = pytest.mark.dialects("mysql")
@@ -168,7 +168,10 @@ def test_the_cli_says_it_in_one_line_and_other_dialects_still_run(
     """Without a server, a MySQL command exits 2 with the line; a SQLite one works."""
     sample.edit("pyproject.toml", '"postgres"]', '"mariadb"]')
     assert sample.cli("init").code == 0
-    shutdown_servers()  # a server this test process already runs would be used
+    # The servers this process runs would be used: hide them from this test, not stop them
+    # (the session's migrated databases live on them).
+    monkeypatch.setattr(throwaway, "_servers", {})
+    monkeypatch.setattr(throwaway, "_starting", {})
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(embedded, "SEARCH_PATH", ())
     monkeypatch.delenv(EXTERNAL_URL_ENV, raising=False)
@@ -293,3 +296,11 @@ def test_a_mysql_server_counts_as_missing_mariadb_for_ci(monkeypatch, tmp_path: 
     monkeypatch.setattr(embedded, "SEARCH_PATH", ())
     assert embedded.find_installation().install_db is None  # found, as MySQL
     assert missing_debian_packages(["mysql"]) == ["mariadb-server-core", "mariadb-client-core"]
+
+
+def test_a_copy_of_a_missing_template_is_an_error_and_creates_nothing() -> None:
+    server = database_server("mysql")
+    name = throwaway.unique_name()
+    with pytest.raises(LookupError, match="no template database 'ck_no_such_template'"):
+        server.create_database(name, template="ck_no_such_template")
+    assert name not in server.database_names(name)

@@ -164,7 +164,7 @@ def test_an_outcome_that_cannot_be_written_is_reported(
 
 @pytest.mark.dialects("sqlite")
 def test_a_write_lock_held_past_the_drivers_wait_does_not_strand_the_run(
-    client, database_url, registry, add_flow, add_run
+    client, database_url, registry, add_flow, add_run, monkeypatch
 ) -> None:
     """Another writer holds SQLite's lock for longer than the driver waits (5 s) right when the
     flow ends: the worker retries and the run still completes."""
@@ -172,7 +172,16 @@ def test_a_write_lock_held_past_the_drivers_wait_does_not_strand_the_run(
 
     from sqlalchemy.engine import make_url
 
-    finished, go = threading.Event(), threading.Event()
+    import flowdesk.worker
+
+    finished, go, failed = threading.Event(), threading.Event(), threading.Event()
+    transient = flowdesk.worker._transient
+
+    def seen(exc: sa.exc.OperationalError) -> bool:  # a write gave up waiting: it is retried
+        failed.set()
+        return transient(exc)
+
+    monkeypatch.setattr(flowdesk.worker, "_transient", seen)
 
     def flow() -> None:
         finished.set()
@@ -188,7 +197,7 @@ def test_a_write_lock_held_past_the_drivers_wait_does_not_strand_the_run(
             assert finished.wait(30)
             blocker.execute("BEGIN IMMEDIATE")
             go.set()
-            time.sleep(6.5)
+            assert failed.wait(30), "no write outlasted the driver's wait"
             blocker.execute("COMMIT")
         finally:
             go.set()

@@ -25,9 +25,16 @@ def engine(database: Path) -> sa.Engine:
 
 
 def reused(output: str, dialect: str) -> int:
-    """How many revisions the run took from the cache (0: it replayed them all)."""
+    """How many revisions the run took from the cache (0: it replayed them all). Fails on
+    output that says neither: a reworded line must not read as a replay."""
     found = re.search(rf"{dialect}: (\d+) of \d+ revisions (proven|applied) by an earlier", output)
-    return int(found.group(1)) if found else 0
+    if found:
+        return int(found.group(1))
+    lines = [line for line in output.splitlines() if f"{dialect}: " in line]
+    unread = [line for line in lines if "earlier run" in line]
+    assert not unread, f"a cache line this helper cannot read: {unread}"
+    assert lines, f"nothing about {dialect} in the output:\n{output}"
+    return 0
 
 
 def check(project: Project, dialect: str, *args: str) -> tuple[int, str]:

@@ -9,6 +9,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from process_support import waiting_on_sqlite
 
 from contribkit.databases.engines import create_engine
 from contribkit.databases.throwaway import ephemeral_database
@@ -248,7 +249,10 @@ def test_two_upgrades_of_one_sqlite_database_at_once_serialize(
         )
         for _ in range(2)
     ]
-    time.sleep(2.5)  # both are waiting on the lock by now (the driver waits up to 5 s)
+    deadline = time.monotonic() + 60
+    while not all(waiting_on_sqlite(run.pid, path) for run in runs):  # both wait on the lock
+        assert time.monotonic() < deadline and all(run.poll() is None for run in runs)
+        time.sleep(0.01)
     blocker.execute("ROLLBACK")
     blocker.close()
     outcomes = [(run.wait(timeout=120), run.stderr.read()) for run in runs]

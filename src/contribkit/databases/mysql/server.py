@@ -37,6 +37,9 @@ class MySQLServer(AdminServer):
 
     def create_database(self, name: str, template: str | None = None) -> URL:
         def create(conn: Connection) -> None:
+            if template is not None and not _exists(conn, template):
+                # A copy of nothing would be an empty database that looks ready.
+                raise LookupError(f"no template database {template!r} on the MySQL server")
             conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
             if template is not None:
                 _copy_tables(conn, template, name)
@@ -60,6 +63,14 @@ class MySQLServer(AdminServer):
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
 
         self.run(drop)
+
+
+def _exists(conn: Connection, name: str) -> bool:
+    found = conn.execute(
+        sa.text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :name"),
+        {"name": name},
+    )
+    return found.first() is not None
 
 
 def _copy_tables(conn: Connection, source: str, target: str) -> None:
