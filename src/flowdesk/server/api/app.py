@@ -23,6 +23,17 @@ from flowdesk.server.database.engine import make_engine
 from flowdesk.server.ui import UI_BUILD_DIR, mount_ui
 
 
+def _health_engine(database_url: str, engine: sa.Engine) -> sa.Engine:
+    """/api/health's own connections, with a short wait so that a stuck probe is a 503.
+
+    Only a queue pool can be taken by requests; any other (``sqlite://``'s one connection per
+    thread) is shared as it is.
+    """
+    if not isinstance(engine.pool, sa.pool.QueuePool):
+        return engine
+    return make_engine(database_url, pool_size=1, max_overflow=1, pool_timeout=5)
+
+
 class AsciiJSONResponse(JSONResponse):
     """JSON with non-ASCII characters escaped, so even a lone surrogate (which UTF-8 cannot
     encode, but JSON's ``\\ud800`` can express) is sent back as the client wrote it."""
@@ -41,11 +52,13 @@ def create_app(database_url: str | None = None, *, ui_dir: Path = UI_BUILD_DIR) 
 
         database_url = configured_url()
     engine = make_engine(database_url)
+    health_engine = _health_engine(database_url, engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        engine.dispose()
+        for each in {engine, health_engine}:
+            each.dispose()
 
     app = FastAPI(
         title="flowdesk",
@@ -57,6 +70,7 @@ def create_app(database_url: str | None = None, *, ui_dir: Path = UI_BUILD_DIR) 
     )
     app.add_middleware(BodySizeLimit)
     app.state.engine = engine
+    app.state.health_engine = health_engine
     app.state.sessions = sessionmaker(engine)
 
     @app.exception_handler(RequestValidationError)

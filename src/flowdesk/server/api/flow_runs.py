@@ -11,12 +11,12 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy.orm import Session, joinedload
 
 from flowdesk.server.api import schemas
-from flowdesk.server.api.dependencies import DbSession, Pagination, pagination
+from flowdesk.server.api.dependencies import DbSession, Pagination, SessionRoute, pagination
 from flowdesk.server.database.orm_models import Flow, FlowRun, Log, StateType, TaskRun
 from flowdesk.server.database.timestamps import utcnow
 from flowdesk.server.states import FlowRunNotFound, IllegalTransition, move_flow_run
 
-router = APIRouter(prefix="/flow_runs", tags=["flow runs"])
+router = APIRouter(route_class=SessionRoute, prefix="/flow_runs", tags=["flow runs"])
 NOT_FOUND = {404: {"description": "Unknown flow run"}}
 
 

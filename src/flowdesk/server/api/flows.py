@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, status
 
 from flowdesk.server.api import schemas
-from flowdesk.server.api.dependencies import DbSession, Pagination, pagination
+from flowdesk.server.api.dependencies import DbSession, Pagination, SessionRoute, pagination
 from flowdesk.server.database.orm_models import Flow
 
-router = APIRouter(prefix="/flows", tags=["flows"])
+router = APIRouter(route_class=SessionRoute, prefix="/flows", tags=["flows"])
 NAME_TAKEN = {409: {"description": "A flow with this name exists"}}
 
 
