@@ -82,6 +82,13 @@ def faults(session: nox.Session) -> None:
     nox_sessions.run_module(session, "benchmarks.faults")
 
 
+@nox.session(python="3.11", default=False)
+def load(session: nox.Session) -> None:
+    """flowdesk server start under 500 concurrent clients for 30 s, on SQLite and PostgreSQL:
+    5xx, latency, /api/health's -> BENCHMARKS.md."""
+    nox_sessions.run_module(session, "benchmarks.load")
+
+
 #: Real projects the adopt session proves contribkit on, as PyPI ships them: a history per
 #: dialect (Prefect) and one every dialect runs (MLflow's tracking store; -skinny holds it all).
 ADOPTED = {"prefect": "prefect>=3.9,<3.10", "mlflow": "mlflow-skinny>=3.17,<3.18"}

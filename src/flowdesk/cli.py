@@ -10,6 +10,7 @@ command that generates migrations.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -39,10 +40,12 @@ def listening_socket(host: str, port: int) -> socket.socket:
     from flowdesk.errors import FlowdeskError
 
     try:
-        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror as exc:
         raise FlowdeskError(f"cannot resolve --host {host!r}: {exc.strerror}.") from exc
-    sock = socket.socket(family, kind)
+    # The protocol too: asyncio turns Nagle off only on sockets that say they are TCP, and with
+    # it on every answer on a kept-alive connection waited 40 ms for the client's delayed ACK.
+    sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(address)
@@ -68,6 +71,9 @@ def cmd_server_start(args: argparse.Namespace) -> int:
     say(f"flowdesk on http://{args.host}:{args.port} (API docs: /api/docs)")
     say(f"database: {target.shown}")
     server = uvicorn.Server(uvicorn.Config(create_app(target.url), log_level="info"))
+    # Everything imported and built so far lives as long as the server: out of the collector's
+    # sight, a full collection under load scans half as much (it paused every thread ~150 ms).
+    gc.freeze()
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:

@@ -377,3 +377,31 @@ def test_revision_generates_a_migration_from_the_checkout(flowdesk_copy) -> None
 def test_revision_takes_autogenerate_as_optional(flags) -> None:
     args = build_parser().parse_args(["server", "database", "revision", *flags, "-m", "x"])
     assert (args.func, args.message) == (cmd_revision, "x")
+
+
+def test_the_server_socket_turns_nagle_off_on_every_connection() -> None:
+    """A socket made without its protocol number is not TCP to asyncio, which then leaves Nagle
+    on: every answer on a kept-alive connection waited ~40 ms for the client's delayed ACK."""
+    import asyncio
+    import socket
+
+    from flowdesk.cli import listening_socket
+
+    async def nodelay_of_an_accepted_connection() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Note(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+        sock = listening_socket("127.0.0.1", 0)
+        server = await asyncio.get_running_loop().create_server(Note, sock=sock)
+        async with server:  # uvicorn serves the socket the same way
+            _, writer = await asyncio.open_connection(*sock.getsockname())
+            try:
+                return await asyncio.wait_for(accepted, 10)
+            finally:
+                writer.close()
+
+    assert asyncio.run(nodelay_of_an_accepted_connection()) != 0

@@ -81,3 +81,17 @@ def test_health_answers_while_every_thread_is_busy(database_url, monkeypatch) ->
                 release.set()
 
     assert asyncio.run(main()) == (200, True)
+
+
+def test_the_served_app_runs_sync_endpoints_on_a_few_threads(database_url) -> None:
+    """anyio's 40 threads fought over the GIL with the event loop: fewer answers, slow health."""
+    from fastapi.testclient import TestClient
+
+    from flowdesk.server.api.app import API_THREADS
+
+    with TestClient(create_app(database_url)) as client:
+        assert client.get("/api/flows").status_code == 200
+        threads = client.portal.call(
+            lambda: anyio.to_thread.current_default_thread_limiter().total_tokens
+        )
+    assert threads == API_THREADS < 40
