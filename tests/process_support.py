@@ -9,6 +9,9 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+#: Where test clients say they send requests: the app answers only loopback names by default.
+LOOPBACK = "http://127.0.0.1"
+
 
 def free_port() -> int:
     with socket.socket() as probe:

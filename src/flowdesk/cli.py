@@ -66,11 +66,19 @@ def cmd_server_start(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from flowdesk import settings
     from flowdesk.server.api import create_app
 
+    token = settings.api_token()
+    app = create_app(target.url, allowed_hosts=settings.allowed_hosts(args.host), api_token=token)
     say(f"flowdesk on http://{args.host}:{args.port} (API docs: /api/docs)")
     say(f"database: {target.shown}")
-    server = uvicorn.Server(uvicorn.Config(create_app(target.url), log_level="info"))
+    if token is None and not settings.is_loopback(args.host):
+        warn(
+            f"listening on {args.host} with no API token: anyone who reaches it can change "
+            f"runs. Set {settings.API_TOKEN_ENV} to require one."
+        )
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info"))
     # Everything imported and built so far lives as long as the server: out of the collector's
     # sight, a full collection under load scans half as much (it paused every thread ~150 ms).
     gc.freeze()

@@ -12,6 +12,12 @@ import os
 from pathlib import Path
 
 DATABASE_URL_ENV = "FLOWDESK_DATABASE_URL"
+#: The token clients must send (``Authorization: Bearer``); unset or empty: none needed.
+API_TOKEN_ENV = "FLOWDESK_API_TOKEN"
+#: Comma-separated ``Host`` names the server answers (``*``: any); default below.
+ALLOWED_HOSTS_ENV = "FLOWDESK_ALLOWED_HOSTS"
+#: What a browser on the machine itself calls a server on loopback.
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 #: ``{user_data_dir}`` is the platform's user data folder (platformdirs), expanded when used.
 DEFAULT_DATABASE_URL = "sqlite:///{user_data_dir}/flowdesk/flowdesk.db"
 #: The models the migrations are compared with, as ``module:attribute``.
@@ -34,3 +40,27 @@ def database_url() -> str:
 
         url = url.replace("{user_data_dir}", platformdirs.user_data_dir().replace("\\", "/"))
     return url
+
+
+def api_token() -> str | None:
+    return os.environ.get(API_TOKEN_ENV) or None
+
+
+def allowed_hosts(bound_to: str = "127.0.0.1") -> list[str]:
+    """``$FLOWDESK_ALLOWED_HOSTS``, else the loopback names for a server bound to loopback and
+    any name for one bound elsewhere (it is reached by names this machine cannot know)."""
+    given = [host.strip() for host in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",")]
+    if any(given):
+        return [host for host in given if host]
+    return list(LOOPBACK_NAMES) if is_loopback(bound_to) else ["*"]
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve anywhere

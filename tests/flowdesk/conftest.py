@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from process_support import LOOPBACK
 from sqlalchemy.orm import Session, sessionmaker
 
 from flowdesk.server.api import create_app
@@ -30,14 +31,14 @@ def shared_database_url(migrated_databases) -> Iterator[str]:  # type: ignore[no
 
 @pytest.fixture(scope="module")
 def shared_client(shared_database_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(shared_database_url)) as test_client:
+    with TestClient(create_app(shared_database_url), base_url=LOOPBACK) as test_client:
         yield test_client
 
 
 @pytest.fixture
 def client(database_url: str) -> Iterator[TestClient]:
     """The API on this test's database (``with`` runs the app's startup and shutdown)."""
-    with TestClient(create_app(database_url)) as test_client:
+    with TestClient(create_app(database_url), base_url=LOOPBACK) as test_client:
         yield test_client
 
 

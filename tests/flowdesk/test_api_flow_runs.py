@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from process_support import LOOPBACK
 from pydantic import TypeAdapter
 
 from flowdesk.server.api import create_app
@@ -164,7 +165,7 @@ def test_the_first_and_last_instants_are_kept(
         with engine.connect() as connection:  # the setting applies to sessions opened now on
             assert connection.scalar(sa.text("SHOW TimeZone")) == zone
         engine.dispose()
-    with TestClient(create_app(database_url)) as client:
+    with TestClient(create_app(database_url), base_url=LOOPBACK) as client:
         run = new_run(client, flow_id, expected_start_time=sent)
         assert parse_time(run["expected_start_time"]) == stored
         [listed] = client.get("/api/flow_runs", params={"start_before": sent}).json()["items"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from process_support import LOOPBACK
 
 from flowdesk.server.api import create_app
 
@@ -30,7 +31,7 @@ def test_health(shared_client) -> None:
 
 def test_health_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
     unreachable = f"sqlite:///{tmp_path / 'no' / 'such' / 'folder' / 'x.db'}"
-    with TestClient(create_app(unreachable)) as client:
+    with TestClient(create_app(unreachable), base_url=LOOPBACK) as client:
         response = client.get("/api/health")
         assert response.status_code == 503
         body = response.json()
@@ -59,7 +60,9 @@ def test_openapi_and_swagger_ui(shared_client) -> None:
 
 
 def test_without_a_build_the_root_says_how_to_build_it(shared_database_url, tmp_path) -> None:
-    with TestClient(create_app(shared_database_url, ui_dir=tmp_path / "ui_build")) as client:
+    with TestClient(
+        create_app(shared_database_url, ui_dir=tmp_path / "ui_build"), base_url=LOOPBACK
+    ) as client:
         response = client.get("/")
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/html")
@@ -77,7 +80,7 @@ def ui_client(shared_database_url, tmp_path_factory: pytest.TempPathFactory):
     (build / "assets" / "app.css").write_text("body { margin: 0 }")
     (root / "secret.txt").write_text("outside the build")
     (root / "secret").write_text("outside the build")
-    with TestClient(create_app(shared_database_url, ui_dir=build)) as client:
+    with TestClient(create_app(shared_database_url, ui_dir=build), base_url=LOOPBACK) as client:
         yield client
 
 

@@ -6,6 +6,7 @@ import asyncio
 
 import anyio
 import httpx
+from process_support import LOOPBACK
 
 from flowdesk.server.api import app as app_module
 from flowdesk.server.api import create_app
@@ -39,7 +40,7 @@ async def _get_all(app, paths: list[str], threads: int) -> list[tuple[int, int]]
         return response.status_code, answered
 
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+    async with httpx.AsyncClient(transport=transport, base_url=LOOPBACK) as client:
         with anyio.fail_after(120):
             return await asyncio.gather(*(timed(client, path) for path in paths))
 
@@ -68,7 +69,7 @@ def test_health_answers_while_every_thread_is_busy(database_url, monkeypatch) ->
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with (
             anyio.create_task_group() as tasks,
-            httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client,
+            httpx.AsyncClient(transport=transport, base_url=LOOPBACK) as client,
         ):
             tasks.start_soon(anyio.to_thread.run_sync, release.wait)  # the only thread, held
             await anyio.sleep(0)
@@ -89,7 +90,7 @@ def test_the_served_app_runs_sync_endpoints_on_a_few_threads(database_url) -> No
 
     from flowdesk.server.api.app import API_THREADS
 
-    with TestClient(create_app(database_url)) as client:
+    with TestClient(create_app(database_url), base_url=LOOPBACK) as client:
         assert client.get("/api/flows").status_code == 200
         threads = client.portal.call(
             lambda: anyio.to_thread.current_default_thread_limiter().total_tokens

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { withToken } from "./seed";
 
 // Debian's package; Google Chrome where that is what the machine has (GitHub's runners).
 const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
@@ -12,6 +13,7 @@ const SHOTS = resolve(process.env.UI_TEST_OUTPUT ?? "test-results");
 
 const baseUrl = inject("baseUrl");
 const seeded = inject("seeded");
+const token = inject("token");
 let browser: Browser;
 let page: Page;
 
@@ -53,6 +55,16 @@ describe("dashboard", () => {
 
   afterAll(async () => {
     await browser?.close();
+  });
+
+  it("asks for the API token the server wants, then shows the dashboard", async () => {
+    const form = page.locator('[data-testid="token-form"]');
+    await expect.poll(() => form.isVisible(), { timeout: 10_000 }).toBe(true);
+    expect(await rowNames()).toEqual([]);
+    await page.locator('[data-testid="token-input"]').fill(token);
+    await form.locator("button").click();
+    await expectRows(seeded.runs.map((run) => run.name));
+    expect(await form.isVisible()).toBe(false);
   });
 
   it("lists every seeded run with its state and the flows", async () => {
@@ -135,14 +147,14 @@ describe("dashboard", () => {
     await expectRows(seeded.runs.map((run) => run.name));
     const response = await fetch(`${baseUrl}/api/flow_runs`, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: withToken(token),
       body: JSON.stringify({ flow_id: seeded.flows[0].id, name: "late-arrival" }),
     });
     expect(response.status).toBe(201);
     await expect.poll(rowNames, { timeout: 8_000, interval: 250 }).toContain("late-arrival");
     const unnamed = await fetch(`${baseUrl}/api/flow_runs`, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: withToken(token),
       body: JSON.stringify({ flow_id: seeded.flows[0].id }),
     });
     const { id } = (await unnamed.json()) as { id: string };

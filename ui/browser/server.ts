@@ -8,12 +8,13 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { seed, type Seeded } from "./seed";
+import { newToken, seed, type Seeded } from "./seed";
 
 declare module "vitest" {
   export interface ProvidedContext {
     baseUrl: string;
     seeded: Seeded;
+    token: string;
   }
 }
 
@@ -49,7 +50,12 @@ async function waitForHealth(url: string, server: ChildProcess, log: () => strin
 
 export default async function setup(project: TestProject): Promise<() => void> {
   const folder = mkdtempSync(join(tmpdir(), "flowdesk-ui-"));
-  const env = { ...process.env, FLOWDESK_DATABASE_URL: `sqlite:///${join(folder, "flowdesk.db")}` };
+  const token = newToken();
+  const env = {
+    ...process.env,
+    FLOWDESK_DATABASE_URL: `sqlite:///${join(folder, "flowdesk.db")}`,
+    FLOWDESK_API_TOKEN: token, // so every test also proves the UI sends it
+  };
   const upgrade = spawnSync("flowdesk", ["server", "database", "upgrade", "-y"], {
     env,
     encoding: "utf8",
@@ -80,7 +86,8 @@ export default async function setup(project: TestProject): Promise<() => void> {
   try {
     await waitForHealth(`${baseUrl}/api/health`, server, () => output);
     project.provide("baseUrl", baseUrl);
-    project.provide("seeded", await seed(`${baseUrl}/api`));
+    project.provide("token", token);
+    project.provide("seeded", await seed(`${baseUrl}/api`, token));
   } catch (error) {
     teardown();
     throw error;

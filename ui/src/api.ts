@@ -101,15 +101,27 @@ export interface RunQuery {
   offset?: number;
 }
 
+/** Where the page keeps the API token it was given: this tab only, gone when it closes. */
+export const TOKEN_KEY = "flowdesk.apiToken";
+
+/** A 401: the server wants a token (`FLOWDESK_API_TOKEN`) and this one is missing or wrong. */
+export function needsToken(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 401;
+}
+
 export class ApiClient {
   constructor(
     readonly base: string,
     private readonly fetcher: typeof fetch = (input, init) => fetch(input, init),
+    private readonly token: () => string | null = () => null,
   ) {}
 
   private async get<T>(path: string, query: Record<string, QueryValue> = {}): Promise<T> {
     const url = buildUrl(this.base, path, query);
-    const response = await this.fetcher(url, { headers: { Accept: "application/json" } });
+    const headers: Record<string, string> = { Accept: "application/json" };
+    const token = this.token()?.trim();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const response = await this.fetcher(url, { headers });
     if (!response.ok) {
       let detail = response.statusText;
       try {

@@ -1,7 +1,17 @@
 // The dashboard: a fixed shell (header, flows, counts, filters) whose parts are redrawn from
 // fresh API data on every refresh and on every route change.
 
-import type { ApiClient, Flow, FlowRun, Log, Page, State, StateCounts, TaskRun } from "./api";
+import {
+  type ApiClient,
+  type Flow,
+  type FlowRun,
+  type Log,
+  needsToken,
+  type Page,
+  type State,
+  type StateCounts,
+  type TaskRun,
+} from "./api";
 import { h } from "./dom";
 import {
   type Filter,
@@ -43,7 +53,12 @@ function navigate(route: Route): void {
   window.location.hash = routeToHash(route);
 }
 
-export function mountDashboard(root: HTMLElement, api: ApiClient): void {
+/** Mount the dashboard; ``saveToken`` keeps the token typed in when the API asks for one. */
+export function mountDashboard(
+  root: HTMLElement,
+  api: ApiClient,
+  saveToken: (token: string) => void = () => {},
+): void {
   const indicator = h("span", { class: "refresh-text", "data-testid": "refresh-status" });
   const dot = h("span", { class: "dot" });
   const pause = h("button", { type: "button", class: "ghost" }, "Pause");
@@ -52,6 +67,19 @@ export function mountDashboard(root: HTMLElement, api: ApiClient): void {
   const counts = h("div", { class: "counts", "data-testid": "counts" });
   const content = h("section", { class: "content" });
   const banner = h("div", { class: "error", role: "alert", hidden: true });
+  const tokenInput = h("input", {
+    type: "password",
+    name: "token",
+    autocomplete: "off",
+    "data-testid": "token-input",
+  }) as HTMLInputElement;
+  const tokenForm = h(
+    "form",
+    { class: "token", "data-testid": "token-form", hidden: true },
+    h("label", {}, "This server needs its API token ", tokenInput),
+    h("button", { type: "submit" }, "Use token"),
+  ) as HTMLFormElement;
+  let tokenNeeded = false;
 
   root.replaceChildren(
     h(
@@ -64,7 +92,7 @@ export function mountDashboard(root: HTMLElement, api: ApiClient): void {
       "div",
       { class: "layout" },
       h("aside", { class: "sidebar" }, h("h2", {}, "Flows"), flowsList),
-      h("main", {}, banner, counts, content),
+      h("main", {}, banner, tokenForm, counts, content),
     ),
   );
 
@@ -74,7 +102,7 @@ export function mountDashboard(root: HTMLElement, api: ApiClient): void {
   async function load(): Promise<void> {
     const current = route;
     const mine = ++generation;
-    const [flows, stateCounts, detail] = await Promise.all([
+    const answers = Promise.all([
       api.flows(),
       api.counts(current.filter.flowId),
       current.view === "run"
@@ -84,7 +112,15 @@ export function mountDashboard(root: HTMLElement, api: ApiClient): void {
             api.logs(current.runId),
           ])
         : api.flowRuns({ ...current.filter, limit: RUNS_PER_PAGE }),
-    ]);
+    ] as const);
+    let flows, stateCounts, detail;
+    try {
+      [flows, stateCounts, detail] = await answers;
+    } catch (error) {
+      tokenNeeded = needsToken(error);
+      throw error;
+    }
+    tokenNeeded = false;
     if (mine !== generation) return; // the route changed while this was loading
     const data: Data = { flows: flows.items, counts: stateCounts };
     if (Array.isArray(detail)) data.run = { run: detail[0], tasks: detail[1], logs: detail[2] };
@@ -114,9 +150,16 @@ export function mountDashboard(root: HTMLElement, api: ApiClient): void {
     pause.textContent = status.paused ? "Resume" : "Pause";
     banner.hidden = !status.error;
     banner.textContent = status.error ? `Cannot reach the API: ${status.error}` : "";
+    tokenForm.hidden = !(status.error && tokenNeeded);
   }
 
   const refresher = new Refresher(load, REFRESH_MS, showStatus);
+  tokenForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveToken(tokenInput.value.trim());
+    tokenInput.value = "";
+    void refresher.refresh();
+  });
   pause.addEventListener("click", () => refresher.setPaused(!refresher.status.paused));
   reload.addEventListener("click", () => void refresher.refresh());
   window.addEventListener("hashchange", () => {

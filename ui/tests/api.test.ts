@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiClient, ApiError, apiBase, buildUrl } from "../src/api";
+import { ApiClient, ApiError, apiBase, buildUrl, needsToken } from "../src/api";
 
 describe("apiBase", () => {
   it("defaults to the same origin", () => {
@@ -74,5 +74,33 @@ describe("ApiClient", () => {
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).status).toBe(404);
     expect((error as ApiError).message).toContain("flow run x not found");
+  });
+});
+
+describe("ApiClient with a token", () => {
+  function headersSent(token: string | null) {
+    const sent: Headers[] = [];
+    const fetcher = (async (_input: RequestInfo | URL, init?: RequestInit) => {
+      sent.push(new Headers(init?.headers));
+      return new Response(JSON.stringify({ detail: "missing or wrong API token" }), {
+        status: 401,
+        headers: { "Content-Type": "application/json" },
+      });
+    }) as typeof fetch;
+    return { sent, client: new ApiClient("/api", fetcher, () => token) };
+  }
+
+  it("sends it as a bearer token, and a 401 says a token is needed", async () => {
+    const { sent, client } = headersSent(" abc ");
+    const error = await client.flows().catch((e: unknown) => e);
+    expect(sent[0].get("Authorization")).toBe("Bearer abc");
+    expect(needsToken(error)).toBe(true);
+    expect(needsToken(new ApiError(404, "x"))).toBe(false);
+  });
+
+  it("sends no Authorization header without one", async () => {
+    const { sent, client } = headersSent("");
+    await client.flows().catch(() => undefined);
+    expect(sent[0].has("Authorization")).toBe(false);
   });
 });

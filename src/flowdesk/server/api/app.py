@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
 
+from flowdesk import settings
 from flowdesk.errors import one_line
 from flowdesk.server.api import flow_runs, flows, health
+from flowdesk.server.api.access import AccessControl
 from flowdesk.server.api.docs import mount_docs
 from flowdesk.server.api.limits import BodySizeLimit
 from flowdesk.server.database.engine import make_engine
@@ -49,15 +51,25 @@ class AsciiJSONResponse(JSONResponse):
         return json.dumps(content, allow_nan=False, separators=(",", ":")).encode()
 
 
-def create_app(database_url: str | None = None, *, ui_dir: Path = UI_BUILD_DIR) -> FastAPI:
+def create_app(
+    database_url: str | None = None,
+    *,
+    ui_dir: Path = UI_BUILD_DIR,
+    allowed_hosts: Collection[str] | None = None,
+    api_token: str | None = None,
+) -> FastAPI:
     """The app for ``database_url`` (default: :func:`flowdesk.settings.database_url`).
 
     ``ui_dir`` is the built UI to serve; it is a parameter so tests need not build one.
+    ``allowed_hosts`` and ``api_token`` default to what the environment says
+    (:mod:`flowdesk.settings`); see :mod:`flowdesk.server.api.access`.
     """
     if database_url is None:
-        from flowdesk.settings import database_url as configured_url
-
-        database_url = configured_url()
+        database_url = settings.database_url()
+    if allowed_hosts is None:
+        allowed_hosts = settings.allowed_hosts()
+    if api_token is None:
+        api_token = settings.api_token()
     engine = make_engine(database_url)
     health_engine = _health_engine(database_url, engine)
 
@@ -77,6 +89,9 @@ def create_app(database_url: str | None = None, *, ui_dir: Path = UI_BUILD_DIR) 
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit)
+    # Added last, so it runs first: a request from a page elsewhere is refused before its body
+    # is read.
+    app.add_middleware(AccessControl, allowed_hosts=allowed_hosts, token=api_token)
     app.state.engine = engine
     app.state.health_engine = health_engine
     app.state.sessions = sessionmaker(engine)
