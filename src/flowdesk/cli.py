@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from flowdesk.worker import Worker
 
 
+#: How long SIGTERM waits for requests in flight: a client trickling its body kept the server
+#: up for as long as it liked.
+GRACEFUL_SECONDS = 10
+
+
 def say(message: str) -> None:
     print(message, flush=True)  # flushed: the server's and worker's lines go to logs as they come
 
@@ -78,7 +83,8 @@ def cmd_server_start(args: argparse.Namespace) -> int:
             f"listening on {args.host} with no API token: anyone who reaches it can change "
             f"runs. Set {settings.API_TOKEN_ENV} to require one."
         )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="info"))
+    config = uvicorn.Config(app, log_level="info", timeout_graceful_shutdown=GRACEFUL_SECONDS)
+    server = uvicorn.Server(config)
     # Everything imported and built so far lives as long as the server: out of the collector's
     # sight, a full collection under load scans half as much (it paused every thread ~150 ms).
     gc.freeze()

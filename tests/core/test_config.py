@@ -84,7 +84,7 @@ def test_an_unknown_key_is_one_line_naming_the_closest_known_one(tmp_path) -> No
 @pytest.mark.parametrize(
     ("key", "value", "wanted"),
     [
-        ("api_port", "4200", "must be an integer"),
+        ("api_port", "4200", "must be a port number from 1 to 65535"),
         ("worker", "flowdesk worker start", "must be a list of strings"),
         ("static", 3, "must be a path string"),
         ("sqlite_transactional_ddl", "yes", "must be true or false"),

@@ -65,7 +65,16 @@ def test_flowdesk_dev_deployment(flowdesk_manifest) -> None:  # type: ignore[no-
         "--port",
         "4200",
     ]
-    assert api["readinessProbe"]["httpGet"] == {"path": "/api/health", "port": "http"}
+    # The probes name localhost: the kubelet's own Host (the pod's IP) is not an allowed host.
+    probe = {
+        "path": "/api/health",
+        "port": "http",
+        "httpHeaders": [{"name": "Host", "value": "localhost"}],
+    }
+    assert api["readinessProbe"]["httpGet"] == probe
+    assert api["livenessProbe"]["httpGet"] == probe
+    assert api["livenessProbe"]["failureThreshold"] * api["livenessProbe"]["periodSeconds"] >= 60
+    assert pod["automountServiceAccountToken"] is False
     assert set(api["resources"]) == {"requests", "limits"}
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] != 0
@@ -81,16 +90,69 @@ def test_flowdesk_dev_deployment(flowdesk_manifest) -> None:  # type: ignore[no-
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
 
 
-def test_the_database_url_comes_from_a_secret(flowdesk_manifest) -> None:  # type: ignore[no-untyped-def]
+def test_the_database_url_and_the_api_token_come_from_secrets(flowdesk_manifest) -> None:  # type: ignore[no-untyped-def]
     pod = flowdesk_manifest[0]["spec"]["template"]["spec"]
-    for container in pod["containers"] + pod["initContainers"]:
-        assert container["env"] == [
-            {
-                "name": "FLOWDESK_DATABASE_URL",
-                "valueFrom": {"secretKeyRef": {"name": "flowdesk-dev-database", "key": "url"}},
-            }
-        ]
-    assert "value" not in str(flowdesk_manifest).replace("valueFrom", "")
+    database = {
+        "name": "FLOWDESK_DATABASE_URL",
+        "valueFrom": {"secretKeyRef": {"name": "flowdesk-dev-database", "key": "url"}},
+    }
+    token = {
+        "name": "FLOWDESK_API_TOKEN",
+        "valueFrom": {"secretKeyRef": {"name": "flowdesk-dev-api-token", "key": "token"}},
+    }
+    assert pod["initContainers"][0]["env"] == [database]
+    (api,) = pod["containers"]
+    assert api["env"][:2] == [database, token]
+    # The one literal: the names the Service is reached by, and localhost for port-forward.
+    (hosts,) = api["env"][2:]
+    assert hosts["name"] == "FLOWDESK_ALLOWED_HOSTS"
+    assert hosts["value"].split(",") == [
+        "flowdesk-dev",
+        "flowdesk-dev.flowdesk-dev",
+        "flowdesk-dev.flowdesk-dev.svc",
+        "flowdesk-dev.flowdesk-dev.svc.cluster.local",
+        "localhost",
+        "127.0.0.1",
+    ]
+
+
+def test_the_header_says_how_to_create_both_secrets() -> None:
+    text = k8s.render(load_config(ROOT), namespace="dev")
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    assert (
+        "#   kubectl -n dev create secret generic flowdesk-dev-database --from-literal=url='<database URL>'"
+        in header
+    )
+    assert any(
+        "create secret generic flowdesk-dev-api-token --from-literal=token=" in line
+        for line in header
+    )
+
+
+def test_without_the_token_and_hosts_keys_there_are_no_such_variables(tmp_path: Path) -> None:
+    config = write_project(tmp_path, {"name": "demo", "app": "demo.app:create"})
+    (deployment, _) = documents(k8s.render(config))
+    (api,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert [env["name"] for env in api["env"]] == ["DATABASE_URL"]
+    assert "api-token" not in k8s.render(config)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("api_port", 70000, "api_port must be a port number from 1 to 65535, not 70000"),
+        ("api_port", 0, "api_port must be a port number from 1 to 65535, not 0"),
+        ("database_url_env", "DATABASE URL", "database_url_env must name an environment variable"),
+        ("api_token_env", "1TOKEN", "api_token_env must name an environment variable"),
+        ("allowed_hosts_env", "HOSTS=x", "allowed_hosts_env must name an environment variable"),
+    ],
+)
+def test_a_port_or_variable_name_kubernetes_would_refuse_is_one_line(
+    tmp_path: Path, key: str, value: object, message: str
+) -> None:
+    with pytest.raises(UsageError) as refused:
+        write_project(tmp_path, {"name": "demo", "app": "demo.app:create", key: value})
+    assert refused.value.message.startswith(f"[tool.contribkit] {message}")
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ Every key has a default so a project can adopt contribkit one feature at a time.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +106,7 @@ KEYS = (
         "table → row factory (n → column values) for rows the seeder cannot make",
         "'package.module:ROWS'",
     ),
-    Key("database_url_env", "str", "DATABASE_URL", "the real database's URL variable (db.*)"),
+    Key("database_url_env", "env", "DATABASE_URL", "the real database's URL variable (db.*)"),
     Key("default_database_url", "str", None, "the real database when that variable is unset"),
     Key("exclude_tables", "strings", (), "tables autogenerate, verification and check ignore"),
     Key(
@@ -126,10 +127,24 @@ KEYS = (
     ),
     Key("watch", "strings", ("src",), "the folders dev.* watch"),
     Key("upgrade", "strings", None, "the manifest's init step (a migration command)"),
-    Key("api_port", "int", 8000, "dev.api's port, and the manifest's"),
+    Key("api_port", "port", 8000, "dev.api's port, and the manifest's"),
     Key("health_path", "str", "/health", "the manifest's probes"),
+    Key(
+        "api_token_env",
+        "env",
+        None,
+        "the app's API token variable: the manifest fills it from a Secret",
+    ),
+    Key(
+        "allowed_hosts_env",
+        "env",
+        None,
+        "the app's allowed-Host-names variable: the manifest sets the Service's names",
+    ),
 )
 KEYS_BY_NAME = {key.name: key for key in KEYS}
+#: What a shell, and so every process manager and Kubernetes, accepts as a variable's name.
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -171,6 +186,8 @@ class ProjectConfig:
     upgrade: tuple[str, ...] | None
     api_port: int
     health_path: str
+    api_token_env: str | None
+    allowed_hosts_env: str | None
 
     def require(self, key: str) -> Any:
         """The value of ``key``, which the running command cannot do without."""
@@ -251,7 +268,7 @@ def _convert(key: Key, value: object, root: Path) -> object:
     """``value`` as ``key``'s type, or a one-line error naming the key and what it must be."""
     if value is None:
         return None
-    if value == "" and key.kind == "str":  # says nothing: the default holds (models: none)
+    if value == "" and key.kind in ("str", "env"):  # says nothing: the default holds (models: none)
         return key.default
     kind = key.kind
     if kind == "layout":
@@ -273,6 +290,20 @@ def _convert(key: Key, value: object, root: Path) -> object:
                 "e.g. {sqlite = 'aiosqlite', postgresql = 'asyncpg'}."
             )
         return {normalize_dialect(str(d)): v for d, v in value.items()}
+    if kind == "env":
+        if not isinstance(value, str) or not ENV_NAME.fullmatch(value):
+            raise UsageError(
+                f"[tool.contribkit] {key.name} must name an environment variable (letters, "
+                f"digits and '_', not starting with a digit), not {value!r}."
+            )
+        return value
+    if kind == "port":
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
+            raise UsageError(
+                f"[tool.contribkit] {key.name} must be a port number from 1 to 65535, "
+                f"not {value!r}."
+            )
+        return value
     if kind == "bool":
         if not isinstance(value, bool):
             raise UsageError(f"[tool.contribkit] {key.name} must be true or false.")

@@ -4,6 +4,11 @@ A Deployment ``<name>-dev`` running the ``app`` factory with uvicorn, and a Serv
 ``api_port``. The database URL comes from a Secret (``<name>-dev-database``, key ``url``) into
 the variable named by ``database_url_env``: a password never appears in the manifest. When
 ``upgrade`` names a migration command it runs first, as an init container.
+
+When the project names them, the app's API token comes from a Secret too
+(``<name>-dev-api-token``, key ``token``, into ``api_token_env``), and ``allowed_hosts_env`` is
+set to the names the pod is reached by: the Service's, and ``localhost`` for ``kubectl
+port-forward`` and for the probes, which send it as their ``Host``.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ IMAGE = re.compile(
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,})?"
 )
 SECRET_KEY = "url"
+TOKEN_KEY = "token"
 RESOURCES = {
     "requests": {"cpu": "100m", "memory": "128Mi"},
     "limits": {"cpu": "500m", "memory": "512Mi"},
 }
+LOCALHOST = {"name": "Host", "value": "localhost"}
 #: Any non-root id works; a fixed one keeps files in mounted volumes readable across restarts.
 RUN_AS = 10001
 
@@ -57,6 +64,19 @@ def secret_name(config: ProjectConfig) -> str:
     return f"{project_name(config)}-dev-database"
 
 
+def token_secret_name(config: ProjectConfig) -> str:
+    return f"{project_name(config)}-dev-api-token"
+
+
+def service_host_names(service: str, namespace: str | None) -> list[str]:
+    """What a client in the cluster (or a port-forward) puts in ``Host`` to reach ``service``."""
+    names = [service]
+    if namespace is not None:
+        svc = f"{service}.{namespace}.svc"
+        names += [f"{service}.{namespace}", svc, f"{svc}.cluster.local"]
+    return [*names, "localhost", "127.0.0.1"]
+
+
 #: Every container: no privileges, a read-only root (with a writable /tmp volume).
 CONTAINER_SECURITY = {
     "allowPrivilegeEscalation": False,
@@ -83,7 +103,9 @@ def manifest_objects(
         metadata["namespace"] = check_label(namespace, "namespace")
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": deployment}
     metadata["labels"] = labels
-    pod = pod_spec(config, check_image(image or f"{name}:dev"))
+    pod = pod_spec(
+        config, check_image(image or f"{name}:dev"), service_host_names(deployment, namespace)
+    )
     return [
         {
             "apiVersion": "apps/v1",
@@ -108,19 +130,36 @@ def manifest_objects(
     ]
 
 
-def pod_spec(config: ProjectConfig, image: str) -> dict[str, Any]:
+def pod_spec(config: ProjectConfig, image: str, host_names: list[str]) -> dict[str, Any]:
     """The API container, after the ``upgrade`` command's when one is configured."""
     port = config.api_port
     serve = ["python", "-m", "uvicorn", config.require("app"), "--factory"]
     api = container(config, "api", image, [*serve, "--host", "0.0.0.0", "--port", str(port)])
     api["ports"] = [{"name": "http", "containerPort": port}]
+    if config.api_token_env:
+        secret = {"secretKeyRef": {"name": token_secret_name(config), "key": TOKEN_KEY}}
+        api["env"].append({"name": config.api_token_env, "valueFrom": secret})
+    if config.allowed_hosts_env:
+        api["env"].append({"name": config.allowed_hosts_env, "value": ",".join(host_names)})
+    # The kubelet's Host is the pod's IP, which no allowed-hosts list can know in advance.
+    probe = {"path": config.health_path, "port": "http", "httpHeaders": [LOCALHOST]}
     api["readinessProbe"] = {
-        "httpGet": {"path": config.health_path, "port": "http"},
+        "httpGet": probe,
         "initialDelaySeconds": 2,
         "periodSeconds": 5,
         "failureThreshold": 3,
     }
-    pod: dict[str, Any] = {}
+    # Restart a server that stopped answering (a hung event loop), not one that is merely slow.
+    api["livenessProbe"] = {
+        "httpGet": probe,
+        "initialDelaySeconds": 10,
+        "periodSeconds": 10,
+        "timeoutSeconds": 5,
+        "failureThreshold": 6,
+    }
+    pod: dict[str, Any] = {
+        "automountServiceAccountToken": False
+    }  # the app never calls the API server
     if config.upgrade:  # migrate before the API starts, with the same image and secret
         pod["initContainers"] = [container(config, "upgrade-database", image, list(config.upgrade))]
     pod["securityContext"] = POD_SECURITY
@@ -152,10 +191,15 @@ def render(config: ProjectConfig, *, image: str | None = None, namespace: str | 
     deployment = objects[0]["metadata"]["name"]
     in_namespace = f" -n {namespace}" if namespace else ""
     header = (
-        f"# {deployment}: a development deployment of the API. Create its database secret first:\n"
+        f"# {deployment}: a development deployment of the API. Create its secrets first:\n"
         f"#   kubectl{in_namespace} create secret generic {secret_name(config)} "
         f"--from-literal={SECRET_KEY}='<database URL>'\n"
     )
+    if config.api_token_env:
+        header += (
+            f"#   kubectl{in_namespace} create secret generic {token_secret_name(config)} "
+            f'--from-literal={TOKEN_KEY}="$(openssl rand -hex 32)"\n'
+        )
 
     class Dumper(yaml.SafeDumper):
         def ignore_aliases(self, data: Any) -> bool:
