@@ -119,7 +119,7 @@ def test_actionlint_accepts_the_workflows() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_nox_lists_ci_sessions_for_every_python_and_dialect() -> None:
+def test_nox_lists_ci_sessions_for_every_python_and_every_dialect() -> None:
     import json
 
     result = subprocess.run(
@@ -133,8 +133,11 @@ def test_nox_lists_ci_sessions_for_every_python_and_dialect() -> None:
     names = {s["session"] for s in sessions}
     # Each becomes one matrix job {session, python}: the job sets up exactly that Python.
     assert all(re.fullmatch(r"3\.\d+", s["python"]) for s in sessions), sessions
-    for python in ("3.10", "3.11", "3.12", "3.13"):
-        for dialect in ("sqlite", "postgresql"):
-            assert f"tests(python='{python}', dialect='{dialect}')" in names
-    assert "tests(python='3.11', dialect='mysql')" in names  # the default Python only
+    tests = {name for name in names if name.startswith("tests(")}
+    assert tests == {
+        *(f"tests(python='{py}', dialect='sqlite')" for py in ("3.10", "3.11", "3.12", "3.13")),
+        "tests(python='3.10', dialect='postgresql')",  # the oldest and newest
+        "tests(python='3.13', dialect='postgresql')",
+        "tests(python='3.11', dialect='mysql')",  # the default Python only
+    }
     assert {"lint", "migrations"} <= names

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from process_support import free_port
 
 from flowdesk.cli import GRACEFUL_SECONDS
@@ -65,6 +66,7 @@ def test_large_bodies_wait_for_a_slot_small_ones_and_gets_do_not() -> None:
     assert answers == [200] * SENT
 
 
+@pytest.mark.dialects("sqlite")  # the server's behaviour, not the database's
 def test_sigterm_waits_a_bounded_time_for_a_client_that_trickles(shared_database_url) -> None:
     port = free_port()
     env = {**os.environ, "FLOWDESK_DATABASE_URL": shared_database_url}
