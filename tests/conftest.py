@@ -21,15 +21,16 @@ from contribkit.workflows.quality import TEST_DIALECT_ENV
 ROOT = Path(__file__).resolve().parents[1]
 
 
-#: Fixtures of projects configured for SQLite and PostgreSQL, whose tests name both: they run in
-#: those two sessions; the MySQL session proves the same workflows in test_mysql.py.
-PROJECTS_OF_TWO_DIALECTS = {"sample", "legacy"}
+#: Fixtures of projects whose history is for SQLite and PostgreSQL (the legacy project's is
+#: committed, in its own style): their tests run in those two sessions. The sample project's
+#: second dialect is the session's server, so its tests run in every session.
+PROJECTS_OF_TWO_DIALECTS = {"legacy"}
 
 
 def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
     """``@pytest.mark.dialects("postgresql")``: a test that exists only for those dialects is
     deselected (not skipped) in another dialect's session."""
-    current = normalize_dialect(os.environ.get(TEST_DIALECT_ENV, "sqlite"))
+    current = current_dialect()
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("dialects")
@@ -77,6 +78,11 @@ def _stop_embedded_postgres() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def dialect() -> str:
+    return current_dialect()
+
+
+def current_dialect() -> str:
+    """The dialect this session tests beside SQLite: ``$CONTRIBKIT_TEST_DIALECT``."""
     return normalize_dialect(os.environ.get(TEST_DIALECT_ENV, "sqlite"))
 
 
@@ -105,6 +111,8 @@ def sample(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
     from migrations_support import copy_project
 
     project = copy_project("sample_project", "inventory", tmp_path, monkeypatch, capsys)
+    if current_dialect() == "mysql":
+        project.edit("pyproject.toml", '"postgres"]', '"mysql"]')
     yield project
     project.forget_modules()
 

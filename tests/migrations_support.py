@@ -15,6 +15,10 @@ from contribkit.frontends.cli import main
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
+#: The sample project's second dialect: the session's server (see the ``sample`` fixture).
+SAMPLE_SERVER = (
+    "mysql" if os.environ.get("CONTRIBKIT_TEST_DIALECT") in ("mysql", "mariadb") else "postgresql"
+)
 
 
 @dataclass

@@ -166,7 +166,7 @@ def test_the_cli_says_it_in_one_line_and_other_dialects_still_run(
     sample, monkeypatch, tmp_path: Path
 ) -> None:
     """Without a server, a MySQL command exits 2 with the line; a SQLite one works."""
-    sample.edit("pyproject.toml", '"postgres"]', '"mariadb"]')
+    sample.edit("pyproject.toml", '"mysql"]', '"mariadb"]')
     assert sample.cli("init").code == 0
     # The servers this process runs would be used: hide them from this test, not stop them
     # (the session's migrated databases live on them).

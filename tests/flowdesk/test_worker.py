@@ -352,7 +352,9 @@ def test_two_concurrent_workers_claim_each_run_exactly_once(
         assert worker_name == executed_by[run_ids[run_id]]
 
 
-@pytest.mark.dialects("postgresql")  # SQLite has no row locks: its one write lock serialises claims
+@pytest.mark.dialects(
+    "postgresql", "mysql"
+)  # SQLite has no row locks: its one write lock serialises claims
 def test_a_claim_skips_a_run_another_transaction_holds(
     database_url, worker, add_flow, add_run
 ) -> None:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from migrations_support import SAMPLE_SERVER
 from process_support import live_processes
 
 
@@ -22,8 +23,8 @@ from process_support import live_processes
     ("signum", "step"),
     [
         (signal.SIGINT, "sqlite: generate"),
-        (signal.SIGTERM, "postgresql: generate"),
-        (signal.SIGINT, "postgresql: verify"),
+        (signal.SIGTERM, f"{SAMPLE_SERVER}: generate"),
+        (signal.SIGINT, f"{SAMPLE_SERVER}: verify"),
     ],
 )
 def test_interrupted_migrate_writes_nothing_and_leaves_no_server(
@@ -116,7 +117,7 @@ def test_a_ctrl_c_during_the_commit_leaves_a_finished_run(sample, monkeypatch) -
     monkeypatch.setattr(notes, "write_atomically", ctrl_c_then_write)
     outcome = sample.cli("migrate", "-m", "widen_city")
     assert outcome.code == 0, outcome.err
-    assert len(sample.versions("sqlite")) == len(sample.versions("postgresql")) == 2
+    assert len(sample.versions("sqlite")) == len(sample.versions(SAMPLE_SERVER)) == 2
     assert "Widen city" in (sample.root / "NOTES.md").read_text()
 
 

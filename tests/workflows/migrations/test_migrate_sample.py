@@ -21,6 +21,7 @@ def adopted(sample):  # type: ignore[no-untyped-def]
     return sample
 
 
+@pytest.mark.dialects("sqlite", "postgresql")  # names versions/postgresql; MySQL's in test_mysql.py
 def test_init_creates_the_layout_and_refuses_to_overwrite(sample) -> None:
     outcome = sample.cli("init")
     assert outcome.code == 0, outcome.err
@@ -39,6 +40,7 @@ def test_init_creates_the_layout_and_refuses_to_overwrite(sample) -> None:
     assert sample.snapshot() == before
 
 
+@pytest.mark.dialects("sqlite", "postgresql")  # PostgreSQL's enum type; MySQL's in test_mysql.py
 def test_first_migration_covers_both_dialects_and_enum_hazard(adopted) -> None:
     assert len(adopted.versions("sqlite")) == 1
     assert len(adopted.versions("postgresql")) == 1
@@ -67,6 +69,7 @@ def test_drop_is_refused_without_allow_destructive(adopted, dialect) -> None:
     assert "destructive: drop column warehouse.city" in (adopted.root / "NOTES.md").read_text()
 
 
+@pytest.mark.dialects("sqlite", "postgresql")  # names versions/postgresql; MySQL's in test_mysql.py
 def test_not_null_without_default_fails_verification_on_existing_rows(adopted, dialect) -> None:
     adopted.edit(MODELS, CITY, CITY + '    sa.Column("region", sa.String(10), nullable=False),\n')
     before = adopted.snapshot()
@@ -109,6 +112,7 @@ def test_a_drop_and_add_of_one_type_is_flagged_as_a_suspected_rename(adopted, di
     assert "suspected rename: warehouse.city -> warehouse.town (VARCHAR(80))" in outcome.out
 
 
+@pytest.mark.dialects("sqlite", "postgresql")  # names versions/postgresql
 def test_check_requires_notes_to_match_the_revision_files(adopted) -> None:
     notes = adopted.root / "NOTES.md"
     rev = adopted.versions("sqlite")[0].name.split("_")[4]
@@ -220,6 +224,7 @@ def test_runs_with_different_temporary_folders_share_one_lock(adopted, tmp_path)
     assert len(adopted.versions("sqlite")) == len(before) + 1
 
 
+@pytest.mark.dialects("sqlite", "postgresql")  # names versions/postgresql
 def test_check_says_whether_every_dialects_head_matches_the_models(adopted) -> None:
     matched = adopted.cli("check")
     assert matched.code == 0

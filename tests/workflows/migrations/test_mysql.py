@@ -22,7 +22,7 @@ CITY = '    sa.Column("city", sa.String(80), nullable=True),\n'
 @pytest.fixture
 def on_mysql(sample):  # type: ignore[no-untyped-def]
     """The sample project, its second dialect MySQL (by its alias), after `contribkit init`."""
-    sample.edit("pyproject.toml", '"postgres"]', '"mariadb"]')
+    sample.edit("pyproject.toml", '"mysql"]', '"mariadb"]')
     assert sample.cli("init").code == 0
     return sample
 
@@ -192,7 +192,7 @@ def test_baseline_records_drift_and_check_then_passes(adopted) -> None:
 
 
 def test_a_shared_history_is_written_once_and_verified_on_mysql_too(sample) -> None:
-    sample.edit("pyproject.toml", '"postgres"]', '"mysql"]\nlayout = "shared"')
+    sample.edit("pyproject.toml", '"mysql"]', '"mysql"]\nlayout = "shared"')
     assert sample.cli("init").code == 0
     on_mysql = sample
     outcome = on_mysql.cli("migrate", "-m", "initial inventory")

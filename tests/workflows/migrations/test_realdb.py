@@ -82,6 +82,7 @@ def test_a_database_at_an_unknown_revision_is_refused(real_db) -> None:
     assert len(outcome.err.strip().splitlines()) == 1
 
 
+@pytest.mark.dialects("sqlite", "postgresql")  # a PostgreSQL URL
 def test_unreachable_database_is_one_line_with_the_password_hidden(sample, monkeypatch) -> None:
     assert sample.cli("init").code == 0
     monkeypatch.setenv("INVENTORY_DATABASE_URL", "postgresql+psycopg://bob:s3cret@127.0.0.1:9/inv")
@@ -109,6 +110,7 @@ def test_only_upgrade_creates_a_missing_sqlite_file(sample, tmp_path, monkeypatc
     assert typo.is_file()
 
 
+@pytest.mark.dialects("sqlite", "postgresql")  # PostgreSQL URLs and their driver's words
 @pytest.mark.parametrize(
     ("variable", "url", "fragment"),
     [

@@ -40,6 +40,7 @@ def shared(sample):  # type: ignore[no-untyped-def]
     return sample
 
 
+@pytest.mark.dialects("sqlite", "postgresql")  # PostgreSQL's output; MySQL's in test_mysql.py
 def test_one_revision_verified_on_every_dialect_and_recorded_once(shared) -> None:
     (first,) = revisions(shared)
     assert not (shared.root / "migrations" / "versions" / "sqlite").exists()
@@ -63,6 +64,7 @@ def test_one_revision_verified_on_every_dialect_and_recorded_once(shared) -> Non
     assert "sqlite: 1 revisions" in check.out and "postgresql: 1 revisions" in check.out
 
 
+@pytest.mark.dialects("sqlite", "postgresql")  # PostgreSQL's output
 def test_batch_rebuild_and_variant_run_on_both_dialects(shared) -> None:
     shared.edit(
         MODELS,
@@ -122,6 +124,7 @@ def test_the_files_run_with_plain_alembic_on_both_dialects(shared, tmp_path) -> 
         assert left == set(), dialect
 
 
+@pytest.mark.dialects("sqlite", "postgresql")  # PostgreSQL's output
 def test_a_revision_one_dialect_cannot_run_is_refused_naming_it(shared) -> None:
     shared.edit(MODELS, CODE, '    sa.Column("code", sa.Integer, nullable=False, unique=True),\n')
     before = shared.snapshot()
@@ -157,6 +160,7 @@ def test_a_dialect_only_type_is_refused_before_anything_is_written(shared) -> No
     assert shared.snapshot() == before
 
 
+@pytest.mark.dialects("sqlite", "postgresql")  # PostgreSQL's output
 def test_dialect_selects_where_to_verify_never_where_to_write(shared) -> None:
     shared.edit(MODELS, CITY, CITY + '    sa.Column("note", sa.Text, nullable=True),\n')
     outcome = shared.cli("migrate", "-m", "add note", "--dialect", "postgres")
@@ -167,6 +171,7 @@ def test_dialect_selects_where_to_verify_never_where_to_write(shared) -> None:
     assert shared.cli("check").code == 0  # and SQLite runs it too
 
 
+@pytest.mark.dialects("sqlite", "postgresql")  # PostgreSQL's output
 def test_check_names_the_revision_and_the_dialect_it_fails_on(shared) -> None:
     (first,) = revisions(shared)
     rev = first.name.split("_")[4]
