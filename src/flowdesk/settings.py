@@ -43,7 +43,9 @@ def database_url() -> str:
 
 
 def api_token() -> str | None:
-    return os.environ.get(API_TOKEN_ENV) or None
+    """Stripped: a header's value arrives stripped, so a token with a newline (a Secret made
+    from a file) would otherwise refuse every client."""
+    return os.environ.get(API_TOKEN_ENV, "").strip() or None
 
 
 def allowed_hosts(bound_to: str = "127.0.0.1") -> list[str]:

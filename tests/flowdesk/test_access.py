@@ -117,3 +117,9 @@ def test_server_start_elsewhere_warns_without_a_token(shared_database_url) -> No
     elsewhere, loopback, err = serve(shared_database_url, "0.0.0.0", FLOWDESK_API_TOKEN=TOKEN)
     assert (elsewhere, loopback) == (401, 401)
     assert "no API token" not in err
+
+
+def test_a_token_is_read_without_surrounding_whitespace(monkeypatch) -> None:
+    """A Secret made from a file ends in a newline; the header a client sends arrives stripped."""
+    monkeypatch.setenv(settings.API_TOKEN_ENV, f" {TOKEN}\n")
+    assert settings.api_token() == TOKEN

@@ -102,3 +102,69 @@ def test_sigterm_waits_a_bounded_time_for_a_client_that_trickles(shared_database
             server.kill()
         printed, _ = server.communicate(timeout=60)
     assert server.returncode is not None and server.returncode != -signal.SIGKILL, printed
+
+
+async def _call(middleware: BodySizeLimit, headers: list[tuple[bytes, bytes]], receive):  # type: ignore[no-untyped-def]
+    """The status ``middleware`` answers a POST with ``headers`` whose body ``receive`` gives."""
+    sent: list[dict] = []  # type: ignore[type-arg]
+
+    async def send(message: dict) -> None:  # type: ignore[type-arg]
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/flows", "headers": headers}
+    await middleware(scope, receive, send)
+    return next(m["status"] for m in sent if m["type"] == "http.response.start")
+
+
+async def _ok(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def test_a_small_length_beside_chunked_encoding_is_not_believed() -> None:
+    """h11 reads the chunks whatever Content-Length says: 9 MiB came in as "10 bytes"."""
+    chunks = [b"x" * 1024 * 1024] * 9
+
+    async def receive() -> dict:  # type: ignore[type-arg]
+        return {"type": "http.request", "body": chunks.pop(), "more_body": bool(chunks)}
+
+    headers = [(b"content-length", b"10"), (b"transfer-encoding", b"chunked")]
+    assert asyncio.run(_call(BodySizeLimit(_ok), headers, receive)) == 413
+
+
+def test_a_body_that_stalls_is_408_and_gives_its_slot_back(monkeypatch) -> None:
+    from flowdesk.server.api import limits
+
+    monkeypatch.setattr(limits, "BODY_SECONDS", 0.2)
+
+    async def stalls() -> dict:  # type: ignore[type-arg]
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def main() -> tuple[int, int]:
+        middleware = BodySizeLimit(_ok)
+        chunked = [(b"transfer-encoding", b"chunked")]
+        first = await _call(middleware, chunked, stalls)
+        return first, middleware.slots.value
+
+    assert asyncio.run(main()) == (408, LARGE_BODIES)
+
+
+def test_a_body_that_finds_every_slot_taken_for_too_long_is_503(monkeypatch) -> None:
+    from flowdesk.server.api import limits
+
+    monkeypatch.setattr(limits, "SLOT_WAIT_SECONDS", 0.2)
+
+    async def main() -> int:
+        middleware = BodySizeLimit(_ok)
+        for _ in range(LARGE_BODIES):
+            await middleware.slots.acquire()  # held by stalled uploads
+
+        async def body() -> dict:  # type: ignore[type-arg]
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+
+        return await _call(middleware, [(b"transfer-encoding", b"chunked")], body)
+
+    assert asyncio.run(main()) == 503

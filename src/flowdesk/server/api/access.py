@@ -10,10 +10,10 @@ on every ``/api`` path but the health probe and the API docs, which hold no data
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Collection
 from typing import Any
 
+from flowdesk.server.api.asgi import send_json
 from flowdesk.settings import ALLOWED_HOSTS_ENV, API_TOKEN_ENV
 
 #: Paths under /api that answer without the token: the orchestrator's probe, and the docs page
@@ -40,7 +40,7 @@ class AccessControl:
         if not self.any_host and host not in self.allowed_hosts:
             shown = host or "(none)"
             detail = f"host {shown!r} is not allowed: add it to {ALLOWED_HOSTS_ENV}"
-            await _answer(send, 400, detail)
+            await send_json(send, 400, detail)
             return
         if self.token is not None and _needs_token(scope["path"]):
             given = headers.get(b"authorization", b"")
@@ -48,7 +48,7 @@ class AccessControl:
             # compare_digest: the time taken says nothing about how much of a guess was right.
             if scheme.lower() != b"bearer" or not hmac.compare_digest(credential, self.token):
                 detail = f"missing or wrong API token: send Authorization: Bearer ${API_TOKEN_ENV}"
-                await _answer(send, 401, detail, [(b"www-authenticate", b"Bearer")])
+                await send_json(send, 401, detail, [(b"www-authenticate", b"Bearer")])
                 return
         await self.app(scope, receive, send)
 
@@ -65,16 +65,3 @@ def _needs_token(path: str) -> bool:
     if not (path == "/api" or path.startswith("/api/")):
         return False  # the UI's files: the page must load to ask for the token
     return not any(path == p or path.startswith(p + "/") for p in OPEN_PATHS)
-
-
-async def _answer(
-    send: Any, status: int, detail: str, extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    content = json.dumps({"detail": detail}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(content)).encode()),
-        *(extra or []),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})

@@ -1,25 +1,30 @@
-"""Caps on request bodies, applied before anything reads them: on each one's size, and on how
-many large ones are read and handled at once."""
+"""Caps on request bodies, applied before anything reads them: on each one's size, on how many
+large ones are held at once, and on how long a client may take to send one."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import anyio
 
+from flowdesk.server.api.asgi import replay, send_json
+
 #: Ample for any run (parameters are at most 64 KiB) and for a batch of 1000 logs of a few KiB
 #: each; a bigger body is refused before it is read into memory (docs/api.md says so).
 MAX_BODY_BYTES = 8 * 1024 * 1024
-#: A body above this waits for one of LARGE_BODIES slots: 30 requests of 8 MiB at once took the
-#: server from 94 to 350 MB; queued, they are answered in turn with memory bounded.
+#: A body above this (or sent in chunks) waits for one of LARGE_BODIES slots: 30 requests of
+#: 8 MiB at once took the server from 94 to 350 MB; queued, memory stays bounded.
 LARGE_BODY_BYTES = 256 * 1024
 LARGE_BODIES = 4
+#: How long such a body may take to arrive once it has a slot (else 408), and how long it may
+#: wait for one (else 503): four clients that stall mid-body would otherwise hold every slot.
+BODY_SECONDS = 30.0
+SLOT_WAIT_SECONDS = 30.0
 
 
 class BodySizeLimit:
     """ASGI middleware: 413 for a body over ``limit`` bytes, declared (Content-Length) or sent
-    in chunks without one (then it is read up to the limit and replayed to the app)."""
+    in chunks; a large or chunked one is read whole in a slot, then replayed to the app."""
 
     def __init__(
         self, app: Any, limit: int = MAX_BODY_BYTES, large: int = LARGE_BODY_BYTES
@@ -41,52 +46,50 @@ class BodySizeLimit:
             return
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
-        if declared is not None:
-            if declared.isdigit() and int(declared) > self.limit:
-                await self._refuse(send)
+        # With Transfer-Encoding the server reads chunks whatever Content-Length says, so a
+        # declared length is believed only without it (a small one smuggled 60 MiB past).
+        if b"transfer-encoding" not in headers:
+            if declared is None:  # a GET; or a server (HTTP/2) that sends bodies without one
+                await self._read_then_call(scope, receive, send)
                 return
-            if declared.isdigit() and int(declared) > self.large:
-                async with self.slots:  # read and handled in a slot of its own
-                    await self.app(scope, receive, send)
+            if not declared.isdigit() or int(declared) <= self.large:
+                await self.app(scope, receive, send)  # a small body, held to its length
                 return
-            await self.app(scope, receive, send)
+            if int(declared) > self.limit:
+                await send_json(send, 413, f"request body larger than {self.limit} bytes")
+                return
+        with anyio.move_on_after(SLOT_WAIT_SECONDS) as waiting:
+            await self.slots.acquire()
+        if waiting.cancelled_caught:
+            detail = "too many large request bodies at once: retry shortly"
+            await send_json(send, 503, detail, [(b"retry-after", b"5")])
             return
-        if b"transfer-encoding" not in headers:  # no body at all (a GET)
-            await self._chunked(scope, receive, send)
-            return
-        async with self.slots:  # a body sent in chunks may be large: read in a slot
-            await self._chunked(scope, receive, send)
+        try:
+            await self._read_then_call(scope, receive, send)
+        finally:
+            self.slots.release()
 
-    async def _chunked(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _read_then_call(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = await self._read(send, receive)
+        if body is not None:
+            await self.app(scope, replay([body], receive), send)
+
+    async def _read(self, send: Any, receive: Any) -> dict[str, Any] | None:
+        """The whole body as one message (or the client's going away), or None once answered."""
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                await self.app(scope, _replay([message], receive), send)
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.limit:
-                await self._refuse(send)
-                return
-            if not message.get("more_body", False):
-                break
-        body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        await self.app(scope, _replay([body], receive), send)
-
-    async def _refuse(self, send: Any) -> None:
-        content = json.dumps({"detail": f"request body larger than {self.limit} bytes"}).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(content)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
-
-
-def _replay(messages: list[dict[str, Any]], receive: Any) -> Any:
-    async def replayed() -> dict[str, Any]:
-        return messages.pop(0) if messages else await receive()
-
-    return replayed
+        with anyio.move_on_after(BODY_SECONDS):
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":  # the client went away
+                    return message
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+                if size > self.limit:
+                    await send_json(send, 413, f"request body larger than {self.limit} bytes")
+                    return None
+                if not message.get("more_body", False):
+                    return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        detail = f"request body not received within {BODY_SECONDS:.0f} s"
+        await send_json(send, 408, detail, [(b"connection", b"close")])
+        return None
