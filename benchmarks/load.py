@@ -55,6 +55,7 @@ MIX = [
 DIALECTS = ("sqlite", "postgresql")
 FLOWDESK = Path(sys.executable).with_name("flowdesk")
 HOST = "127.0.0.1"
+ANSWER_SECONDS = 60.0  # a request unanswered by then counts as unanswered
 
 
 @dataclass
@@ -122,22 +123,28 @@ def drive(base: str, flows: list[str], runs: list[str], start_at: float) -> Load
 async def _drive(base: str, flows: list[str], runs: list[str], start_at: float) -> Load:
     load = Load()
     weights = [weight for weight, _, _ in MIX]
-    host, port = base.removeprefix("http://").split(":")
+    url = httpx.URL(base)
     body = json.dumps([{"level": 20, "message": "under load"}]).encode()
 
     async def client(rng: random.Random, end: float) -> None:
-        reader, writer = await asyncio.open_connection(host, int(port))
+        reader, writer = await asyncio.open_connection(url.host, url.port)
         try:
             while time.monotonic() < end:
                 _, method, path = rng.choices(MIX, weights)[0]
                 path = path.format(flow=rng.choice(flows), run=rng.choice(runs))
                 started = time.monotonic()
                 try:
-                    status = await exchange(reader, writer, method, path, body)
-                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    answer = exchange(reader, writer, method, path, body)
+                    status = await asyncio.wait_for(answer, ANSWER_SECONDS)
+                except (
+                    OSError,
+                    asyncio.TimeoutError,
+                    asyncio.IncompleteReadError,
+                    ValueError,
+                ) as exc:
                     load.failures[type(exc).__name__] += 1
                     writer.close()
-                    reader, writer = await asyncio.open_connection(host, int(port))
+                    reader, writer = await asyncio.open_connection(url.host, url.port)
                     continue
                 load.latencies.append(time.monotonic() - started)
                 load.statuses[status] += 1
@@ -222,7 +229,7 @@ def trial(dialect: str) -> Trial:
         env = {**os.environ, "FLOWDESK_DATABASE_URL": url}
         run_flowdesk(env, "server", "database", "upgrade", "-y")
         port = free_port()
-        base = f"http://127.0.0.1:{port}"
+        base = f"http://{HOST}:{port}"
         log = Path(scratch, "server.log")
         with log.open("wb") as sink:
             server = subprocess.Popen(

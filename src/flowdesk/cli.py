@@ -86,7 +86,8 @@ def cmd_server_start(args: argparse.Namespace) -> int:
     config = uvicorn.Config(app, log_level="info", timeout_graceful_shutdown=GRACEFUL_SECONDS)
     server = uvicorn.Server(config)
     # Everything imported and built so far lives as long as the server: out of the collector's
-    # sight, a full collection under load scans half as much (it paused every thread ~150 ms).
+    # sight, full collections under load are shorter (140-188 ms before, 65-113 ms after, in
+    # one trial of benchmarks/load.py).
     gc.freeze()
     try:
         server.run(sockets=[sock])

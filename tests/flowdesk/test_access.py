@@ -35,6 +35,14 @@ def test_a_request_naming_another_host_is_refused_before_it_acts(database_url) -
         assert names_of_flows(client) == []
         for host in ("localhost:4200", "127.0.0.1", "[::1]:4200", "LOCALHOST"):
             assert client.get("/api/health", headers={"Host": host}).status_code == 200, host
+        # Not a host and a port: loopback with something after it is not loopback.
+        for host in (
+            "[::1]evil",
+            "[::1].evil.example",
+            "localhost:evil.example",
+            "localhost:80@evil",
+        ):
+            assert client.get("/api/flows", headers={"Host": host}).status_code == 400, host
 
 
 def test_the_allowed_hosts_come_from_the_environment_else_the_bind_address(monkeypatch) -> None:

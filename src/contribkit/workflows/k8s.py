@@ -157,9 +157,8 @@ def pod_spec(config: ProjectConfig, image: str, host_names: list[str]) -> dict[s
         "timeoutSeconds": 5,
         "failureThreshold": 6,
     }
-    pod: dict[str, Any] = {
-        "automountServiceAccountToken": False
-    }  # the app never calls the API server
+    # The app never calls the Kubernetes API: its pod gets no credentials for it.
+    pod: dict[str, Any] = {"automountServiceAccountToken": False}
     if config.upgrade:  # migrate before the API starts, with the same image and secret
         pod["initContainers"] = [container(config, "upgrade-database", image, list(config.upgrade))]
     pod["securityContext"] = POD_SECURITY

@@ -10,6 +10,7 @@ on every ``/api`` path but the health probe and the API docs, which hold no data
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Collection
 from typing import Any
 
@@ -19,6 +20,8 @@ from flowdesk.settings import ALLOWED_HOSTS_ENV, API_TOKEN_ENV
 #: Paths under /api that answer without the token: the orchestrator's probe, and the docs page
 #: (a browser loads it without headers; the calls it makes need the token like any other).
 OPEN_PATHS = ("/api/health", "/api/docs", "/api/openapi.json")
+#: ``name[:port]`` or ``[IPv6][:port]``.
+HOST = re.compile(r"(\[[0-9a-f:.]+\]|[^\[\]:@/\s]+)(?::[0-9]*)?")
 
 
 class AccessControl:
@@ -54,11 +57,12 @@ class AccessControl:
 
 
 def host_name(header: str) -> str:
-    """``Host`` without its port, lower case; ``[::1]:4200`` is ``[::1]``."""
+    """``Host`` without its port, lower case; ``[::1]:4200`` is ``[::1]``. A value that is not
+    a host and an optional port (``[::1]evil``, ``localhost:80@evil``) comes back whole, so it
+    matches no allowed name."""
     header = header.strip().lower()
-    if header.startswith("["):
-        return header.partition("]")[0] + "]"
-    return header.partition(":")[0]
+    match = HOST.fullmatch(header)
+    return match.group(1) if match else header
 
 
 def _needs_token(path: str) -> bool:

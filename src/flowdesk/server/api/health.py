@@ -16,7 +16,7 @@ from flowdesk.errors import one_line
 from flowdesk.server.api import schemas
 
 router = APIRouter(tags=["health"])
-PROBE_THREADS = 2  # a second probe may wait for the first's connection, not for the API's threads
+PROBE_THREADS = 2  # as many as the health engine's connections (app._health_engine)
 
 
 @router.get(
