@@ -6,17 +6,16 @@ defaulting to SQLite, so a bare ``pytest`` works too.
 
 from __future__ import annotations
 
-import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from migrations_support import SAMPLE_SERVER, session_dialect
 
-from contribkit.core.config import KNOWN_DIALECTS, load_config, normalize_dialect
+from contribkit.core.config import KNOWN_DIALECTS, load_config
 from contribkit.core.signals import forget_interrupts
 from contribkit.frontends.testing import MigratedDatabases
-from contribkit.workflows.quality import TEST_DIALECT_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +29,7 @@ PROJECTS_OF_TWO_DIALECTS = {"legacy"}
 def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
     """``@pytest.mark.dialects("postgresql")``: a test that exists only for those dialects is
     deselected (not skipped) in another dialect's session."""
-    current = current_dialect()
+    current = session_dialect()
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("dialects")
@@ -78,12 +77,7 @@ def _stop_embedded_postgres() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def dialect() -> str:
-    return current_dialect()
-
-
-def current_dialect() -> str:
-    """The dialect this session tests beside SQLite: ``$CONTRIBKIT_TEST_DIALECT``."""
-    return normalize_dialect(os.environ.get(TEST_DIALECT_ENV, "sqlite"))
+    return session_dialect()
 
 
 @pytest.fixture(scope="session")
@@ -111,8 +105,8 @@ def sample(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
     from migrations_support import copy_project
 
     project = copy_project("sample_project", "inventory", tmp_path, monkeypatch, capsys)
-    if current_dialect() == "mysql":
-        project.edit("pyproject.toml", '"postgres"]', '"mysql"]')
+    if SAMPLE_SERVER != "postgresql":
+        project.edit("pyproject.toml", '"postgres"]', f'"{SAMPLE_SERVER}"]')
     yield project
     project.forget_modules()
 

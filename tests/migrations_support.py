@@ -11,14 +11,21 @@ from pathlib import Path
 
 import pytest
 
+from contribkit.core.config import normalize_dialect
 from contribkit.frontends.cli import main
+from contribkit.workflows.quality import TEST_DIALECT_ENV
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
+
+
+def session_dialect() -> str:
+    """The dialect this session tests beside SQLite: ``$CONTRIBKIT_TEST_DIALECT``."""
+    return normalize_dialect(os.environ.get(TEST_DIALECT_ENV, "sqlite"))
+
+
 #: The sample project's second dialect: the session's server (see the ``sample`` fixture).
-SAMPLE_SERVER = (
-    "mysql" if os.environ.get("CONTRIBKIT_TEST_DIALECT") in ("mysql", "mariadb") else "postgresql"
-)
+SAMPLE_SERVER = "mysql" if session_dialect() == "mysql" else "postgresql"
 
 
 @dataclass
