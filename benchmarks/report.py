@@ -1,4 +1,4 @@
-"""BENCHMARKS.md is written by two sessions; each owns one marked section of it."""
+"""BENCHMARKS.md is written by several sessions; each owns one marked section of it."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "BENCHMARKS.md"
 HEADER = """# Benchmarks and reliability
 
-Written by `nox -s bench` (performance) and `nox -s faults` (reliability); each session
-replaces only its own section. Figures are wall-clock seconds on the machine named in each
+Written by `nox -s bench` (performance, and `check` against pytest-alembic), `nox -s faults`
+(reliability), `nox -s load` (the server under load) and `nox -s adopt` (real projects); each
+session replaces only its own section. Figures are wall-clock seconds on the machine named in each
 section: median and min-max over the stated number of runs.
 """
 
