@@ -264,7 +264,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     server = commands.add_parser("server", help="the API server and its database")
     server_commands = server.add_subparsers(dest="server_command", required=True, metavar="COMMAND")
-    start = server_commands.add_parser("start", help="serve the API and the UI")
+    start = server_commands.add_parser(
+        "start",
+        help="serve the API and the UI",
+        description=(
+            "Serve the API and the UI. $FLOWDESK_API_TOKEN (optional) is the bearer token the "
+            "API requires; $FLOWDESK_ALLOWED_HOSTS (comma-separated, * for any) the Host names it "
+            "answers, by default the loopback names (any when --host is not loopback)."
+        ),
+    )
     start.add_argument("--host", default="127.0.0.1", help="address to listen on")
     start.add_argument("--port", type=port_number, default=4200, help="port to listen on")
     start.set_defaults(func=cmd_server_start)
