@@ -21,7 +21,8 @@ TESTS = Path(__file__).resolve().parent
 def test_a_dialect_name_that_is_no_canonical_one_stops_the_run(tmp_path, names, refused) -> None:
     folder = tmp_path / "tests"
     folder.mkdir()
-    (folder / "conftest.py").write_text((TESTS / "conftest.py").read_text())
+    for module in ("conftest.py", "migrations_support.py"):  # the conftest and what it imports
+        (folder / module).write_text((TESTS / module).read_text())
     (folder / "test_marked.py").write_text(
         f"import pytest\n\n@pytest.mark.dialects({names})\ndef test_it():\n    pass\n"
     )
