@@ -122,6 +122,20 @@ def legacy(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def template(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+    """A fresh copy of tests/template_project, a project ``alembic init`` set up, adopting
+    contribkit for SQLite and the session's server."""
+    from migrations_support import copy_project
+
+    project = copy_project("template_project", "shop", tmp_path, monkeypatch, capsys)
+    project.edit(
+        "pyproject.toml", '["sqlite", "postgresql", "mysql"]', f'["sqlite", "{SAMPLE_SERVER}"]'
+    )
+    yield project
+    project.forget_modules()
+
+
+@pytest.fixture
 def flowdesk_copy(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
     """A copy of this repository's flowdesk models, migrations and notes."""
     from migrations_support import copy_flowdesk

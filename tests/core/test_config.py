@@ -90,6 +90,8 @@ def test_an_unknown_key_is_one_line_naming_the_closest_known_one(tmp_path) -> No
         ("sqlite_transactional_ddl", "yes", "must be true or false"),
         ("health_path", 200, "must be a string"),
         ("layout", "both", "must be 'per-dialect' or 'shared', not 'both'"),
+        ("isolation_level", {"postgresql": "autocommit"}, "must be a table of isolation levels"),
+        ("isolation_level", "AUTOCOMMIT", "must be a table of isolation levels"),
     ],
 )
 def test_a_key_of_the_wrong_type_is_one_line(tmp_path, key, value, wanted) -> None:

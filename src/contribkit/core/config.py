@@ -31,6 +31,14 @@ DIALECT_ALIASES = {
 #: (``versions/``, Airflow's and MLflow's).
 PER_DIALECT, SHARED = "per-dialect", "shared"
 LAYOUTS = (PER_DIALECT, SHARED)
+#: SQLAlchemy's isolation levels, for ``isolation_level``.
+ISOLATION_LEVELS = (
+    "AUTOCOMMIT",
+    "READ UNCOMMITTED",
+    "READ COMMITTED",
+    "REPEATABLE READ",
+    "SERIALIZABLE",
+)
 #: How a dialect is named in MIGRATION-NOTES.md (the seed project's convention).
 DIALECT_LABELS = {"sqlite": "SQLite", "postgresql": "Postgres", "mysql": "MySQL"}
 
@@ -56,8 +64,8 @@ class Key:
 
     name: str
     #: ``str``, ``path`` (relative to the project), ``int``, ``bool``, ``strings`` (a list of
-    #: strings, e.g. a command's argv), ``dialects``, ``drivers`` (a dialect → driver table) or
-    #: ``layout`` (one of :data:`LAYOUTS`).
+    #: strings, e.g. a command's argv), ``dialects``, ``drivers`` (a dialect → driver table),
+    #: ``isolation`` (a dialect → isolation level table) or ``layout`` (one of :data:`LAYOUTS`).
     kind: str
     default: object
     doc: str
@@ -113,10 +121,23 @@ KEYS = (
         "drivers",
         "drivers",
         {},
-        "throw-away databases' drivers, per dialect (default: SQLAlchemy's; PyMySQL for mysql)",
+        "throw-away databases' drivers, per dialect (default: pysqlite, psycopg 3, PyMySQL)",
+    ),
+    Key(
+        "isolation_level",
+        "isolation",
+        {},
+        "how revisions run, per dialect: an isolation level (AUTOCOMMIT for CONCURRENTLY)",
     ),
     Key("sqlite_transactional_ddl", "bool", False, "SQLite DDL in transactions (explicit BEGIN)"),
     Key("baseline", "path", "contribkit-baseline.toml", "written by `contribkit baseline`"),
+    Key(
+        "alembic_ini",
+        "path",
+        None,
+        "the project's alembic.ini, whose file_template names new revision files "
+        "(default: alembic.ini in the project or the migrations folder)",
+    ),
     Key("name", "str", None, "the manifest's names and default image", "'myapp'"),
     Key("ui", "path", None, "the UI's npm project", "'ui'"),
     Key("static", "path", None, "where ui.build puts the built UI", "'src/myapp/ui_build'"),
@@ -171,11 +192,15 @@ class ProjectConfig:
     exclude_tables: frozenset[str]
     #: Dialect → SQLAlchemy driver for contribkit's throw-away databases (``aiosqlite``, ``asyncpg``).
     drivers: dict[str, str]
+    #: Dialect → the isolation level of the connection revisions run on (``AUTOCOMMIT``).
+    isolation_level: dict[str, str]
     #: SQLite connections leave BEGIN to SQLAlchemy (its "transactional DDL" recipe), as engines
     #: that emit their own BEGIN do; an env.py written for such an engine needs it.
     sqlite_transactional_ddl: bool
     #: What an adopted history already gets wrong (written by ``contribkit baseline``).
     baseline: Path
+    #: The project's own Alembic configuration, for its ``file_template``.
+    alembic_ini: Path | None
     name: str | None
     ui_dir: Path | None
     static_dir: Path | None
@@ -288,6 +313,15 @@ def _convert(key: Key, value: object, root: Path) -> object:
             raise UsageError(
                 "[tool.contribkit] drivers must be a table of driver names, "
                 "e.g. {sqlite = 'aiosqlite', postgresql = 'asyncpg'}."
+            )
+        return {normalize_dialect(str(d)): v for d, v in value.items()}
+    if kind == "isolation":
+        levels = ISOLATION_LEVELS
+        if not isinstance(value, dict) or not all(v in levels for v in value.values()):
+            raise UsageError(
+                "[tool.contribkit] isolation_level must be a table of isolation levels ("
+                + ", ".join(levels)
+                + "), e.g. {postgresql = 'AUTOCOMMIT'}."
             )
         return {normalize_dialect(str(d)): v for d, v in value.items()}
     if kind == "env":

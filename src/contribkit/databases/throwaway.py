@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -121,6 +122,17 @@ def unique_name(prefix: str = "ck") -> str:
     """A new database name that says which machine and process made it (see
     :func:`sweep_databases`)."""
     return f"{_owned_prefix(prefix)}{owner_tag()}_{uuid.uuid4().hex[:8]}"
+
+
+#: A name :func:`unique_name` made, and a folder :func:`temporary_folder` made.
+_THROWAWAY_NAME = re.compile(r"\b(?:ck|tmpl|test)_[0-9a-f]{6}_\d+x\d+_[0-9a-f]{8}\b")
+_THROWAWAY_FOLDER = re.compile(r"(?:/[^\s'\"/]+)*/ck-[a-z]+-\d+x\d+-[^\s'\"/]+")
+
+
+def anonymized(text: str) -> str:
+    """``text`` (a database's error, say) without the names of this run's throw-away databases
+    and folders, which the next run's differ from: what a baseline records must match again."""
+    return _THROWAWAY_FOLDER.sub("<folder>", _THROWAWAY_NAME.sub("<database>", text))
 
 
 def _owned_prefix(prefix: str) -> str:

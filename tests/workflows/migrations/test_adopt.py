@@ -208,15 +208,28 @@ def test_a_baseline_is_not_written_for_a_history_with_two_heads(legacy) -> None:
     assert not (legacy.root / "contribkit-baseline.toml").exists()
 
 
-def test_an_env_py_that_ignores_the_passed_connection_is_refused(legacy) -> None:
+def test_an_env_py_that_ignores_the_passed_connection_migrates_nothing(legacy) -> None:
+    """The ledger's env.py, blind to the passed connection, tries its own async engine (on
+    its default URL, ledger.db beside it), which cannot start inside contribkit's event loop:
+    env.py is named as what failed, not the first revision, and nothing was migrated."""
     env = legacy.migrations / "env.py"
     text = env.read_text()
     env.write_text(
         text.replace('connection = config.attributes.get("connection")', "connection = None")
     )
-    outcome = legacy.cli("check")
-    assert outcome.code == 2
-    assert "does not use the connection contribkit passes" in outcome.err
+    outcome = legacy.cli("check", "--dialect", "sqlite")
+    assert outcome.code == 2, outcome.out + outcome.err
+    assert outcome.err.startswith(
+        f"error: sqlite: check: {env} failed before any revision ran: RuntimeError:"
+    )
+    assert "0001_initial.py" not in outcome.out + outcome.err
+    own = legacy.root / "ledger.db"
+    if own.exists():
+        engine = sa.create_engine(f"sqlite:///{own}")
+        try:
+            assert sa.inspect(engine).get_table_names() == []
+        finally:
+            engine.dispose()
 
 
 # Alembic's classic template: it names config.attributes only in a comment.
@@ -237,8 +250,8 @@ with engine.connect() as connection:
 
 
 def test_an_env_py_that_connects_elsewhere_at_run_time_migrates_nothing(legacy, tmp_path) -> None:
-    """It mentions config.attributes (so the static look passes) but migrates the database its
-    own settings name: contribkit stops before any revision runs there."""
+    """Alembic's classic form migrates the database its own settings name: contribkit stops
+    before any revision runs there."""
     real = tmp_path / "real.db"
     legacy.monkeypatch.setenv("LEDGER_DATABASE_URL", f"sqlite:///{real}")
     (legacy.migrations / "env.py").write_text(CLASSIC_ENV)

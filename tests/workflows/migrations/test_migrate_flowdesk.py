@@ -6,11 +6,14 @@ import re
 import subprocess
 import sys
 
-from contribkit.workflows.migrations.layout import REVISION_FILE
-
 NEW_COLUMN = "    worker: Mapped[str | None] = mapped_column(sa.String(200))\n"
 WITH_NEW_COLUMN = NEW_COLUMN + "    new_column: Mapped[str | None] = mapped_column(sa.String(50))\n"
 MODELS = "src/flowdesk/server/database/orm_models.py"
+
+#: contribkit's own names: ``2026_11_21_051500_1a2b3c4d5e6f_add_flow_run_new_column.py``.
+REVISION_FILE = re.compile(
+    r"^(?P<stamp>\d{4}_\d{2}_\d{2}_\d{6})_(?P<rev>[0-9a-f]{12})_(?P<slug>\w+)\.py$"
+)
 
 
 def test_add_column_writes_one_file_per_dialect_and_check_passes(flowdesk_copy) -> None:

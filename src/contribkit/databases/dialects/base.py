@@ -109,6 +109,8 @@ class Dialect:
     """A dialect whose catalogue contribkit does not read (the base of every real one)."""
 
     name = ""
+    #: The driver of contribkit's throw-away databases when the project names none.
+    default_driver = ""
     #: What the catalogue holds on this dialect: "checks", "defaults", "enums",
     #: "expression_indexes". A construct the dialect cannot hold is never drift.
     compares: frozenset[str] = frozenset()

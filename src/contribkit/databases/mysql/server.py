@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from contribkit.databases.adminserver import AdminServer
+from contribkit.databases.dialects.mysql import MySQL
 from contribkit.databases.mysql.embedded import EXTERNAL_URL_ENV
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection
 
-#: PyMySQL: maintained and pure Python, so it installs everywhere with nothing to compile.
-DEFAULT_DRIVER = "pymysql"
+DEFAULT_DRIVER = MySQL.default_driver
 
 
 class MySQLServer(AdminServer):

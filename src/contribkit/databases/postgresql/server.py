@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from contribkit.databases.adminserver import AdminServer
+from contribkit.databases.dialects.postgresql import PostgreSQL
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -23,7 +24,7 @@ class PostgresServer(AdminServer):
     example = "postgresql://user:password@host:port/postgres"
     product = "PostgreSQL"
     backends = ("postgresql",)
-    default_driver = "psycopg"
+    default_driver = PostgreSQL.default_driver
     list_query = "SELECT datname FROM pg_database WHERE datname LIKE :p"
 
     def create_database(self, name: str, template: str | None = None) -> URL:

@@ -26,9 +26,10 @@ from contribkit.core import console
 from contribkit.core.config import SHARED, ProjectConfig
 from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.databases.asyncdrivers import bridged
+from contribkit.databases.throwaway import anonymized
 from contribkit.workflows.migrations import baseline as baselines
-from contribkit.workflows.migrations import revisionfile, schemadiff, snapshots
-from contribkit.workflows.migrations.layout import REVISION_FILE, Migrations
+from contribkit.workflows.migrations import filenames, revisionfile, schemadiff, snapshots
+from contribkit.workflows.migrations.layout import Migrations
 
 #: The problem that says a walk never reached the head, so the head was not compared.
 UNCHECKED = "drift at head was not checked: "
@@ -62,6 +63,8 @@ def _pragma_bracket_problems(path: Path) -> list[str]:
         if func.name not in ("upgrade", "downgrade"):
             continue
         body = [n for n in func.body if not isinstance(n, ast.Pass)]
+        if body and _is_docstring(body[0]):  # a revision template's own, before the code
+            body = body[1:]
         if not body:
             continue
         first, last = ast.unparse(body[0]), ast.unparse(body[-1])
@@ -73,8 +76,20 @@ def _pragma_bracket_problems(path: Path) -> list[str]:
     return problems
 
 
+def _is_docstring(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
+
+
 def _file_problems(
-    dialect: str, revisions: list[Any], old: frozenset[str], recorded: set[str]
+    migrations: Migrations,
+    dialect: str,
+    revisions: list[Any],
+    old: frozenset[str],
+    recorded: set[str],
 ) -> list[str]:
     """The rules for revisions written after the baseline, and notes that name missing files."""
     problems = []
@@ -82,8 +97,8 @@ def _file_problems(
         if rev.revision in old:
             continue
         name = Path(rev.path).name
-        if not REVISION_FILE.match(name):
-            problems.append(f"{name}: not named YYYY_MM_DD_HHMMSS_<rev>_<slug>.py")
+        if not filenames.names(migrations.file_template, name, rev.revision):
+            problems.append(f"{name}: not named {filenames.shown(migrations.file_template)}")
         if dialect == "sqlite":
             problems += _pragma_bracket_problems(Path(rev.path))
         if rev.revision not in recorded:
@@ -273,8 +288,8 @@ def check_dialect(
     revisions = list(reversed(list(script.walk_revisions())))
     report.revisions = len(revisions)
     report.history = [rev.revision for rev in revisions]
-    report.problems += _file_problems(dialect, revisions, old, recorded)
-    report.problems += _walk(migrations, dialect, script, revisions, old)
+    report.problems += _file_problems(migrations, dialect, revisions, old, recorded)
+    report.problems += [anonymized(p) for p in _walk(migrations, dialect, script, revisions, old)]
     return report
 
 
@@ -313,7 +328,7 @@ def run_checks(
                 baselines.require_known_revisions(accepted, config.baseline, name, history)
                 old = accepted.of(name).revisions
             noted = recorded.get(SHARED if migrations.shared else name, set())
-            with step(name, "check"):
+            with step(name, "check", f"driver {migrations.driver(name)}"):
                 report = check_dialect(migrations, name, noted, old, script)
             reports.append(report)
             _print_report(report, accepted.of(name), as_baseline)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from alembic.autogenerate import renderers
 from alembic.operations import ops
 
 from contribkit.core.errors import CheckFailed
+from contribkit.workflows.migrations import runtime
 from contribkit.workflows.migrations.describe import flatten
 from contribkit.workflows.migrations.schemadiff import literal, quoted_name, rebuilt_tables
 
@@ -98,7 +100,7 @@ def generate_revision(
     *,
     message: str,
     rev_id: str,
-    file_stamp: str,
+    created: datetime,
     known_drift: frozenset[str] = frozenset(),
     shared_with: tuple[str, ...] = (),
 ) -> Generated | None:
@@ -117,23 +119,22 @@ def generate_revision(
         with TrialDatabase(migrations, dialect, url) as db:
             upgrade_to_head(db)
         with engine.connect() as connection:
-            config = migrations.alembic_config(
-                dialect, connection=connection, file_stamp=file_stamp
-            )
+            config = migrations.alembic_config(dialect, connection=connection, created=created)
             head = migrations.single_head(dialect)
-            script = command.revision(
-                config,
-                message=message,
-                autogenerate=True,
-                rev_id=rev_id,
-                process_revision_directives=_directives_hook(
-                    shared_with or (dialect,),
-                    connection,
-                    known_drift,
-                    migrations.exclude_tables,
-                    captured,
-                ),
-            )
+            with runtime.logging_kept():
+                script = command.revision(
+                    config,
+                    message=message,
+                    autogenerate=True,
+                    rev_id=rev_id,
+                    process_revision_directives=_directives_hook(
+                        shared_with or (dialect,),
+                        connection,
+                        known_drift,
+                        migrations.exclude_tables,
+                        captured,
+                    ),
+                )
     finally:
         engine.dispose()
     if not captured:

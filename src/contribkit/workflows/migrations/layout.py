@@ -16,13 +16,14 @@ import re
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contribkit.core.config import KNOWN_DIALECTS, PER_DIALECT, SHARED
 from contribkit.core.errors import UsageError
-from contribkit.workflows.migrations import runtime
+from contribkit.workflows.migrations import filenames, runtime
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
 
     from contribkit.core.config import ProjectConfig
 
-#: ``2026_11_21_051500_1a2b3c4d5e6f_add_flow_run_new_column.py``
-REVISION_FILE = re.compile(
-    r"^(?P<stamp>\d{4}_\d{2}_\d{2}_\d{6})_(?P<rev>[0-9a-f]+)_(?P<slug>\w+)\.py$"
-)
 SLUG_LENGTH = 60
 
 
@@ -49,12 +46,16 @@ class Migrations:
     #: Dialect → driver for throw-away databases (the project's own, e.g. ``asyncpg``).
     drivers: dict[str, str] = field(default_factory=dict)
     transactional_ddl: bool = False
+    #: Dialect → the isolation level revisions run in (``AUTOCOMMIT``), else the driver's.
+    isolation_levels: dict[str, str] = field(default_factory=dict)
     #: Where proven database states are kept between runs (:mod:`snapshots`); ``None``: off.
     snapshots: Path | None = None
     #: Tables an empty database gets before the first revision (``base_schema``), or ``None``.
     base_metadata: Any = None
     #: The project's ``seed_rows``: table → ``factory(n)`` giving some of its columns' values.
     row_factories: Mapping[str, Any] = field(default_factory=dict)
+    #: How new revision files are named (:mod:`filenames`): the project's own, or contribkit's.
+    file_template: str = filenames.DEFAULT_TEMPLATE
 
     def ephemeral_database(self, dialect: str) -> AbstractContextManager[str]:
         """A throw-away database of ``dialect`` on the project's driver for it."""
@@ -81,15 +82,25 @@ class Migrations:
             backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
         except Exception:  # create_engine says, in one line, what is wrong with the URL
             backend, driver = "sqlite", ""
+        level = self.isolation_levels.get("mysql" if backend == "mariadb" else backend)
+        isolation = {"isolation_level": level} if level else {}
         if backend == "sqlite":
-            return create_engine(url, poolclass=NullPool, transactional_ddl=self.transactional_ddl)
+            return create_engine(
+                url, poolclass=NullPool, transactional_ddl=self.transactional_ddl, **isolation
+            )
         unprepared = _UNPREPARED.get(driver, {})
-        engine = create_engine(url, pool_size=1, connect_args=unprepared)
+        engine = create_engine(url, pool_size=1, connect_args=unprepared, **isolation)
         if backend == "postgresql":
             import sqlalchemy as sa
 
             sa.event.listen(engine, "checkin", _as_new_session)
         return engine
+
+    def driver(self, dialect: str) -> str:
+        """The driver ``dialect``'s throw-away databases are reached through."""
+        from contribkit.databases.dialects import dialect_named
+
+        return self.drivers.get(dialect) or dialect_named(dialect).default_driver
 
     def versions(self, dialect: str) -> Path:
         """The folder of ``dialect``'s history (the same one for every dialect when shared)."""
@@ -108,21 +119,16 @@ class Migrations:
             raise UsageError(
                 f"no migrations folder at {self.folder} (env.py missing): run 'contribkit init'."
             )
-        # An env.py that ignores the connection contribkit passes would migrate whatever
-        # database it connects to by itself, perhaps the user's real one: refuse up front (and
-        # verify.require_passed_connection checks again at run time).
+        # Whether env.py uses the connection contribkit passes is seen at run time, before any
+        # revision runs (verify.require_passed_connection): a helper of the project's own may
+        # be what reads config.attributes.
         text = env.read_text(encoding="utf-8")
         if "contribkit.migrations.runtime" in text:  # written by `contribkit init` before 0.2
             raise UsageError(
                 f"{env} imports contribkit.migrations.runtime, which is now "
                 "contribkit.workflows.migrations.runtime: change that import."
             )
-        if _own_env(env, text) and ".attributes" not in text:
-            raise UsageError(
-                f"{env} does not use the connection contribkit passes in config.attributes: "
-                "add the Alembic cookbook's few lines (README: 'Adopting contribkit in an "
-                "existing project')."
-            )
+        _require_python(env, text)
         for dialect in dialects:
             if not self.versions(dialect).is_dir():
                 whose = "" if self.shared else f"{dialect} "
@@ -135,24 +141,24 @@ class Migrations:
         dialect: str,
         *,
         connection: Any = None,
-        file_stamp: str | None = None,
+        created: datetime | None = None,
         output: Any = None,
     ) -> Config:
-        """An Alembic ``Config`` for ``dialect`` alone, with contribkit's context options."""
+        """An Alembic ``Config`` for ``dialect`` alone, with contribkit's context options.
+
+        ``created``: the time a new revision file's name carries (default: now)."""
         from argparse import Namespace
 
         from alembic.config import Config
 
         # quiet: contribkit prints its own status lines; Alembic's would name staging paths.
-        config = Config(output_buffer=output, cmd_opts=Namespace(quiet=True))
+        config = Config(runtime.LOGGING_INI, output_buffer=output, cmd_opts=Namespace(quiet=True))
         config.set_main_option("script_location", str(self.folder))
         config.set_main_option("version_locations", str(self.versions(dialect)))
         config.set_main_option("path_separator", "os")
         config.set_main_option("truncate_slug_length", str(SLUG_LENGTH))
-        stamp = (
-            file_stamp or "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d%%(second).2d"
-        )
-        config.set_main_option("file_template", f"{stamp}_%%(rev)s_%%(slug)s")
+        when = created or datetime.now(timezone.utc)
+        config.set_main_option("file_template", filenames.for_alembic(self.file_template, when))
         config.set_main_option("contribkit.dialect", dialect)
         config.attributes[runtime.ATTR_DIALECT] = dialect
         config.attributes[runtime.ATTR_EXCLUDE] = self.exclude_tables
@@ -214,18 +220,13 @@ def _as_new_session(dbapi_connection: Any, record: Any) -> None:
         record.invalidate()
 
 
-def _own_env(env: Path, text: str) -> bool:
-    """True when env.py is the project's own rather than one that imports contribkit's."""
+def _require_python(env: Path, text: str) -> None:
     import ast
 
     try:
-        tree = ast.parse(text)
+        ast.parse(text)
     except SyntaxError as exc:
         raise UsageError(f"{env} is not valid Python: {exc.msg} (line {exc.lineno}).") from exc
-    return not any(
-        isinstance(node, ast.ImportFrom) and (node.module or "").startswith("contribkit")
-        for node in ast.walk(tree)
-    )
 
 
 #: contribkit's own folder in a project: run-time files only, ignored by git from inside.
@@ -337,7 +338,10 @@ def project_migrations(
         config.exclude_tables,
         drivers=project_drivers(config),
         transactional_ddl=config.sqlite_transactional_ddl,
+        isolation_levels=config.isolation_level,
         snapshots=_cache_folder(config.root) if cache else None,
+        file_template=filenames.project_template(_alembic_ini(config, folder))
+        or filenames.DEFAULT_TEMPLATE,
     )
     live.ensure_exists(dialects)
     base = config.base_schema
@@ -347,6 +351,16 @@ def project_migrations(
         base_metadata=load_metadata(base, config.root, "base_schema") if base else None,
         row_factories=load_row_factories(config.seed_rows, config.root) if config.seed_rows else {},
     )
+
+
+def _alembic_ini(config: ProjectConfig, folder: Path) -> Path | None:
+    """The configured alembic.ini, else one beside pyproject.toml or in the migrations folder."""
+    if config.alembic_ini is not None:
+        if not config.alembic_ini.is_file():
+            raise UsageError(f"alembic_ini = {config.alembic_ini}: no such file.")
+        return config.alembic_ini
+    found = [p for p in (config.root / "alembic.ini", folder / "alembic.ini") if p.is_file()]
+    return found[0] if found else None
 
 
 def _cache_folder(root: Path) -> Path | None:

@@ -79,10 +79,11 @@ def project_lock(root: Path) -> Iterator[None]:
 
 
 @contextmanager
-def step(dialect: str, name: str) -> Iterator[None]:
-    """A status line for the step; any failure raised inside names the dialect and step."""
+def step(dialect: str, name: str, detail: str = "") -> Iterator[None]:
+    """A status line for the step (``detail`` after it, in parentheses); any failure raised
+    inside names the dialect and step."""
     raise_if_interrupted()
-    console.step(f"{dialect}: {name}")
+    console.step(f"{dialect}: {name}" + (f" ({detail})" if detail else ""))
     with named(dialect, name):
         yield
 
@@ -134,11 +135,9 @@ def migrate(
         staged = replace(live, folder=tmp / "migrations")
         shutil.copytree(live.folder, staged.folder, ignore=shutil.ignore_patterns("__pycache__"))
         _ensure_template(staged.folder)
-        file_stamp = datetime.now(timezone.utc).strftime("%Y_%m_%d_%H%M%S")
+        created = datetime.now(timezone.utc)
         runs_on = config.dialects if live.shared else ()
-        run = _Run(
-            staged, live, slug, file_stamp, allow_destructive, require_rows, accepted, runs_on
-        )
+        run = _Run(staged, live, slug, created, allow_destructive, require_rows, accepted, runs_on)
         result = MigrateResult()
         staged_files: dict[str, Path] = {}
         for writer, verify_on in plan:
@@ -181,7 +180,7 @@ class _Run:
     staged: Migrations
     live: Migrations
     slug: str
-    file_stamp: str
+    created: datetime
     allow_destructive: bool
     require_rows: bool
     accepted: baseline.Baseline
@@ -231,7 +230,7 @@ def _one_revision(run: _Run, writer: str, verify_on: tuple[str, ...]) -> _Verifi
                 urls[writer],
                 message=run.slug,
                 rev_id=rev_id,
-                file_stamp=run.file_stamp,
+                created=run.created,
                 known_drift=accepted.of(writer).known_drift,
                 shared_with=run.runs_on,
             )

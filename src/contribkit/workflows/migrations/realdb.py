@@ -25,6 +25,7 @@ from contribkit.core.errors import (
 )
 from contribkit.databases.asyncdrivers import bridged
 from contribkit.databases.engines import redact
+from contribkit.workflows.migrations import runtime
 
 
 def database_url(config: ProjectConfig) -> str:
@@ -115,7 +116,8 @@ def _run(t: Target, action: Callable[[Any], Any], *, create: bool = False) -> An
     with _connection(t, create=create) as connection, applied_ddl(connection) as applied:
         config = t.migrations.alembic_config(t.dialect, connection=connection)
         try:
-            return action(config)
+            with runtime.logging_kept():
+                return action(config)
         except CommandError as exc:
             raise UsageError(f"{t.dialect} database {t.shown}: {exc}".rstrip(".") + ".") from exc
         except sa.exc.DBAPIError as exc:
@@ -208,7 +210,8 @@ def upgrade(config: ProjectConfig, revision: str = "head", dry_run: bool = False
     if dry_run:
         buffer = io.StringIO()
         offline = t.migrations.alembic_config(t.dialect, output=buffer)
-        command.upgrade(offline, f"{current}:{revision}" if current else revision, sql=True)
+        with runtime.logging_kept():
+            command.upgrade(offline, f"{current}:{revision}" if current else revision, sql=True)
         return buffer.getvalue()
     _run(t, lambda cfg: command.upgrade(cfg, revision), create=True)
     return f"{t.shown} upgraded to {current_revision(t) or 'base'}"

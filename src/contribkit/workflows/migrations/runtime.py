@@ -7,7 +7,15 @@ autogenerate, upgrade, verification and the drift check all compare with the sam
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+#: ``Config.config_file_name`` for every Alembic run: a logging-only file that the
+#: ``fileConfig(config.config_file_name)`` of Alembic's env.py template accepts.
+LOGGING_INI = Path(__file__).with_name("alembic_logging.ini")
 
 #: Keys contribkit puts in ``alembic.config.Config.attributes``.
 ATTR_CONNECTION = "connection"
@@ -50,6 +58,24 @@ def context_options(dialect: str, metadata: Any, exclude_tables: frozenset[str] 
         # contribkit.databases.sqlite.revision_transactions).
         "transaction_per_migration": True,
     }
+
+
+@contextmanager
+def logging_kept() -> Iterator[None]:
+    """Around a run of the project's env.py: the logging it configures (``fileConfig`` switches
+    off every logger it does not name) does not outlive it, so a test process or a frontend
+    logs as before."""
+    root = logging.getLogger()
+    level, handlers = root.level, root.handlers[:]
+    loggers = [obj for obj in root.manager.loggerDict.values() if isinstance(obj, logging.Logger)]
+    disabled = {logger: logger.disabled for logger in loggers}
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
+        for logger, was in disabled.items():
+            logger.disabled = was
 
 
 def run_env() -> None:

@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contribkit.core.errors import CheckFailed, UsageError, one_line
-from contribkit.workflows.migrations import seed
+from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
+from contribkit.workflows.migrations import runtime, seed
 from contribkit.workflows.migrations.describe import describe, flatten
 
 
@@ -49,6 +49,7 @@ class TrialDatabase:
         script = self.script
 
         def steps(current: Any, context: Any) -> Any:
+            reached.append(True)
             require_passed_connection(context, connection)
             self.version_table = (context.version_table, context.version_table_schema)
             single = _single_step(script, destination, tuple(current), down=down)
@@ -62,8 +63,13 @@ class TrialDatabase:
             if not down:
                 self._create_base_schema(connection)
             config = self.migrations.alembic_config(self.dialect, connection=connection)
+            reached: list[bool] = []
             try:
-                with EnvironmentContext(config, script, fn=steps, destination_rev=destination):
+                with (
+                    EnvironmentContext(config, script, fn=steps, destination_rev=destination),
+                    runtime.logging_kept(),
+                    _env_failures(script, reached),
+                ):
                     script.run_env()
             except sa.exc.DBAPIError as exc:
                 if self.dialect == "mysql" and applied:
@@ -123,6 +129,7 @@ class TrialDatabase:
         found: list[str] = []
 
         def compare(_revision: Any, context: Any) -> list[Any]:
+            reached.append(True)
             require_passed_connection(context, connection)
             metadata = context.opts.get("target_metadata") or self.migrations.metadata
             script = produce_migrations(context, metadata)
@@ -138,9 +145,31 @@ class TrialDatabase:
 
         with self.engine.connect() as connection:
             config = self.migrations.alembic_config(self.dialect, connection=connection)
-            with EnvironmentContext(config, self.script, fn=compare):
+            reached: list[bool] = []
+            with (
+                EnvironmentContext(config, self.script, fn=compare),
+                runtime.logging_kept(),
+                _env_failures(self.script, reached),
+            ):
                 self.script.run_env()
         return found
+
+
+@contextmanager
+def _env_failures(script: Any, reached: list[bool]) -> Iterator[None]:
+    """An error raised by env.py before it handed over to contribkit (``reached`` still empty)
+    is env.py's, not the first revision's: say so, in one line."""
+    try:
+        yield
+    except ContribkitError:
+        raise
+    except Exception as exc:
+        if reached:
+            raise
+        raise UsageError(
+            f"{script.dir}/env.py failed before any revision ran: {type(exc).__name__}: "
+            f"{one_line(exc)} (README: 'Adopting contribkit in an existing project', step 2)."
+        ) from exc
 
 
 @contextmanager

@@ -1,0 +1,1 @@
+"""A shop's catalogue: the application the template project migrates."""

@@ -1,0 +1,223 @@
+"""Adopting contribkit in a project that ``alembic init`` set up (tests/template_project), on
+SQLite and the session's server: env.py as Alembic's old template wrote it (an unguarded
+``fileConfig``), the connection taken through a helper of the project's own, a revision template
+whose functions start with a docstring, the project's own ``file_template``, and one history
+every dialect runs. Each test is a trait of real projects that adoption used to stop at."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+from migrations_support import SAMPLE_SERVER
+
+from contribkit.databases.throwaway import ephemeral_database
+
+MODELS = "shop/models.py"
+STARS = '    sa.Column("stars", sa.Integer, nullable=False),\n'
+TITLE = '    sa.Column("title", sa.String(120), nullable=True),\n'
+FIRST, SECOND = "4a0c9e1f7d01", "5e1d2a7c0b02"
+#: What the project's file_template (%(year)d%(month).2d%(day).2d_%(slug)s_%(rev)s) writes.
+OWN_NAME = re.compile(r"^\d{8}_(?P<slug>\w+)_(?P<rev>[0-9a-f]{12})\.py$")
+DIALECTS = ("sqlite", SAMPLE_SERVER)
+
+
+def problems(output: str) -> list[str]:
+    return [line[2:] for line in output.splitlines() if line.startswith("! ")]
+
+
+def test_an_env_py_from_alembic_init_runs_as_alembic_runs_it(template) -> None:
+    """fileConfig(config.config_file_name) gets a file it accepts, and the connection passed
+    through the project's helper is seen at run time: the check runs the whole history."""
+    outcome = template.cli("check")
+    assert outcome.code == 1, outcome.out + outcome.err
+    assert "Traceback" not in outcome.out + outcome.err
+    # Only SQLite's PRAGMA rule is left, for files older than contribkit; their names follow
+    # the project's file_template, so no naming problem.
+    assert sorted(problems(outcome.out)) == sorted(
+        f"sqlite: {name}: {func}() must start with op.execute('PRAGMA foreign_keys=OFF') and "
+        "end with op.execute('PRAGMA foreign_keys=ON')"
+        for name in (
+            f"20210310_create_product_table_{FIRST}.py",
+            f"20220104_add_review_table_{SECOND}.py",
+        )
+        for func in ("upgrade", "downgrade")
+    )
+    assert f"✓ {SAMPLE_SERVER}: 2 revisions: single head, round trips, no drift" in outcome.out
+    # Each dialect's first line names the driver its revisions ran on.
+    assert "→ sqlite: check (driver pysqlite)" in outcome.out
+    server_driver = {"postgresql": "psycopg", "mysql": "pymysql"}[SAMPLE_SERVER]
+    assert f"→ {SAMPLE_SERVER}: check (driver {server_driver})" in outcome.out
+
+
+def test_the_logging_env_py_configures_does_not_outlive_it(template) -> None:
+    mine = logging.getLogger("a.logger.of.the.test.process")
+    handlers = logging.getLogger().handlers[:]
+    assert not mine.disabled
+    template.cli("check", "--dialect", "sqlite")
+    assert not mine.disabled  # fileConfig disables every logger it does not name
+    assert logging.getLogger().handlers == handlers
+
+
+def test_adoption_writes_and_accepts_the_projects_own_files(template, tmp_path) -> None:
+    assert template.cli("baseline").code == 0
+    passed = template.cli("check")
+    assert passed.code == 0, passed.out + passed.err
+
+    template.edit(MODELS, STARS, STARS + TITLE)
+    before = set(template.migrations.glob("versions/*.py"))
+    made = template.cli("migrate", "-m", "add_review_title")
+    assert made.code == 0, made.out + made.err
+    (written,) = set(template.migrations.glob("versions/*.py")) - before
+    name = OWN_NAME.match(written.name)
+    assert name and name["slug"] == "add_review_title", written.name
+    text = written.read_text()
+    upgrade = text.split("def upgrade():\n")[1].split("\n\n\ndef downgrade")[0]
+    # The template's docstring first, then SQLite's PRAGMA line, then the change.
+    assert upgrade.lstrip().startswith('"""Apply: add_review_title."""')
+    assert upgrade.index("PRAGMA foreign_keys=OFF") < upgrade.index('add_column(sa.Column("title"')
+    checked = template.cli("check")
+    assert checked.code == 0, checked.out + checked.err
+
+    # The project's own tooling applies the new file: plain Alembic, its alembic.ini and env.py.
+    for dialect in DIALECTS:
+        with ephemeral_database(dialect) as url:
+            env = {**os.environ, "SHOP_DATABASE_URL": url, "PYTHONPATH": str(template.root)}
+            ini = str(template.migrations / "alembic.ini")
+            result = subprocess.run(
+                [sys.executable, "-m", "alembic", "-c", ini, "upgrade", "head"],
+                cwd=template.root,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            assert result.returncode == 0, result.stderr
+            engine = sa.create_engine(url)
+            try:
+                with engine.connect() as connection:
+                    columns = {c["name"] for c in sa.inspect(connection).get_columns("review")}
+                    version = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+                    assert version.scalar_one() == name["rev"]
+            finally:
+                engine.dispose()
+            assert "title" in columns, dialect
+
+
+def test_a_new_file_must_follow_the_projects_file_template(template) -> None:
+    assert template.cli("baseline").code == 0
+    versions = template.migrations / "versions"
+    old = versions / f"20220104_add_review_table_{SECOND}.py"
+    text = old.read_text().replace(SECOND, "7c3d4e5f6a04").replace(FIRST, SECOND)
+    # Named as contribkit names its own files, not as this project does.
+    (versions / "2023_05_01_120000_7c3d4e5f6a04_add_review_again.py").write_text(text)
+    outcome = template.cli("check", "--dialect", "sqlite")
+    assert outcome.code == 1
+    assert (
+        "sqlite: 2023_05_01_120000_7c3d4e5f6a04_add_review_again.py: not named "
+        "YYYYMMDD_<slug>_<rev>.py" in problems(outcome.out)
+    )
+
+
+def test_a_baselined_failure_matches_on_the_next_run(template) -> None:
+    """A database's error can quote the throw-away database's name (MySQL: "Unknown table
+    'ck_….missing'"): the baseline records it without, so check right after baseline passes."""
+    first = template.migrations / "versions" / f"20210310_create_product_table_{FIRST}.py"
+    first.write_text(
+        first.read_text().replace(
+            '    op.drop_table("product")', '    op.execute("DROP TABLE no_such_table")'
+        )
+    )
+    failed = template.cli("check", "--dialect", SAMPLE_SERVER)
+    assert failed.code == 1
+    assert any("no_such_table" in p for p in problems(failed.out)), failed.out
+    assert template.cli("baseline").code == 0
+    baseline = (template.root / "contribkit-baseline.toml").read_text()
+    assert "ck_" not in baseline
+    again = template.cli("check", "--no-cache")
+    assert again.code == 0, again.out + again.err
+
+
+@pytest.mark.dialects("postgresql")
+def test_revisions_that_need_autocommit_run_in_the_projects_isolation_level(template) -> None:
+    """The shop's own engine runs its PostgreSQL revisions in autocommit, which CREATE INDEX
+    CONCURRENTLY needs: ``isolation_level`` says so, and contribkit's connections follow."""
+    versions = template.migrations / "versions"
+    (versions / "20230201_index_review_stars_6f2e3b8d1c03.py").write_text(CONCURRENT_INDEX)
+    template.edit(
+        MODELS, STARS, '    sa.Column("stars", sa.Integer, nullable=False, index=True),\n'
+    )
+    notes = template.migrations / "CHANGES.md"
+    notes.write_text(
+        notes.read_text().replace(
+            "## Add review table",
+            "## Index review stars\nRevision: `6f2e3b8d1c03`\n\n## Add review table",
+        )
+    )
+    refused = template.cli("check", "--dialect", "postgresql")
+    assert refused.code == 1
+    assert "CREATE INDEX CONCURRENTLY cannot run inside a transaction block" in refused.out
+
+    template.edit(
+        "pyproject.toml",
+        'database_url_env = "SHOP_DATABASE_URL"',
+        'database_url_env = "SHOP_DATABASE_URL"\nisolation_level = { postgresql = "AUTOCOMMIT" }',
+    )
+    passed = template.cli("check", "--dialect", "postgresql")
+    assert passed.code == 0, passed.out + passed.err
+    assert "no drift" in passed.out
+
+    # What the database holds after the project's own upgrade: the index, built concurrently.
+    with ephemeral_database("postgresql") as url:
+        env = {**os.environ, "SHOP_DATABASE_URL": url, "PYTHONPATH": str(template.root)}
+        ini = str(template.migrations / "alembic.ini")
+        result = subprocess.run(
+            [sys.executable, "-m", "alembic", "-c", ini, "upgrade", "head"],
+            cwd=template.root,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as connection:
+                indexes = connection.execute(
+                    sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'review'")
+                ).scalars()
+                assert "ix_review_stars" in set(indexes)
+        finally:
+            engine.dispose()
+
+
+CONCURRENT_INDEX = '''"""Index review stars
+
+Revision ID: 6f2e3b8d1c03
+Revises: 5e1d2a7c0b02
+Create Date: 2023-02-01 10:00:00.000000
+
+"""
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = '6f2e3b8d1c03'
+down_revision = '5e1d2a7c0b02'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    """Apply: Index review stars, without locking the table on PostgreSQL."""
+    concurrently = "CONCURRENTLY " if op.get_context().dialect.name == "postgresql" else ""
+    op.execute(f"CREATE INDEX {concurrently}ix_review_stars ON review (stars)")
+
+
+def downgrade():
+    """Revert: Index review stars."""
+    op.drop_index("ix_review_stars", "review")
+'''
