@@ -80,7 +80,13 @@ class Key:
 
 #: Every key, in the README's order (a test keeps its Configuration block in step).
 KEYS = (
-    Key("models", "str", None, "import path of the MetaData", "'package.module:Base.metadata'"),
+    Key(
+        "models",
+        "models",
+        None,
+        "import path of the MetaData (or a list of them: one per storage)",
+        "'package.module:Base.metadata'",
+    ),
     Key(
         "migrations",
         "path",
@@ -174,7 +180,8 @@ class ProjectConfig:
     :func:`config_from_table`: the defaults are in :data:`KEYS`."""
 
     root: Path
-    models: str | None
+    #: One import path of a MetaData, or several (a project with one MetaData per storage).
+    models: str | tuple[str, ...] | None
     migrations: Path | None
     #: ``per-dialect``, ``shared``, or ``None``: whatever the migrations folder holds (see
     #: :func:`contribkit.workflows.migrations.layout.project_layout`).
@@ -222,7 +229,7 @@ class ProjectConfig:
             raise UsageError(f"no {key} configured: set [tool.contribkit] {key} = {example}.")
         return value
 
-    def require_models(self) -> str:
+    def require_models(self) -> str | tuple[str, ...]:
         return self.require("models")
 
     def require_migrations(self) -> Path:
@@ -293,7 +300,11 @@ def _convert(key: Key, value: object, root: Path) -> object:
     """``value`` as ``key``'s type, or a one-line error naming the key and what it must be."""
     if value is None:
         return None
-    if value == "" and key.kind in ("str", "env"):  # says nothing: the default holds (models: none)
+    if value == "" and key.kind in (
+        "str",
+        "env",
+        "models",
+    ):  # says nothing: the default holds (models: none)
         return key.default
     kind = key.kind
     if kind == "layout":
@@ -346,6 +357,14 @@ def _convert(key: Key, value: object, root: Path) -> object:
         if not isinstance(value, str) or not value:
             raise UsageError(f"[tool.contribkit] {key.name} must be a path string, not {value!r}.")
         return (root / value).resolve()
+    if kind == "models":
+        if isinstance(value, str):
+            return value
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise UsageError(
+                f"[tool.contribkit] models must be an import path or a list of them, not {value!r}."
+            )
+        return tuple(value)
     if kind == "strings":
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise UsageError(

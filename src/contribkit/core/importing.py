@@ -33,14 +33,49 @@ def load_object(spec: str, root: Path | None = None) -> object:
     return obj
 
 
-def load_metadata(spec: str, root: Path | None = None, key: str = "models"):  # -> MetaData
-    """The project's ``MetaData`` named by ``key``; anything else is a configuration error."""
+def load_metadata(spec: str | tuple[str, ...], root: Path | None = None, key: str = "models"):
+    """The project's ``MetaData`` named by ``key``: one, or several (each path naming a MetaData
+    or a list of them, as an env.py's ``target_metadata`` may be) made into one."""
+    specs = (spec,) if isinstance(spec, str) else spec
+    found = []
+    for one in specs:
+        obj = load_object(one, root)
+        parts = list(obj) if isinstance(obj, (list, tuple)) else [obj]
+        for part in parts:
+            if not _is_metadata(part):
+                raise UsageError(
+                    f"{key} {one!r} is a {type(part).__name__}, not a sqlalchemy MetaData."
+                )
+        found += parts
+    return one_metadata(found, key)
+
+
+def one_metadata(metadata: object, key: str = "models"):  # -> MetaData
+    """``metadata`` itself, or the tables of a list of MetaData copied into one: Alembic's
+    autogenerate takes a list, and contribkit's own comparison and seeding then see every
+    table. A table name in two of them is refused: the databases would disagree on it."""
+    if not isinstance(metadata, (list, tuple)):
+        return metadata
+    if len(metadata) == 1:
+        return metadata[0]
     from sqlalchemy import MetaData
 
-    obj = load_object(spec, root)
-    if not isinstance(obj, MetaData):
-        raise UsageError(f"{key} {spec!r} is a {type(obj).__name__}, not a sqlalchemy MetaData.")
-    return obj
+    merged = MetaData()
+    for part in metadata:
+        for table in part.tables.values():
+            if table.key in merged.tables:
+                raise UsageError(
+                    f"{key}: table {table.key!r} is in more than one of its MetaData: "
+                    "give each table one home."
+                )
+            table.to_metadata(merged)
+    return merged
+
+
+def _is_metadata(obj: object) -> bool:
+    from sqlalchemy import MetaData
+
+    return isinstance(obj, MetaData)
 
 
 def load_row_factories(spec: str, root: Path | None = None):  # -> Mapping[str, Callable]

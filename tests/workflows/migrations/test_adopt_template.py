@@ -221,3 +221,60 @@ def downgrade():
     """Revert: Index review stars."""
     op.drop_index("ix_review_stars", "review")
 '''
+
+
+AUDIT = '''"""The shop's audit trail: a storage of its own, with its own MetaData."""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+audit_event = sa.Table(
+    "audit_event",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("what", sa.String(200), nullable=False),
+)
+'''
+
+
+def test_several_metadata_are_compared_and_migrated_as_one(template) -> None:
+    """One MetaData per storage: ``models`` lists them, env.py's target_metadata is a list."""
+    assert template.cli("baseline").code == 0
+    (template.root / "shop" / "audit.py").write_text(AUDIT)
+    template.edit(
+        "migrations/env.py",
+        "target_metadata = metadata\n",
+        "from shop import audit\n\ntarget_metadata = [metadata, audit.metadata]\n",
+    )
+    template.edit(
+        "pyproject.toml",
+        'models = "shop.models:metadata"',
+        'models = ["shop.models:metadata", "shop.audit:metadata"]',
+    )
+    drifted = template.cli("check")
+    assert drifted.code == 1, drifted.out + drifted.err
+    assert sorted(problems(drifted.out)) == [
+        f"{dialect}: drift: create table audit_event (id INTEGER, what VARCHAR(200))"
+        for dialect in sorted(DIALECTS)
+    ]
+    made = template.cli("migrate", "-m", "add_audit_event")
+    assert made.code == 0, made.out + made.err
+    checked = template.cli("check")
+    assert checked.code == 0, checked.out + checked.err
+    with ephemeral_database(SAMPLE_SERVER) as url:
+        env = {**os.environ, "SHOP_DATABASE_URL": url, "PYTHONPATH": str(template.root)}
+        ini = str(template.migrations / "alembic.ini")
+        result = subprocess.run(
+            [sys.executable, "-m", "alembic", "-c", ini, "upgrade", "head"],
+            cwd=template.root,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        engine = sa.create_engine(url)
+        try:
+            assert {"product", "review", "audit_event"} <= set(sa.inspect(engine).get_table_names())
+        finally:
+            engine.dispose()

@@ -21,6 +21,7 @@ from alembic.autogenerate import renderers
 from alembic.operations import ops
 
 from contribkit.core.errors import CheckFailed
+from contribkit.core.importing import one_metadata
 from contribkit.workflows.migrations import runtime
 from contribkit.workflows.migrations.describe import flatten
 from contribkit.workflows.migrations.schemadiff import literal, quoted_name, rebuilt_tables
@@ -167,7 +168,7 @@ def _directives_hook(
         require_passed_connection(context, connection)
         script = directives[0]
         dialect = context.connection.dialect
-        metadata = context.opts["target_metadata"]
+        metadata = one_metadata(context.opts["target_metadata"])
         comparison = schemadiff.Comparison(context.connection, metadata, exclude_tables)
         without_operations(script, comparison.overrules)
         extra = comparison.differences(

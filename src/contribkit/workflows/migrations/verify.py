@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
+from contribkit.core.importing import one_metadata
 from contribkit.workflows.migrations import runtime, seed
 from contribkit.workflows.migrations.describe import describe, flatten
 
@@ -134,7 +135,7 @@ class TrialDatabase:
             metadata = context.opts.get("target_metadata") or self.migrations.metadata
             script = produce_migrations(context, metadata)
             comparison = schemadiff.Comparison(
-                context.connection, metadata, self.migrations.exclude_tables
+                context.connection, one_metadata(metadata), self.migrations.exclude_tables
             )
             leaf = [op for op in flatten(script.upgrade_ops) if not comparison.overrules(op)]
             extra = comparison.differences(leaf)
