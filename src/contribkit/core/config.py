@@ -65,7 +65,8 @@ class Key:
     name: str
     #: ``str``, ``path`` (relative to the project), ``int``, ``bool``, ``strings`` (a list of
     #: strings, e.g. a command's argv), ``dialects``, ``drivers`` (a dialect → driver table),
-    #: ``isolation`` (a dialect → isolation level table) or ``layout`` (one of :data:`LAYOUTS`).
+    #: ``isolation`` (a dialect → isolation level table), ``start`` (a dialect → revision and
+    #: schema table) or ``layout`` (one of :data:`LAYOUTS`).
     kind: str
     default: object
     doc: str
@@ -112,6 +113,12 @@ KEYS = (
         "str",
         None,
         "a MetaData an empty database gets before the first revision (history after create_all)",
+    ),
+    Key(
+        "start",
+        "start",
+        {},
+        "per dialect, where its databases start: {revision = id, schema = a frozen MetaData}",
     ),
     Key(
         "seed_rows",
@@ -191,6 +198,9 @@ class ProjectConfig:
     #: The schema a history starts from, when its first revision expects tables that the
     #: project's own set-up creates with ``create_all`` (an import path of a MetaData).
     base_schema: str | None
+    #: Dialect → (revision, import path of a MetaData): that dialect's databases are made by
+    #: ``create_all`` of the MetaData and stamped at the revision; earlier ones never run there.
+    start: dict[str, tuple[str, str]]
     #: Import path of a mapping: table name → ``factory(n)``, the ``n``-th seeded row's values
     #: for the columns the project must decide (JSON its models validate, say).
     seed_rows: str | None
@@ -326,6 +336,23 @@ def _convert(key: Key, value: object, root: Path) -> object:
                 "e.g. {sqlite = 'aiosqlite', postgresql = 'asyncpg'}."
             )
         return {normalize_dialect(str(d)): v for d, v in value.items()}
+    if kind == "start":
+        shape = (
+            "[tool.contribkit] start must be a table of dialects, each "
+            "{revision = 'id', schema = 'package.module:metadata'}"
+        )
+        if not isinstance(value, dict):
+            raise UsageError(f"{shape}, not {value!r}.")
+        starts = {}
+        for dialect, where in value.items():
+            if (
+                not isinstance(where, dict)
+                or set(where) != {"revision", "schema"}
+                or not all(isinstance(v, str) and v for v in where.values())
+            ):
+                raise UsageError(f"{shape}; {dialect} is {where!r}.")
+            starts[normalize_dialect(str(dialect))] = (where["revision"], where["schema"])
+        return starts
     if kind == "isolation":
         levels = ISOLATION_LEVELS
         if not isinstance(value, dict) or not all(v in levels for v in value.values()):

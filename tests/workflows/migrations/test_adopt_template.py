@@ -278,3 +278,125 @@ def test_several_metadata_are_compared_and_migrated_as_one(template) -> None:
             assert {"product", "review", "audit_event"} <= set(sa.inspect(engine).get_table_names())
         finally:
             engine.dispose()
+
+
+FROZEN = '''"""The shop's tables as its set-up creates them for a new database (frozen at {revision})."""
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+sa.Table(
+    "product",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("price_cents", sa.Integer, nullable=False, server_default="0"),
+)
+{review}'''
+FROZEN_REVIEW = """
+sa.Table(
+    "review",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("product_id", sa.Integer, sa.ForeignKey("product.id"), nullable=False),
+    sa.Column("stars", sa.Integer, nullable=False),
+)
+"""
+
+
+def _start_at(template, revision: str, dialects: tuple[str, ...], review: bool) -> None:
+    """The project's set-up for new databases: a frozen schema, stamped at ``revision``."""
+    frozen = FROZEN.format(revision=revision, review=FROZEN_REVIEW if review else "")
+    (template.root / "shop" / "frozen.py").write_text(frozen)
+    entries = ", ".join(
+        f'{d} = {{ revision = "{revision}", schema = "shop.frozen:metadata" }}' for d in dialects
+    )
+    template.edit(
+        "pyproject.toml",
+        'database_url_env = "SHOP_DATABASE_URL"',
+        f'database_url_env = "SHOP_DATABASE_URL"\nstart = {{ {entries} }}',
+    )
+
+
+def _break(template, filename: str, dialects: str) -> None:
+    """Make a revision's upgrade fail where ``dialects`` (a Python condition) holds."""
+    path = template.migrations / "versions" / filename
+    text = path.read_text()
+    text = text.replace(
+        '    """Apply: ',
+        f"    if {dialects}:\n"
+        '        raise RuntimeError("this revision never ran on new databases here")\n'
+        '    """Apply: ',
+        1,
+    )
+    path.write_text(text.replace("def upgrade():\n    if", "def upgrade():\n    if", 1))
+
+
+def _set_up_and_upgrade(template, dialect: str, revision: str) -> set[str]:
+    """The project's own way: create_all of the frozen schema, alembic stamp, alembic upgrade
+    head (plain Alembic, its alembic.ini); the review table's columns afterwards."""
+    with ephemeral_database(dialect) as url:
+        env = {**os.environ, "SHOP_DATABASE_URL": url, "PYTHONPATH": str(template.root)}
+        engine = sa.create_engine(url)
+        try:
+            template.forget_modules()
+            from shop import frozen
+
+            frozen.metadata.create_all(engine)
+            ini = str(template.migrations / "alembic.ini")
+            for args in (("stamp", revision), ("upgrade", "head")):
+                result = subprocess.run(
+                    [sys.executable, "-m", "alembic", "-c", ini, *args],
+                    cwd=template.root,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
+                assert result.returncode == 0, result.stderr
+            return {c["name"] for c in sa.inspect(engine).get_columns("review")}
+        finally:
+            engine.dispose()
+
+
+def test_a_dialect_whose_databases_start_later_in_the_history(template) -> None:
+    """The server's support starts after the first revision, which never ran there."""
+    _break(
+        template,
+        f"20210310_create_product_table_{FIRST}.py",
+        f"op.get_context().dialect.name == {SAMPLE_SERVER!r}",
+    )
+    failed = template.cli("check", "--dialect", SAMPLE_SERVER)
+    assert failed.code == 1
+    assert "this revision never ran on new databases here" in failed.out
+
+    _start_at(template, FIRST, (SAMPLE_SERVER,), review=False)
+    passed = template.cli("check", "--dialect", SAMPLE_SERVER)
+    assert passed.code == 0, passed.out + passed.err
+    assert f"✓ {SAMPLE_SERVER}: 2 revisions: single head, round trips, no drift" in passed.out
+
+    assert template.cli("baseline").code == 0
+    template.edit(MODELS, STARS, STARS + TITLE)
+    made = template.cli("migrate", "-m", "add_review_title")
+    assert made.code == 0, made.out + made.err
+    assert template.cli("check").code == 0
+    assert "title" in _set_up_and_upgrade(template, SAMPLE_SERVER, FIRST)
+
+
+def test_new_databases_made_by_create_all_and_stamp(template) -> None:
+    """A history that only upgrades old databases (its early revisions no longer run): every
+    dialect's trial databases are made as the project makes new ones, then stamped."""
+    _break(template, f"20210310_create_product_table_{FIRST}.py", "True")
+    _break(template, f"20220104_add_review_table_{SECOND}.py", "True")
+    _start_at(template, SECOND, DIALECTS, review=True)
+    assert template.cli("baseline").code == 0  # SQLite's PRAGMA rule, for the old files
+    passed = template.cli("check")
+    assert passed.code == 0, passed.out + passed.err
+    assert passed.out.count(": 2 revisions: single head") == len(DIALECTS)
+
+    template.edit(MODELS, STARS, STARS + TITLE)
+    made = template.cli("migrate", "-m", "add_review_title")
+    assert made.code == 0, made.out + made.err
+    assert template.cli("check").code == 0
+    for dialect in DIALECTS:
+        assert "title" in _set_up_and_upgrade(template, dialect, SECOND), dialect

@@ -289,7 +289,8 @@ def check_dialect(
     report.revisions = len(revisions)
     report.history = [rev.revision for rev in revisions]
     report.problems += _file_problems(migrations, dialect, revisions, old, recorded)
-    report.problems += [anonymized(p) for p in _walk(migrations, dialect, script, revisions, old)]
+    walked = migrations.walked(dialect, revisions)
+    report.problems += [anonymized(p) for p in _walk(migrations, dialect, script, walked, old)]
     return report
 
 

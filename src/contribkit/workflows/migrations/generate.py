@@ -306,7 +306,7 @@ def upgrade_to_head(db: Any) -> None:
     of this very history reached in an earlier run (see :mod:`snapshots`), and save the head's."""
     from contribkit.workflows.migrations.snapshots import HistoryCache
 
-    revisions = list(reversed(list(db.script.walk_revisions())))
+    revisions = db.migrations.walked(db.dialect, list(reversed(list(db.script.walk_revisions()))))
     cache = HistoryCache.open(db.migrations, db.dialect, db.engine, revisions)
     keys: list[str | None] = list(cache.upgrade_keys()) if cache else []
     if cache:

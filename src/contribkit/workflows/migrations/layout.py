@@ -52,6 +52,8 @@ class Migrations:
     snapshots: Path | None = None
     #: Tables an empty database gets before the first revision (``base_schema``), or ``None``.
     base_metadata: Any = None
+    #: Dialect → (revision, MetaData): where that dialect's databases start (``start``).
+    starts: Mapping[str, tuple[str, Any]] = field(default_factory=dict)
     #: The project's ``seed_rows``: table → ``factory(n)`` giving some of its columns' values.
     row_factories: Mapping[str, Any] = field(default_factory=dict)
     #: How new revision files are named (:mod:`filenames`): the project's own, or contribkit's.
@@ -95,6 +97,25 @@ class Migrations:
 
             sa.event.listen(engine, "checkin", _as_new_session)
         return engine
+
+    def start(self, dialect: str) -> tuple[str, Any] | None:
+        """The revision ``dialect``'s databases start at and the frozen schema they are made
+        with, or ``None``: they start empty, at base."""
+        return self.starts.get(dialect)
+
+    def walked(self, dialect: str, revisions: list[Any]) -> list[Any]:
+        """The revisions of ``revisions`` (oldest first) that run on ``dialect``'s databases:
+        those after its start revision."""
+        start = self.start(dialect)
+        if start is None:
+            return revisions
+        ids = [rev.revision for rev in revisions]
+        if start[0] not in ids:
+            raise UsageError(
+                f"start: {dialect} starts at revision {start[0]}, which its history lacks: "
+                "name one of its revision ids."
+            )
+        return revisions[ids.index(start[0]) + 1 :]
 
     def driver(self, dialect: str) -> str:
         """The driver ``dialect``'s throw-away databases are reached through."""
@@ -349,6 +370,11 @@ def project_migrations(
         live,
         metadata=load_metadata(config.require_models(), config.root),
         base_metadata=load_metadata(base, config.root, "base_schema") if base else None,
+        starts={
+            dialect: (revision, load_metadata(schema, config.root, f"start.{dialect}.schema"))
+            for dialect, (revision, schema) in config.start.items()
+            if dialect in dialects
+        },
         row_factories=load_row_factories(config.seed_rows, config.root) if config.seed_rows else {},
     )
 

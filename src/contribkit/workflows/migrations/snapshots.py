@@ -179,6 +179,7 @@ def root_key(migrations: Any, dialect: str, engine: Any) -> str:
         imported_sources(env_text),
         _data_files(migrations.versions(dialect)),
         _base_schema(migrations.base_metadata, engine.dialect),
+        _start(migrations.start(dialect), engine.dialect),
         _row_factories(migrations.row_factories),
     )
 
@@ -204,6 +205,11 @@ def _base_schema(metadata: Any, dialect: Any) -> str:
     from sqlalchemy.schema import CreateTable
 
     return "\n".join(str(CreateTable(t).compile(dialect=dialect)) for t in metadata.sorted_tables)
+
+
+def _start(start: Any, dialect: Any) -> str:
+    """The revision a dialect's databases start at and their schema's DDL (empty: base)."""
+    return "" if start is None else extend(start[0], _base_schema(start[1], dialect))
 
 
 def _server(engine: Any) -> str:

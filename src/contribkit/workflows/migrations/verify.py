@@ -44,14 +44,14 @@ class TrialDatabase:
     def _migrate(self, destination: str, *, down: bool) -> None:
         """Upgrade or downgrade to ``destination``, as ``alembic.command`` would, but with this
         trial's one ScriptDirectory: a new one per command re-imports every revision file,
-        which made a check quadratic in the length of the history."""
-        from alembic.runtime.environment import EnvironmentContext
-
+        which made a check quadratic in the length of the history. Where the dialect's
+        databases start at a revision (``start``), that revision is their base."""
         script = self.script
+        start = self.migrations.start(self.dialect)
+        if down and destination == "base" and start is not None:
+            destination = start[0]
 
         def steps(current: Any, context: Any) -> Any:
-            reached.append(True)
-            require_passed_connection(context, connection)
             self.version_table = (context.version_table, context.version_table_schema)
             single = _single_step(script, destination, tuple(current), down=down)
             if single is not None:
@@ -63,34 +63,56 @@ class TrialDatabase:
         with self.engine.connect() as connection, applied_ddl(connection) as applied:
             if not down:
                 self._create_base_schema(connection)
-            config = self.migrations.alembic_config(self.dialect, connection=connection)
-            reached: list[bool] = []
             try:
-                with (
-                    EnvironmentContext(config, script, fn=steps, destination_rev=destination),
-                    runtime.logging_kept(),
-                    _env_failures(script, reached),
-                ):
-                    script.run_env()
+                self._run_env(connection, steps, destination)
             except sa.exc.DBAPIError as exc:
                 if self.dialect == "mysql" and applied:
                     # Carried to _checked, whose message names what stayed applied.
                     exc.applied_before = list(applied)  # type: ignore[attr-defined]
                 raise
 
+    def _run_env(self, connection: Any, steps: Any, destination: str | None = None) -> None:
+        """The project's env.py on ``connection``, handing over to ``steps`` (Alembic's ``fn``)."""
+        from alembic.runtime.environment import EnvironmentContext
+
+        reached: list[bool] = []
+
+        def checked(current: Any, context: Any) -> Any:
+            reached.append(True)
+            require_passed_connection(context, connection)
+            return steps(current, context)
+
+        config = self.migrations.alembic_config(self.dialect, connection=connection)
+        with (
+            EnvironmentContext(config, self.script, fn=checked, destination_rev=destination),
+            runtime.logging_kept(),
+            _env_failures(self.script, reached),
+        ):
+            self.script.run_env()
+
     def _create_base_schema(self, connection: Any) -> None:
-        """The project's ``base_schema`` on a database no revision has run on: its history
-        starts from the tables the project's own set-up creates with ``create_all``."""
-        base = self.migrations.base_metadata
+        """On a database no revision has run on: the project's ``base_schema`` (its history
+        starts from the tables its own set-up creates with ``create_all``), or, where the
+        dialect's databases start at a revision, its frozen schema stamped at that revision."""
+        start = self.migrations.start(self.dialect)
+        base = start[1] if start is not None else self.migrations.base_metadata
         if base is None:
             return
         from alembic.runtime.migration import MigrationContext
 
-        if not MigrationContext.configure(connection).get_current_heads():
+        table, schema = self.version_table
+        context = MigrationContext.configure(
+            connection, opts={"version_table": table, "version_table_schema": schema}
+        )
+        empty = not context.get_current_heads()
+        if empty:
             base.create_all(connection)  # checkfirst: after a downgrade to base they are there
         # No transaction left open: an env.py's begin_transaction() would join it and never
         # commit (Alembic only commits the transactions it began).
         connection.commit()
+        if empty and start is not None:
+            revision = start[0]
+            self._run_env(connection, lambda current, _: self.script._stamp_revs(revision, current))
 
     def upgrade(self, revision: str) -> None:
         self._migrate(revision, down=False)
@@ -123,15 +145,12 @@ class TrialDatabase:
         does not compare (:mod:`schemadiff`).
         """
         from alembic.autogenerate import produce_migrations
-        from alembic.runtime.environment import EnvironmentContext
 
         from contribkit.workflows.migrations import schemadiff
 
         found: list[str] = []
 
         def compare(_revision: Any, context: Any) -> list[Any]:
-            reached.append(True)
-            require_passed_connection(context, connection)
             metadata = context.opts.get("target_metadata") or self.migrations.metadata
             script = produce_migrations(context, metadata)
             comparison = schemadiff.Comparison(
@@ -145,14 +164,8 @@ class TrialDatabase:
             return []
 
         with self.engine.connect() as connection:
-            config = self.migrations.alembic_config(self.dialect, connection=connection)
-            reached: list[bool] = []
-            with (
-                EnvironmentContext(config, self.script, fn=compare),
-                runtime.logging_kept(),
-                _env_failures(self.script, reached),
-            ):
-                self.script.run_env()
+            self._create_base_schema(connection)  # a database no revision ran on starts there too
+            self._run_env(connection, compare)
         return found
 
 
