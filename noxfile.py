@@ -92,8 +92,13 @@ def load(session: nox.Session) -> None:
 
 
 #: Real projects the adopt session proves contribkit on, as PyPI ships them: a history per
-#: dialect (Prefect) and one every dialect runs (MLflow's tracking store; -skinny holds it all).
-ADOPTED = {"prefect": "prefect>=3.9,<3.10", "mlflow": "mlflow-skinny>=3.17,<3.18"}
+#: dialect (Prefect), one every dialect runs (MLflow's tracking store; -skinny holds it all),
+#: and one whose new databases are made by create_all and stamped (Optuna's RDB storage).
+ADOPTED = {
+    "prefect": "prefect>=3.9,<3.10",
+    "mlflow": "mlflow-skinny>=3.17,<3.18",
+    "optuna": "optuna>=5.0,<5.1",
+}
 
 
 @nox.session(python="3.11", default=False)

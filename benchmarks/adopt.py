@@ -1,19 +1,23 @@
-"""Adoption proofs on real projects: `nox -s adopt` (Prefect and MLflow, installed from PyPI).
+"""Adoption proofs on real projects: `nox -s adopt` (Prefect, MLflow, Optuna, from PyPI).
 
 Prefect ships its ORM and a history per dialect (an async env.py, aiosqlite and asyncpg, years
 of revisions that already drift from the models); MLflow ships its tracking store's models and
 one history every dialect runs, which starts from tables its own set-up creates with
-`create_all` and whose downgrades are mostly `pass`. Each is adopted exactly as the README's
+`create_all` and whose downgrades are mostly `pass`; Optuna's RDB storage has Alembic's
+template env.py, one history for SQLite, PostgreSQL and MySQL, and makes new databases with
+`create_all` and a stamp at the head (so its own upgrade runs on a database it created before
+the change, and on MySQL, where its early revisions fail, contribkit's databases start at the
+head from a frozen copy of the models). Each is adopted exactly as the README's
 "Adopting contribkit in an existing project" says, through the real CLI:
 
     check (fails: the history's known problems) → baseline → check (passes; again with --no-cache)
     → add a nullable column to one model → migrate → check → the project's own upgrade command
-      applies the new files on SQLite and PostgreSQL
+      applies the new files on SQLite and PostgreSQL (and MySQL where the project runs there)
 
 The files it edits inside the installed package (env.py: the README's lines; the models: the new
 column) and the files migrate writes are put back as they were afterwards, so the session can
 run again. The figures go to BENCHMARKS.md, one section per project; a failed step fails the
-session. Usage: ``python -m benchmarks.adopt prefect|mlflow``.
+session. Usage: ``python -m benchmarks.adopt prefect|mlflow|optuna``.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +69,12 @@ class Adoption:
     url_env: str | None
     drivers: tuple[tuple[str, str], ...]
     summary: str
+    #: For a project whose own upgrade only upgrades existing databases: its command that
+    #: creates one (``{url}`` filled in), run on each dialect before the model change.
+    create: str | None = None
+    #: Files of the installed package copied into the project before any edit, as
+    #: (package-relative source, project file): a frozen schema for ``start``, say.
+    frozen: tuple[tuple[str, str], ...] = ()
 
 
 PREFECT = Adoption(
@@ -163,7 +173,61 @@ drivers = {{ sqlite = "pysqlite", postgresql = "psycopg" }}
     '(layout = "shared") that starts from `create_all` (base_schema)',
 )
 
-PROJECTS = {"prefect": PREFECT, "mlflow": MLFLOW}
+OPTUNA = Adoption(
+    title="Optuna",
+    package="optuna",
+    folder="storages/_rdb",
+    migrations="storages/_rdb/alembic",
+    # New databases: create_all of today's models, stamped at the head; so on MySQL, where
+    # the early revisions fail, the databases start at the head, from a frozen copy.
+    pyproject="""[tool.contribkit]
+models = "optuna.storages._rdb.models:BaseModel.metadata"
+migrations = "{migrations}"
+layout = "shared"
+notes = "{project}/MIGRATION-NOTES.md"
+dialects = ["sqlite", "postgresql", "mysql"]
+alembic_ini = "{migrations}/../alembic.ini"
+start = {{ mysql = {{ revision = "v3.2.0.a", schema = "optuna_frozen_models:BaseModel.metadata" }} }}
+""",
+    env_edits=(
+        (
+            """    connectable = engine_from_config(
+        config.get_section(config.config_ini_section),
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
+    )
+
+    with connectable.connect() as connection:""",
+            """    passed = config.attributes.get("connection")  # passed in by contribkit
+    connectable = passed or engine_from_config(
+        config.get_section(config.config_ini_section),
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
+    )
+
+    with connectable.connect() if passed is None else nullcontext(passed) as connection:""",
+        ),
+        ("import logging\n", "import logging\nfrom contextlib import nullcontext\n"),
+    ),
+    models="storages/_rdb/models.py",
+    anchor="""    study_name = _Column(
+        String(MAX_INDEXED_STRING_LENGTH), index=True, unique=True, nullable=False
+    )
+""",
+    new_column="    new_column = _Column(String(256), nullable=True)\n",
+    table="studies",
+    files=1,
+    upgrade="optuna storage upgrade --storage {url}",
+    url_env=None,
+    drivers=(("sqlite", "pysqlite"), ("postgresql", "psycopg"), ("mysql", "pymysql")),
+    summary="Alembic's template env.py (a guarded fileConfig, its own engine: the README's "
+    "lines), one history for three dialects whose new databases are made by `create_all` and "
+    "stamped, on MySQL from a frozen copy of the models (`start`)",
+    create="optuna create-study --storage {url}",
+    frozen=(("storages/_rdb/models.py", "optuna_frozen_models.py"),),
+)
+
+PROJECTS = {"prefect": PREFECT, "mlflow": MLFLOW, "optuna": OPTUNA}
 
 
 def main(name: str) -> None:
@@ -176,9 +240,17 @@ def main(name: str) -> None:
         pyproject = adoption.pyproject.format(migrations=migrations, project=project)
         (project / "pyproject.toml").write_text(pyproject)
         env = {**os.environ, "PREFECT_HOME": str(project / "prefect-home")}
+        for source, copy in adoption.frozen:
+            shutil.copy(root / source, project / copy)
         for old, new in adoption.env_edits:
             replace_in(migrations / "env.py", old, new)
-        rows = _scenario(adoption, project, root, env)
+        with ExitStack() as databases:
+            created = {
+                dialect: _created(adoption, dialect, driver, env, databases)
+                for dialect, driver in adoption.drivers
+                if adoption.create
+            }
+            rows = _scenario(adoption, project, root, env, created)
     version = getattr(module, "__version__", "?")
     body = [
         f"## Adoption: {adoption.title}",
@@ -197,10 +269,42 @@ def main(name: str) -> None:
     write_section("adopt" if name == "prefect" else f"adopt-{name}", "\n".join(body))
 
 
+def _created(
+    adoption: Adoption, dialect: str, driver: str, env: dict[str, str], stack: ExitStack
+) -> tuple[str, tuple[str, str, float]]:
+    """A database of ``dialect`` made by the project's own ``create`` command, before any
+    change: the database its own upgrade later brings to the new head. Returns its URL and
+    the step's row."""
+    url = stack.enter_context(ephemeral_database(dialect, driver))
+    start = time.perf_counter()
+    _run_own(adoption, adoption.create or "", url, env)
+    label = f"`{adoption.create.replace(' {url}', ' URL')}` ({dialect}+{driver}), before the change"
+    return url, (label, "created", time.perf_counter() - start)
+
+
+def _run_own(adoption: Adoption, command: str, url: str, env: dict[str, str]) -> None:
+    """One of the project's own commands (its console script), on the database at ``url``."""
+    words = command.format(url=url).split()
+    script = Path(sys.executable).with_name(words[0])
+    argv = [str(script), *words[1:]] if script.exists() else [sys.executable, "-m", *words]
+    result = subprocess.run(
+        argv,
+        env={**env, **({adoption.url_env: url} if adoption.url_env else {})},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"adopt: {' '.join(words[:3])}: {result.stderr[-2000:]}")
+
+
 def _scenario(
-    adoption: Adoption, project: Path, root: Path, env: dict[str, str]
+    adoption: Adoption,
+    project: Path,
+    root: Path,
+    env: dict[str, str],
+    created: dict[str, tuple[str, tuple[str, str, float]]],
 ) -> list[tuple[str, str, float]]:
-    rows = []
+    rows = [row for _url, row in created.values()]
 
     def step(label: str, *args: str, expect: int = 0) -> str:
         print(f"→ contribkit {' '.join(args)}", flush=True)
@@ -238,29 +342,22 @@ def _scenario(
             raise SystemExit(f"adopt: {path} holds more than the new column:\n{upgrade}")
     step("check after migrate", "check")
     for dialect, driver in adoption.drivers:
-        rows.append(_own_upgrade(adoption, dialect, driver, env))
+        url = created[dialect][0] if dialect in created else None
+        rows.append(_own_upgrade(adoption, dialect, driver, env, url))
     return rows
 
 
 def _own_upgrade(
-    adoption: Adoption, dialect: str, driver: str, env: dict[str, str]
+    adoption: Adoption, dialect: str, driver: str, env: dict[str, str], url: str | None
 ) -> tuple[str, str, float]:
-    """The project's own command applies the whole history, new revision included."""
-    with ephemeral_database(dialect, driver) as url:
-        command = adoption.upgrade.format(url=url).split()
+    """The project's own command applies the history, new revision included: to an empty
+    database, or (``url``) to the one its own ``create`` made before the change."""
+    with ExitStack() as stack:
+        url = url or stack.enter_context(ephemeral_database(dialect, driver))
         start = time.perf_counter()
-        result = subprocess.run(
-            [sys.executable, "-m", *command],
-            env={**env, **({adoption.url_env: url} if adoption.url_env else {})},
-            capture_output=True,
-            text=True,
-        )
+        _run_own(adoption, adoption.upgrade, url, env)
         seconds = time.perf_counter() - start
-        if result.returncode != 0:
-            raise SystemExit(
-                f"adopt: {adoption.package} upgrade on {dialect}: {result.stderr[-2000:]}"
-            )
-        sync = "psycopg" if dialect == "postgresql" else "pysqlite"
+        sync = {"postgresql": "psycopg", "mysql": "pymysql"}.get(dialect, "pysqlite")
         engine = sa.create_engine(with_driver(url, sync))
         try:
             with engine.connect() as connection:
