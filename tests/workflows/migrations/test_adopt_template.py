@@ -31,6 +31,21 @@ def problems(output: str) -> list[str]:
     return [line[2:] for line in output.splitlines() if line.startswith("! ")]
 
 
+def alembic(template, url: str, *args: str) -> None:  # type: ignore[no-untyped-def]
+    """The project's own tooling on the database at ``url``: plain Alembic, its alembic.ini and
+    env.py, the URL in the variable its env.py reads."""
+    env = {**os.environ, "SHOP_DATABASE_URL": url, "PYTHONPATH": str(template.root)}
+    ini = str(template.migrations / "alembic.ini")
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", ini, *args],
+        cwd=template.root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_an_env_py_from_alembic_init_runs_as_alembic_runs_it(template) -> None:
     """fileConfig(config.config_file_name) gets a file it accepts, and the connection passed
     through the project's helper is seen at run time: the check runs the whole history."""
@@ -87,16 +102,7 @@ def test_adoption_writes_and_accepts_the_projects_own_files(template, tmp_path) 
     # The project's own tooling applies the new file: plain Alembic, its alembic.ini and env.py.
     for dialect in DIALECTS:
         with ephemeral_database(dialect) as url:
-            env = {**os.environ, "SHOP_DATABASE_URL": url, "PYTHONPATH": str(template.root)}
-            ini = str(template.migrations / "alembic.ini")
-            result = subprocess.run(
-                [sys.executable, "-m", "alembic", "-c", ini, "upgrade", "head"],
-                cwd=template.root,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            assert result.returncode == 0, result.stderr
+            alembic(template, url, "upgrade", "head")
             engine = sa.create_engine(url)
             try:
                 with engine.connect() as connection:
@@ -173,16 +179,7 @@ def test_revisions_that_need_autocommit_run_in_the_projects_isolation_level(temp
 
     # What the database holds after the project's own upgrade: the index, built concurrently.
     with ephemeral_database("postgresql") as url:
-        env = {**os.environ, "SHOP_DATABASE_URL": url, "PYTHONPATH": str(template.root)}
-        ini = str(template.migrations / "alembic.ini")
-        result = subprocess.run(
-            [sys.executable, "-m", "alembic", "-c", ini, "upgrade", "head"],
-            cwd=template.root,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        assert result.returncode == 0, result.stderr
+        alembic(template, url, "upgrade", "head")
         engine = sa.create_engine(url)
         try:
             with engine.connect() as connection:
@@ -263,16 +260,7 @@ def test_several_metadata_are_compared_and_migrated_as_one(template) -> None:
     checked = template.cli("check")
     assert checked.code == 0, checked.out + checked.err
     with ephemeral_database(SAMPLE_SERVER) as url:
-        env = {**os.environ, "SHOP_DATABASE_URL": url, "PYTHONPATH": str(template.root)}
-        ini = str(template.migrations / "alembic.ini")
-        result = subprocess.run(
-            [sys.executable, "-m", "alembic", "-c", ini, "upgrade", "head"],
-            cwd=template.root,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        assert result.returncode == 0, result.stderr
+        alembic(template, url, "upgrade", "head")
         engine = sa.create_engine(url)
         try:
             assert {"product", "review", "audit_event"} <= set(sa.inspect(engine).get_table_names())
@@ -330,30 +318,21 @@ def _break(template, filename: str, dialects: str) -> None:
         '    """Apply: ',
         1,
     )
-    path.write_text(text.replace("def upgrade():\n    if", "def upgrade():\n    if", 1))
+    path.write_text(text)
 
 
 def _set_up_and_upgrade(template, dialect: str, revision: str) -> set[str]:
     """The project's own way: create_all of the frozen schema, alembic stamp, alembic upgrade
     head (plain Alembic, its alembic.ini); the review table's columns afterwards."""
     with ephemeral_database(dialect) as url:
-        env = {**os.environ, "SHOP_DATABASE_URL": url, "PYTHONPATH": str(template.root)}
         engine = sa.create_engine(url)
         try:
             template.forget_modules()
             from shop import frozen
 
             frozen.metadata.create_all(engine)
-            ini = str(template.migrations / "alembic.ini")
-            for args in (("stamp", revision), ("upgrade", "head")):
-                result = subprocess.run(
-                    [sys.executable, "-m", "alembic", "-c", ini, *args],
-                    cwd=template.root,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                )
-                assert result.returncode == 0, result.stderr
+            alembic(template, url, "stamp", revision)
+            alembic(template, url, "upgrade", "head")
             return {c["name"] for c in sa.inspect(engine).get_columns("review")}
         finally:
             engine.dispose()
