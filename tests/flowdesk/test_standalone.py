@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -50,21 +51,34 @@ def flowdesk(url: str, *args: str, timeout: float = 120) -> subprocess.Completed
 
 
 def serve_until_sigterm(url: str, args: list[str], ready) -> str:  # type: ignore[no-untyped-def]
-    """Start ``flowdesk *args``, wait until ``ready()``, stop it with SIGTERM; its stderr."""
+    """Start ``flowdesk *args``, wait until ``ready(lines)`` (``lines``: its stdout so far),
+    stop it with SIGTERM; its stderr."""
     env = {**os.environ, "FLOWDESK_DATABASE_URL": url}
     command = [sys.executable, "-X", "importtime", FLOWDESK, *args]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    lines: list[str] = []
+    stderr: list[str] = []
+    # Both pipes drained as they fill: -X importtime writes its report while the process runs.
+    readers = [
+        threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True),
+        threading.Thread(target=lambda: stderr.extend(process.stderr or ()), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
     try:
         deadline = time.monotonic() + 60
-        while not ready():
+        while not ready(lines):
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline, "timed out"
             time.sleep(0.1)
     finally:
         process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=60)
+        process.wait(timeout=60)
+        for reader in readers:
+            reader.join(timeout=60)
+    err = "".join(stderr)
     assert process.returncode == 0, "\n".join(errors(err))
     return err
 
@@ -85,7 +99,7 @@ def test_the_database_commands_server_and_worker_import_no_contribkit(tmp_path: 
 
     port = free_port()
 
-    def healthy() -> bool:
+    def healthy(_lines: list[str]) -> bool:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5) as r:
                 return r.read() == b'{"status":"ok","database":"ok"}'
@@ -96,10 +110,17 @@ def test_the_database_commands_server_and_worker_import_no_contribkit(tmp_path: 
         serve_until_sigterm(url, ["server", "start", "--port", str(port)], healthy)
     )
 
-    started = time.monotonic()
     worker = ["worker", "start", "--poll-interval", "0.1", "--import", "flowdesk.example_flows"]
-    # The worker has nothing to show it polls; a few seconds of polling is enough to import all.
-    assert_no_contribkit(serve_until_sigterm(url, worker, lambda: time.monotonic() > started + 5))
+    polling_since: list[float] = []
+
+    def polled(lines: list[str]) -> bool:
+        """Its 'polling' line came (it started: a SIGTERM before would test the start-up), and
+        it has polled for a second since, importing whatever a poll imports."""
+        if not polling_since and any(" polling " in line for line in lines):
+            polling_since.append(time.monotonic())
+        return bool(polling_since) and time.monotonic() > polling_since[0] + 1
+
+    assert_no_contribkit(serve_until_sigterm(url, worker, polled))
 
 
 def test_migrating_the_test_database_imports_no_contribkit(database_url: str) -> None:
