@@ -306,15 +306,15 @@ def config_from_table(table: dict[str, object], root: Path) -> ProjectConfig:
     return ProjectConfig(root=root, **values)
 
 
+#: The kinds whose empty string leaves the default in force.
+_EMPTY_MEANS_DEFAULT = ("str", "env", "models")
+
+
 def _convert(key: Key, value: object, root: Path) -> object:
     """``value`` as ``key``'s type, or a one-line error naming the key and what it must be."""
     if value is None:
         return None
-    if value == "" and key.kind in (
-        "str",
-        "env",
-        "models",
-    ):  # says nothing: the default holds (models: none)
+    if value == "" and key.kind in _EMPTY_MEANS_DEFAULT:  # says nothing (models: none)
         return key.default
     kind = key.kind
     if kind == "layout":
@@ -354,12 +354,10 @@ def _convert(key: Key, value: object, root: Path) -> object:
             starts[normalize_dialect(str(dialect))] = (where["revision"], where["schema"])
         return starts
     if kind == "isolation":
-        levels = ISOLATION_LEVELS
-        if not isinstance(value, dict) or not all(v in levels for v in value.values()):
+        if not isinstance(value, dict) or not all(v in ISOLATION_LEVELS for v in value.values()):
             raise UsageError(
-                "[tool.contribkit] isolation_level must be a table of isolation levels ("
-                + ", ".join(levels)
-                + "), e.g. {postgresql = 'AUTOCOMMIT'}."
+                "[tool.contribkit] isolation_level must be a table of isolation levels "
+                f"({', '.join(ISOLATION_LEVELS)}), e.g. {{postgresql = 'AUTOCOMMIT'}}."
             )
         return {normalize_dialect(str(d)): v for d, v in value.items()}
     if kind == "env":

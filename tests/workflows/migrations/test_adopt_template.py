@@ -148,6 +148,26 @@ def test_a_baselined_failure_matches_on_the_next_run(template) -> None:
     assert again.code == 0, again.out + again.err
 
 
+@pytest.mark.dialects("postgresql")  # where this revision's error quotes the constraint
+def test_a_baselined_error_quoting_an_object_matches_on_the_next_run(template) -> None:
+    """SQLAlchemy's errors can quote an object's repr, whose address is new every run (a
+    constraint without a name: "ForeignKeyConstraint(<… object at 0x7f…>"): the baseline
+    records it without, so check on a machine with no cache passes."""
+    second = template.migrations / "versions" / f"20220104_add_review_table_{SECOND}.py"
+    second.write_text(
+        second.read_text().replace(
+            '    op.drop_table("review")',
+            '    op.drop_constraint(None, "review", type_="foreignkey")\n    op.drop_table("review")',
+        )
+    )
+    failed = template.cli("check", "--dialect", SAMPLE_SERVER)
+    assert failed.code == 1
+    assert any("object at 0x" in p for p in problems(failed.out)), failed.out
+    assert template.cli("baseline").code == 0
+    again = template.cli("check", "--no-cache")
+    assert again.code == 0, again.out + again.err
+
+
 @pytest.mark.dialects("postgresql")
 def test_revisions_that_need_autocommit_run_in_the_projects_isolation_level(template) -> None:
     """The shop's own engine runs its PostgreSQL revisions in autocommit, which CREATE INDEX

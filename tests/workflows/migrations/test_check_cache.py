@@ -121,6 +121,21 @@ def test_an_edited_env_py_replays_everything(grown, dialect) -> None:
     assert (code, reused(out, dialect)) == (0, REVISIONS), out
 
 
+def test_another_isolation_level_replays_everything(grown, dialect) -> None:
+    """How the revisions ran (``isolation_level``) decides what a state holds, as the driver
+    does: a state made in another is not used."""
+    assert check(grown, dialect)[0] == 0
+    pyproject = grown.root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.contribkit]\n",
+            f'[tool.contribkit]\nisolation_level = {{ {dialect} = "SERIALIZABLE" }}\n',
+        )
+    )
+    code, out = check(grown, dialect)
+    assert (code, reused(out, dialect)) == (0, 0), out
+
+
 def test_states_committed_to_git_are_not_used(grown, dialect) -> None:
     """They would come from someone else's machine (or be written by hand)."""
     assert check(grown, dialect)[0] == 0

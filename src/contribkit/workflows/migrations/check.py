@@ -16,6 +16,7 @@ rows, and goes on.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -290,8 +291,18 @@ def check_dialect(
     report.history = [rev.revision for rev in revisions]
     report.problems += _file_problems(migrations, dialect, revisions, old, recorded)
     walked = migrations.walked(dialect, revisions)
-    report.problems += [anonymized(p) for p in _walk(migrations, dialect, script, walked, old)]
+    report.problems += [_stable(p) for p in _walk(migrations, dialect, script, walked, old)]
     return report
+
+
+#: A Python object's address in its repr (``<… object at 0x7f48bc0d7880>``), new every run.
+_ADDRESS = re.compile(r"\bat 0x[0-9a-fA-F]+\b")
+
+
+def _stable(problem: str) -> str:
+    """``problem`` as the next run words it too, so that a baseline entry matches again: without
+    this run's throw-away names and folders, or the addresses of objects in an error's text."""
+    return _ADDRESS.sub("at 0x…", anonymized(problem))
 
 
 @bridged

@@ -53,20 +53,21 @@ def names(template: str, name: str, rev: str) -> bool:
     """Whether ``template`` could have written ``name`` for revision ``rev``."""
     parts, end = [], 0
     for match in _TOKEN.finditer(template):
-        parts.append(re.escape(template[end : match.start()]))
-        digits = re.search(r"\.(\d+)", match["format"])
-        parts.append(
-            re.escape(rev)
-            if match["name"] == "rev"
-            else r"\w*"
-            if match["name"] == "slug"
-            else rf"\d{{{digits[1]}}}"
-            if digits
-            else r"\d+"
-        )
+        parts += [re.escape(template[end : match.start()]), _token_pattern(match, rev)]
         end = match.end()
     parts.append(re.escape(template[end:]))
     return re.fullmatch("".join(parts) + r"\.py", name) is not None
+
+
+def _token_pattern(token: re.Match[str], rev: str) -> str:
+    """What one ``%(name)…`` of a template writes: the revision id itself, a slug, or digits
+    (as many as its precision says, e.g. ``%(month).2d``)."""
+    if token["name"] == "rev":
+        return re.escape(rev)
+    if token["name"] == "slug":
+        return r"\w*"
+    width = re.search(r"\.(\d+)", token["format"])
+    return rf"\d{{{width[1]}}}" if width else r"\d+"
 
 
 def shown(template: str) -> str:

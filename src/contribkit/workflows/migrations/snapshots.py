@@ -175,6 +175,7 @@ def root_key(migrations: Any, dialect: str, engine: Any) -> str:
         str(getattr(dbapi, "__version__", None) or getattr(dbapi, "version", "")),
         _server(engine),
         str(bool(migrations.transactional_ddl)),
+        migrations.isolation_levels.get(dialect, ""),
         env_text,
         imported_sources(env_text),
         _data_files(migrations.versions(dialect)),
