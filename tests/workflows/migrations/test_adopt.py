@@ -249,20 +249,45 @@ with engine.connect() as connection:
 """
 
 
-def test_an_env_py_that_connects_elsewhere_at_run_time_migrates_nothing(legacy, tmp_path) -> None:
+@pytest.mark.parametrize("command", [("check",), ("migrate", "-m", "add_note")])
+def test_an_env_py_that_connects_elsewhere_at_run_time_writes_nothing_there(
+    legacy, tmp_path, command
+) -> None:
     """Alembic's classic form migrates the database its own settings name: contribkit stops
-    before any revision runs there."""
+    as env.py configures Alembic on it, before Alembic creates its version table there."""
     real = tmp_path / "real.db"
     legacy.monkeypatch.setenv("LEDGER_DATABASE_URL", f"sqlite:///{real}")
     (legacy.migrations / "env.py").write_text(CLASSIC_ENV)
-    outcome = legacy.cli("check", "--dialect", "sqlite")
+    outcome = legacy.cli(*command, "--dialect", "sqlite")
     assert outcome.code == 2, outcome.out + outcome.err
     assert "env.py connected to a database of its own" in outcome.err
+    assert "wrote" not in outcome.out
     engine = sa.create_engine(f"sqlite:///{real}")
     try:
-        assert "entry" not in sa.inspect(engine).get_table_names()
+        assert sa.inspect(engine).get_table_names() == []
     finally:
         engine.dispose()
+
+
+def test_db_upgrade_with_an_env_py_that_connects_elsewhere_upgrades_neither(legacy, tmp_path):
+    """``db upgrade`` on the real database: an env.py that migrates the database of its own
+    settings instead would have been reported as the real database upgraded."""
+    real, other = tmp_path / "real.db", tmp_path / "other.db"
+    legacy.monkeypatch.setenv("LEDGER_DATABASE_URL", f"sqlite+aiosqlite:///{real}")
+    legacy.monkeypatch.setenv("LEDGER_OTHER_URL", f"sqlite:///{other}")
+    (legacy.migrations / "env.py").write_text(
+        CLASSIC_ENV.replace("LEDGER_DATABASE_URL", "LEDGER_OTHER_URL")
+    )
+    outcome = legacy.cli("db", "upgrade")
+    assert outcome.code == 2, outcome.out + outcome.err
+    assert "env.py connected to a database of its own" in outcome.err
+    assert "upgraded" not in outcome.out
+    for path in (real, other):
+        engine = sa.create_engine(f"sqlite:///{path}")
+        try:
+            assert sa.inspect(engine).get_table_names() == [], path
+        finally:
+            engine.dispose()
 
 
 def test_a_driver_that_is_not_installed_names_its_package(legacy) -> None:

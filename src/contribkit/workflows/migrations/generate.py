@@ -122,7 +122,7 @@ def generate_revision(
         with engine.connect() as connection:
             config = migrations.alembic_config(dialect, connection=connection, created=created)
             head = migrations.single_head(dialect)
-            with runtime.logging_kept():
+            with runtime.env_py_run(connection):
                 script = command.revision(
                     config,
                     message=message,
@@ -162,10 +162,8 @@ def _directives_hook(
     right for every dialect in ``runs_on``."""
     from contribkit.workflows.migrations import portable, schemadiff
     from contribkit.workflows.migrations.baseline import without_known_drift, without_operations
-    from contribkit.workflows.migrations.verify import require_passed_connection
 
     def hook(context: Any, revision: Any, directives: list[Any]) -> None:
-        require_passed_connection(context, connection)
         script = directives[0]
         dialect = context.connection.dialect
         metadata = one_metadata(context.opts["target_metadata"])

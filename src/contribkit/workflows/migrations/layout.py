@@ -141,7 +141,7 @@ class Migrations:
                 f"no migrations folder at {self.folder} (env.py missing): run 'contribkit init'."
             )
         # Whether env.py uses the connection contribkit passes is seen at run time, before any
-        # revision runs (verify.require_passed_connection): a helper of the project's own may
+        # revision runs (runtime.env_py_run): a helper of the project's own may
         # be what reads config.attributes.
         text = env.read_text(encoding="utf-8")
         if "contribkit.migrations.runtime" in text:  # written by `contribkit init` before 0.2

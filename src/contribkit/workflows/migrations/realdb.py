@@ -116,7 +116,7 @@ def _run(t: Target, action: Callable[[Any], Any], *, create: bool = False) -> An
     with _connection(t, create=create) as connection, applied_ddl(connection) as applied:
         config = t.migrations.alembic_config(t.dialect, connection=connection)
         try:
-            with runtime.logging_kept():
+            with runtime.env_py_run(connection):
                 return action(config)
         except CommandError as exc:
             raise UsageError(f"{t.dialect} database {t.shown}: {exc}".rstrip(".") + ".") from exc

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from contribkit.core.errors import UsageError
+
 #: ``Config.config_file_name`` for every Alembic run: a logging-only file that the
 #: ``fileConfig(config.config_file_name)`` of Alembic's env.py template accepts.
 LOGGING_INI = Path(__file__).with_name("alembic_logging.ini")
@@ -61,10 +63,44 @@ def context_options(dialect: str, metadata: Any, exclude_tables: frozenset[str] 
 
 
 @contextmanager
+def env_py_run(connection: Any) -> Iterator[None]:
+    """Around a run of the project's env.py on ``connection``: it is stopped as it configures
+    Alembic on any other connection (one of its own choosing, which could be the user's real
+    database), and the logging it sets up does not outlive it."""
+    with _passed_connection_required(connection), logging_kept():
+        yield
+
+
+@contextmanager
+def _passed_connection_required(connection: Any) -> Iterator[None]:
+    """``EnvironmentContext.configure`` checks the connection it was given. Checked there, not
+    where the first revision starts, because Alembic creates its version table in between: on
+    the wrong database, nothing at all is written."""
+    from alembic.runtime.environment import EnvironmentContext
+
+    original = EnvironmentContext.configure
+
+    def configure(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if self.get_context().connection is not connection:
+            raise UsageError(
+                "env.py connected to a database of its own instead of using the connection "
+                "contribkit passes in config.attributes['connection']: nothing was migrated; add "
+                "the Alembic cookbook's lines (README: 'Adopting contribkit in an existing "
+                "project')."
+            )
+
+    EnvironmentContext.configure = configure  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        EnvironmentContext.configure = original  # type: ignore[method-assign]
+
+
+@contextmanager
 def logging_kept() -> Iterator[None]:
-    """Around a run of the project's env.py: the logging it configures (``fileConfig`` switches
-    off every logger it does not name) does not outlive it, so a test process or a frontend
-    logs as before."""
+    """The logging env.py configures (``fileConfig`` switches off every logger it does not
+    name) does not outlive it, so a test process or a frontend logs as before."""
     root = logging.getLogger()
     level, handlers = root.level, root.handlers[:]
     loggers = [obj for obj in root.manager.loggerDict.values() if isinstance(obj, logging.Logger)]

@@ -77,15 +77,14 @@ class TrialDatabase:
 
         reached: list[bool] = []
 
-        def checked(current: Any, context: Any) -> Any:
+        def reaching(current: Any, context: Any) -> Any:
             reached.append(True)
-            require_passed_connection(context, connection)
             return steps(current, context)
 
         config = self.migrations.alembic_config(self.dialect, connection=connection)
         with (
-            EnvironmentContext(config, self.script, fn=checked, destination_rev=destination),
-            runtime.logging_kept(),
+            EnvironmentContext(config, self.script, fn=reaching, destination_rev=destination),
+            runtime.env_py_run(connection),
             _env_failures(self.script, reached),
         ):
             self.script.run_env()
@@ -233,17 +232,6 @@ def _single_step(script: Any, destination: str, heads: tuple[str, ...], *, down:
     if target is not None and target.down_revision == below and not target.dependencies:
         return MigrationStep.upgrade_from_script(script.revision_map, target)
     return None
-
-
-def require_passed_connection(context: Any, connection: Any) -> None:
-    """Stop before any revision runs when env.py migrates a database of its own choosing rather
-    than the throw-away one contribkit passed it (which could be the user's real database)."""
-    if context.connection is not connection:
-        raise UsageError(
-            "env.py connected to a database of its own instead of using the connection "
-            "contribkit passes in config.attributes['connection']: nothing was migrated; add the "
-            "Alembic cookbook's lines (README: 'Adopting contribkit in an existing project')."
-        )
 
 
 def lost_rows(before: dict[str, int], after: dict[str, int]) -> list[str]:
