@@ -148,8 +148,8 @@ KEYS = (
         "alembic_ini",
         "path",
         None,
-        "the project's alembic.ini, whose file_template names new revision files "
-        "(default: alembic.ini in the project or the migrations folder)",
+        "the project's alembic.ini, whose file_template (or else Alembic's <rev>_<slug>) names "
+        "new revision files (default: alembic.ini in the project or the migrations folder)",
     ),
     Key("name", "str", None, "the manifest's names and default image", "'myapp'"),
     Key("ui", "path", None, "the UI's npm project", "'ui'"),

@@ -151,6 +151,23 @@ def test_migrate_writes_only_the_change_in_the_projects_own_style(legacy, dialec
         assert "memo" in columns
 
 
+def test_an_alembic_ini_without_file_template_gets_alembics_own_names(legacy, dialect) -> None:
+    """What the project's own ``alembic revision`` would write: ``<rev>_<slug>.py``."""
+    ini = legacy.migrations / "alembic.ini"
+    ini.write_text("\n".join(line for line in ini.read_text().splitlines() if "file_" not in line))
+    assert legacy.cli("baseline").code == 0
+    before = set(legacy.versions(dialect))
+    legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
+    outcome = legacy.cli("migrate", "-m", "add_entry_memo", "--dialect", dialect)
+    assert outcome.code == 0, outcome.out + outcome.err
+    (written,) = set(legacy.versions(dialect)) - before
+    rev = written.name.split("_")[0]
+    assert written.name == f"{rev}_add_entry_memo.py"
+    assert f"Revision ID: {rev}\n" in written.read_text()
+    checked = legacy.cli("check", "--dialect", dialect)
+    assert checked.code == 0, checked.out + checked.err
+
+
 @contextmanager
 def _database(dialect: str) -> Iterator[str]:
     with ephemeral_database(dialect, ASYNC_DRIVERS[dialect]) as url:

@@ -2,7 +2,9 @@
 
 Alembic's ``file_template`` (``%(rev)s``, ``%(slug)s``, ``%(year)d``, ``%(month).2d`` …,
 ``%(epoch)s``) names the files ``migrate`` writes and is the pattern ``check`` accepts for new
-ones. A project that has one (in its alembic.ini) keeps it; contribkit's own sorts by time::
+ones. A project with an alembic.ini keeps the names its own ``alembic revision`` writes: the
+ini's ``file_template``, else Alembic's default ``<rev>_<slug>.py``. Without one, contribkit's
+own, which sorts by time::
 
     2026_11_21_051500_1a2b3c4d5e6f_add_flow_run_new_column.py
 """
@@ -18,23 +20,28 @@ from pathlib import Path
 DEFAULT_TEMPLATE = (
     "%(year)d_%(month).2d_%(day).2d_%(hour).2d%(minute).2d%(second).2d_%(rev)s_%(slug)s"
 )
+#: What Alembic itself writes where an alembic.ini sets no ``file_template``.
+ALEMBIC_TEMPLATE = "%(rev)s_%(slug)s"
 _TOKEN = re.compile(r"%\((?P<name>\w+)\)(?P<format>[-#0 +]*\d*(?:\.\d+)?[sd])")
 _DATE_PARTS = ("year", "month", "day", "hour", "minute", "second")
 _SHOWN = {"year": "YYYY", "month": "MM", "day": "DD", "hour": "HH", "minute": "MM", "second": "SS"}
 
 
-def project_template(ini: Path | None) -> str | None:
-    """The ``file_template`` of the project's alembic.ini, or ``None`` (none there)."""
+def project_template(ini: Path | None) -> str:
+    """The template the project's own ``alembic revision`` names files by: its alembic.ini's
+    ``file_template``, Alembic's default where the ini has none, contribkit's without an ini."""
     if ini is None:
-        return None
+        return DEFAULT_TEMPLATE
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(ini, encoding="utf-8")
     except (OSError, UnicodeDecodeError, configparser.Error):
-        return None
+        return DEFAULT_TEMPLATE
+    if not parser.has_section("alembic"):
+        return DEFAULT_TEMPLATE  # not an Alembic configuration
     template = parser.get("alembic", "file_template", fallback=None)
     # The ini escapes % as %%: what Alembic's ConfigParser reads back is the single form.
-    return template.replace("%%", "%").strip() if template else None
+    return template.replace("%%", "%").strip() if template else ALEMBIC_TEMPLATE
 
 
 def for_alembic(template: str, created: datetime) -> str:

@@ -361,8 +361,7 @@ def project_migrations(
         transactional_ddl=config.sqlite_transactional_ddl,
         isolation_levels=config.isolation_level,
         snapshots=_cache_folder(config.root) if cache else None,
-        file_template=filenames.project_template(_alembic_ini(config, folder))
-        or filenames.DEFAULT_TEMPLATE,
+        file_template=filenames.project_template(_alembic_ini(config, folder)),
     )
     live.ensure_exists(dialects)
     base = config.base_schema
