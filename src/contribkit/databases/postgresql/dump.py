@@ -94,7 +94,12 @@ def _run(argv: list[str], env: dict[str, str]) -> str:
 
 
 def dump(url: str, target: Path) -> None:
-    """Write the database at ``url`` to ``target`` (pg_dump's custom format, without owners)."""
+    """Write the database at ``url`` to ``target`` (pg_dump's custom format, without owners),
+    unless it holds code (:class:`UnsafeState`), which :func:`restore` would refuse."""
+    with _admin(url) as conn:
+        refused = held_code(conn)
+    if refused:
+        raise UnsafeState(f"the database holds {refused}")
     _run([tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target)], _libpq_env(url))
 
 

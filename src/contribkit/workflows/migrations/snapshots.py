@@ -39,7 +39,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from contribkit.workflows.migrations.statestore import SnapshotError, SnapshotStore
+from contribkit.workflows.migrations.statestore import CodeHeld, SnapshotError, SnapshotStore
 
 #: Under the project's ``.contribkit`` folder (which git ignores from inside).
 CACHE_FOLDER = "cache"
@@ -285,6 +285,7 @@ class HistoryCache:
         self.names = [Path(rev.path).name for rev in revisions]
         self.metadata = metadata
         self.dialect = dialect  # SQLAlchemy's, for the types the models store
+        self._told_code_held = False
 
     @classmethod
     def open(
@@ -377,5 +378,12 @@ class HistoryCache:
         meta = {"problems": problems, "models": self.stamp(consulted)}
         try:
             self.store.save(key, db.engine, list(db.version_table), meta)
+        except CodeHeld as exc:
+            if not self._told_code_held:  # once a run: the states after it mostly hold it too
+                self._told_code_held = True
+                console.info(
+                    f"{self.store.dialect}: a state is not kept in the cache where {exc}: a "
+                    "state may hold no code (README: Reuse between runs)"
+                )
         except SnapshotError as exc:
             console.info(f"{self.store.dialect}: could not save to the cache ({exc})")

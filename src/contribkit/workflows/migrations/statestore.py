@@ -56,6 +56,11 @@ class SnapshotError(Exception):
     """A state could not be saved or used (the run goes on without it)."""
 
 
+class CodeHeld(SnapshotError):
+    """The database holds code (a function, a trigger …), which no state may hold: the
+    dialect's restore would refuse it, so it is not saved."""
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -196,6 +201,8 @@ class SnapshotStore:
             uninterrupted(publish)  # both names or neither
             _fsync(self.folder)
             self._forget_oldest()
+        except postgresql_dump.UnsafeState as exc:
+            raise CodeHeld(str(exc)) from exc
         except _FAILURES as exc:
             raise SnapshotError(f"{type(exc).__name__}: {exc}") from exc
         finally:
