@@ -151,6 +151,47 @@ def test_migrate_writes_only_the_change_in_the_projects_own_style(legacy, dialec
         assert "memo" in columns
 
 
+# A project's own process_revision_directives (Langflow's env.py has one): it filters the
+# operations, then derives the downgrade from the upgrade.
+REVERSING_HOOK = """
+
+def regenerate_downgrade(context, revision, directives):
+    for script in directives:
+        script.upgrade_ops.ops[:] = [
+            op for op in script.upgrade_ops.ops if getattr(op, "table_name", "") != "dba_audit"
+        ]
+        script.upgrade_ops.reverse_into(script.downgrade_ops)
+"""
+
+
+def test_the_projects_revision_hook_runs_before_contribkits(legacy, dialect) -> None:
+    """contribkit's additions (SQLite's PRAGMA bracket, enum types, the foreign-key guard)
+    come after the project's hook: run before it, they made its reverse_into() fail
+    (NotImplementedError), or were undone by it."""
+    env = legacy.migrations / "env.py"
+    text = env.read_text().replace(
+        "def include_object(", REVERSING_HOOK.lstrip() + "\n\ndef include_object("
+    )
+    env.write_text(
+        text.replace(
+            "        include_object=include_object,\n",
+            "        include_object=include_object,\n"
+            "        process_revision_directives=regenerate_downgrade,\n",
+        )
+    )
+    assert legacy.cli("baseline").code == 0
+    before = set(legacy.versions(dialect))
+    legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
+    outcome = legacy.cli("migrate", "-m", "add_entry_memo", "--dialect", dialect)
+    assert outcome.code == 0, outcome.out + outcome.err
+    (written,) = set(legacy.versions(dialect)) - before
+    downgrade = written.read_text().split("def downgrade")[1]
+    assert "drop_column" in downgrade
+    assert ("PRAGMA foreign_keys=OFF" in downgrade) == (dialect == "sqlite")
+    checked = legacy.cli("check", "--dialect", dialect)
+    assert checked.code == 0, checked.out + checked.err
+
+
 def test_an_alembic_ini_without_file_template_gets_alembics_own_names(legacy, dialect) -> None:
     """What the project's own ``alembic revision`` would write: ``<rev>_<slug>.py``."""
     ini = legacy.migrations / "alembic.ini"

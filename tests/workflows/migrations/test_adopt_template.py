@@ -114,6 +114,33 @@ def test_adoption_writes_and_accepts_the_projects_own_files(template, tmp_path) 
             assert "title" in columns, dialect
 
 
+def test_statements_the_template_puts_before_the_operations_come_first(template) -> None:
+    """Langflow's template starts both functions with ``conn = op.get_bind()``: migrate writes
+    SQLite's PRAGMA lines after it, and check accepts the file it wrote."""
+    for function in ("upgrade", "downgrade"):
+        template.edit(
+            "migrations/script.py.mako",
+            f'    ${{{function}s if {function}s else "pass"}}',
+            f'    conn = op.get_bind()\n    ${{{function}s if {function}s else "pass"}}',
+        )
+    assert template.cli("baseline").code == 0
+    template.edit(MODELS, STARS, STARS + TITLE)
+    made = template.cli("migrate", "-m", "add_review_title")
+    assert made.code == 0, made.out + made.err
+    checked = template.cli("check")
+    assert checked.code == 0, checked.out + checked.err
+    # Anything else before the PRAGMA line is still refused.
+    (written,) = [p for p in template.migrations.glob("versions/*.py") if "review_title" in p.name]
+    template.edit(
+        f"migrations/versions/{written.name}",
+        "    conn = op.get_bind()\n",
+        "    conn = op.get_bind()\n    op.drop_table('review')\n",
+    )
+    refused = template.cli("check", "--dialect", "sqlite")
+    assert refused.code == 1
+    assert "upgrade() must start with op.execute('PRAGMA foreign_keys=OFF')" in refused.out
+
+
 def test_a_new_file_must_follow_the_projects_file_template(template) -> None:
     assert template.cli("baseline").code == 0
     versions = template.migrations / "versions"

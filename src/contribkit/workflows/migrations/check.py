@@ -54,8 +54,9 @@ class DialectReport:
         return sorted(accepted.known - set(self.problems))
 
 
-def _pragma_bracket_problems(path: Path) -> list[str]:
-    """SQLite revisions must switch foreign keys off first and on last in both functions."""
+def _pragma_bracket_problems(path: Path, preludes: dict[str, set[str]]) -> list[str]:
+    """SQLite revisions must switch foreign keys off first and on last in both functions,
+    after what the revision template puts first (``preludes``, see :func:`_template_preludes`)."""
     from contribkit.workflows.migrations.generate import PRAGMA_OFF, PRAGMA_ON
 
     tree = ast.parse(revisionfile.source(path))
@@ -66,6 +67,8 @@ def _pragma_bracket_problems(path: Path) -> list[str]:
         body = [n for n in func.body if not isinstance(n, ast.Pass)]
         if body and _is_docstring(body[0]):  # a revision template's own, before the code
             body = body[1:]
+        while body and ast.unparse(body[0]) in preludes.get(func.name, ()):
+            body = body[1:]
         if not body:
             continue
         first, last = ast.unparse(body[0]), ast.unparse(body[-1])
@@ -75,6 +78,31 @@ def _pragma_bracket_problems(path: Path) -> list[str]:
                 f"and end with op.execute('{PRAGMA_ON}')"
             )
     return problems
+
+
+def _template_preludes(folder: Path) -> dict[str, set[str]]:
+    """The statements the project's script.py.mako puts in ``upgrade()`` and ``downgrade()``
+    before the operations (Langflow's: ``conn = op.get_bind()``), by function: migrate writes
+    SQLite's PRAGMA lines after them."""
+    try:
+        lines = (folder / "script.py.mako").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    preludes: dict[str, set[str]] = {}
+    function = None
+    for line in lines:
+        started = re.match(r"def (upgrade|downgrade)\(", line)
+        if started:
+            function = started[1]
+            preludes[function] = set()
+        elif function is not None and "${" in line and "grades" in line:
+            function = None  # the operations go here
+        elif function is not None:
+            try:
+                preludes[function].update(ast.unparse(n) for n in ast.parse(line.strip()).body)
+            except SyntaxError:
+                continue  # a template expression or a line of a longer statement
+    return preludes
 
 
 def _is_docstring(node: ast.stmt) -> bool:
@@ -94,6 +122,7 @@ def _file_problems(
 ) -> list[str]:
     """The rules for revisions written after the baseline, and notes that name missing files."""
     problems = []
+    preludes = _template_preludes(migrations.folder)
     for rev in revisions:
         if rev.revision in old:
             continue
@@ -101,7 +130,7 @@ def _file_problems(
         if not filenames.names(migrations.file_template, name, rev.revision):
             problems.append(f"{name}: not named {filenames.shown(migrations.file_template)}")
         if dialect == "sqlite":
-            problems += _pragma_bracket_problems(Path(rev.path))
+            problems += _pragma_bracket_problems(Path(rev.path), preludes)
         if rev.revision not in recorded:
             problems.append(f"{name}: revision {rev.revision} has no entry in the notes")
     on_disk = {rev.revision for rev in revisions}

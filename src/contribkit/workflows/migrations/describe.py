@@ -43,7 +43,7 @@ def _default_text(default: Any) -> str:
     return str(getattr(arg, "text", arg))
 
 
-def _column_changes(op: Any, dialect: Any) -> list[str]:
+def column_changes(op: Any, dialect: Any) -> list[str]:
     """What an ``alter_column`` changes: type, nullability, server default, name."""
     changes = []
     if op.modify_type is not None:
@@ -75,7 +75,7 @@ def describe(op: Any, dialect: Any = None) -> str:
     if isinstance(op, ops.DropColumnOp):
         return f"drop column {op.table_name}.{op.column_name}"
     if isinstance(op, ops.AlterColumnOp):
-        changes = ", ".join(_column_changes(op, dialect)) or "options"
+        changes = ", ".join(column_changes(op, dialect)) or "options"
         return f"alter column {op.table_name}.{op.column_name} ({changes})"
     if isinstance(op, ops.CreateIndexOp):
         unique = "unique " if op.unique else ""

@@ -122,20 +122,15 @@ def generate_revision(
         with engine.connect() as connection:
             config = migrations.alembic_config(dialect, connection=connection, created=created)
             head = migrations.single_head(dialect)
-            with runtime.env_py_run(connection):
-                script = command.revision(
-                    config,
-                    message=message,
-                    autogenerate=True,
-                    rev_id=rev_id,
-                    process_revision_directives=_directives_hook(
-                        shared_with or (dialect,),
-                        connection,
-                        known_drift,
-                        migrations.exclude_tables,
-                        captured,
-                    ),
-                )
+            hook = _directives_hook(
+                shared_with or (dialect,),
+                connection,
+                known_drift,
+                migrations.exclude_tables,
+                captured,
+            )
+            with runtime.env_py_run(connection, directives=hook):
+                script = command.revision(config, message=message, autogenerate=True, rev_id=rev_id)
     finally:
         engine.dispose()
     if not captured:

@@ -63,24 +63,34 @@ def context_options(dialect: str, metadata: Any, exclude_tables: frozenset[str] 
 
 
 @contextmanager
-def env_py_run(connection: Any) -> Iterator[None]:
+def env_py_run(connection: Any, directives: Any = None) -> Iterator[None]:
     """Around a run of the project's env.py on ``connection``: it is stopped as it configures
     Alembic on any other connection (one of its own choosing, which could be the user's real
-    database), and the logging it sets up does not outlive it."""
-    with _passed_connection_required(connection), logging_kept():
+    database), and the logging it sets up does not outlive it. ``directives``: contribkit's
+    ``process_revision_directives``, which runs after the project's own (if any)."""
+    with _configure_checked(connection, directives), logging_kept():
         yield
 
 
 @contextmanager
-def _passed_connection_required(connection: Any) -> Iterator[None]:
+def _configure_checked(connection: Any, directives: Any) -> Iterator[None]:
     """``EnvironmentContext.configure`` checks the connection it was given. Checked there, not
     where the first revision starts, because Alembic creates its version table in between: on
-    the wrong database, nothing at all is written."""
+    the wrong database, nothing at all is written.
+
+    It also puts ``directives`` after the project's own hook. Alembic runs the one given to
+    ``command.revision`` first; a project's hook that filters operations or derives the
+    downgrade from the upgrade (``reverse_into``) would then undo what contribkit added, or
+    fail on it."""
     from alembic.runtime.environment import EnvironmentContext
 
     original = EnvironmentContext.configure
 
     def configure(self: Any, *args: Any, **kwargs: Any) -> None:
+        if directives is not None:
+            kwargs["process_revision_directives"] = _after(
+                kwargs.get("process_revision_directives"), directives
+            )
         original(self, *args, **kwargs)
         if self.get_context().connection is not connection:
             raise UsageError(
@@ -95,6 +105,18 @@ def _passed_connection_required(connection: Any) -> Iterator[None]:
         yield
     finally:
         EnvironmentContext.configure = original  # type: ignore[method-assign]
+
+
+def _after(own: Any, last: Any) -> Any:
+    """A ``process_revision_directives`` hook: the project's ``own``, then ``last``."""
+
+    def hook(context: Any, revision: Any, scripts: list[Any]) -> None:
+        if own is not None:
+            own(context, revision, scripts)
+        if scripts:  # the project's hook may have decided that nothing is written
+            last(context, revision, scripts)
+
+    return hook
 
 
 @contextmanager
