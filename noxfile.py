@@ -97,11 +97,15 @@ def load(session: nox.Session) -> None:
 
 #: Real projects the adopt session proves contribkit on, as PyPI ships them: a history per
 #: dialect (Prefect), one every dialect runs (MLflow's tracking store; -skinny holds it all),
-#: and one whose new databases are made by create_all and stamped (Optuna's RDB storage).
+#: one whose new databases are made by create_all and stamped (Optuna's RDB storage), one
+#: whose env.py makes its own engine (Open WebUI), and one with a revision hook of its own
+#: (Langflow; -base holds its server and history).
 ADOPTED = {
     "prefect": "prefect>=3.9,<3.10",
     "mlflow": "mlflow-skinny>=3.17,<3.18",
     "optuna": "optuna>=5.0,<5.1",
+    "open-webui": "open-webui>=0.12.4,<0.13",
+    "langflow": "langflow-base>=1.13,<1.14",
 }
 
 

@@ -1,4 +1,5 @@
-"""Adoption proofs on real projects: `nox -s adopt` (Prefect, MLflow, Optuna, from PyPI).
+"""Adoption proofs on real projects: `nox -s adopt` (Prefect, MLflow, Optuna, Open WebUI,
+Langflow, from PyPI).
 
 Prefect ships its ORM and a history per dialect (an async env.py, aiosqlite and asyncpg, years
 of revisions that already drift from the models); MLflow ships its tracking store's models and
@@ -7,7 +8,12 @@ one history every dialect runs, which starts from tables its own set-up creates 
 template env.py, one history for SQLite, PostgreSQL and MySQL, and makes new databases with
 `create_all` and a stamp at the head (so its own upgrade runs on a database it created before
 the change, and on MySQL, where its early revisions fail, contribkit's databases start at the
-head from a frozen copy of the models). Each is adopted exactly as the README's
+head from a frozen copy of the models); Open WebUI's env.py makes an engine of its own from
+its settings, its history (in Alembic's default file names) serves SQLite and PostgreSQL, and
+its models' MetaData fills only as each model module is imported; Langflow's async env.py
+has a ``process_revision_directives`` of its own that rebuilds the downgrade, its revision
+template starts both functions with a statement, and its PostgreSQL history makes trigger
+functions (which no cached state may hold). Each is adopted exactly as the README's
 "Adopting contribkit in an existing project" says, through the real CLI:
 
     check (fails: the history's known problems) → baseline → check (passes; again with --no-cache)
@@ -17,14 +23,16 @@ head from a frozen copy of the models). Each is adopted exactly as the README's
 The files it edits inside the installed package (env.py: the README's lines; the models: the new
 column) and the files migrate writes are put back as they were afterwards, so the session can
 run again. The figures go to BENCHMARKS.md, one section per project; a failed step fails the
-session. Usage: ``python -m benchmarks.adopt prefect|mlflow|optuna``.
+session. Usage: ``python -m benchmarks.adopt prefect|mlflow|optuna|open-webui|langflow``.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -49,8 +57,8 @@ class Adoption:
 
     title: str
     package: str
-    #: The installed package's folder that holds models and migrations (restored afterwards).
-    folder: str
+    #: The installed package's folders that hold models and migrations (restored afterwards).
+    folders: tuple[str, ...]
     migrations: str
     #: ``[tool.contribkit]``, with ``{migrations}`` and ``{project}`` to fill in.
     pyproject: str
@@ -75,12 +83,18 @@ class Adoption:
     #: Files of the installed package copied into the project before any edit, as
     #: (package-relative source, project file): a frozen schema for ``start``, say.
     frozen: tuple[tuple[str, str], ...] = ()
+    #: Files the adopting project writes itself, as (project file, text).
+    written: tuple[tuple[str, str], ...] = ()
+    #: Folders (in the project) and variables every command of the project needs; values
+    #: may name ``{project}``.
+    project_folders: tuple[str, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
 
 
 PREFECT = Adoption(
     title="Prefect",
     package="prefect",
-    folder="server/database",
+    folders=("server/database",),
     migrations="server/database/_migrations",
     pyproject="""[tool.contribkit]
 models = "prefect.server.database.orm_models:Base.metadata"
@@ -131,7 +145,7 @@ else:""",
 MLFLOW = Adoption(
     title="MLflow",
     package="mlflow",
-    folder="store",
+    folders=("store",),
     migrations="store/db_migrations",
     # utils imports every model module; the history starts from initial_models' create_all.
     pyproject="""[tool.contribkit]
@@ -176,7 +190,7 @@ drivers = {{ sqlite = "pysqlite", postgresql = "psycopg" }}
 OPTUNA = Adoption(
     title="Optuna",
     package="optuna",
-    folder="storages/_rdb",
+    folders=("storages/_rdb",),
     migrations="storages/_rdb/alembic",
     # New databases: create_all of today's models, stamped at the head; so on MySQL, where
     # the early revisions fail, the databases start at the head, from a frozen copy.
@@ -227,21 +241,148 @@ start = {{ mysql = {{ revision = "v3.2.0.a", schema = "optuna_frozen_models:Base
     frozen=(("storages/_rdb/models.py", "optuna_frozen_models.py"),),
 )
 
-PROJECTS = {"prefect": PREFECT, "mlflow": MLFLOW, "optuna": OPTUNA}
+OPEN_WEBUI_MODELS = '''"""Every Open WebUI model module imported: their one MetaData then holds every table."""
+
+import importlib
+import pkgutil
+
+import open_webui.models
+from open_webui.internal.db import Base
+
+for _module in pkgutil.iter_modules(open_webui.models.__path__):
+    importlib.import_module(f"open_webui.models.{_module.name}")
+'''
+
+OPEN_WEBUI = Adoption(
+    title="Open WebUI",
+    package="open_webui",
+    folders=("migrations", "models"),
+    migrations="migrations",
+    # Its alembic.ini sets no file_template: new files get Alembic's <rev>_<slug>.py, as its own.
+    pyproject="""[tool.contribkit]
+models = "openwebui_models:Base.metadata"
+migrations = "{migrations}"
+layout = "shared"
+notes = "{project}/MIGRATION-NOTES.md"
+dialects = ["sqlite", "postgresql"]
+alembic_ini = "{package}/alembic.ini"
+""",
+    env_edits=(
+        (
+            """    live_connectable = _get_engine_connectable()
+    enable_iam_token_auth(live_connectable)
+    with live_connectable.connect() as live_connection:""",
+            """    passed = alembic_config.attributes.get('connection')  # passed in by contribkit
+    live_connectable = passed or _get_engine_connectable()
+    if passed is None:
+        enable_iam_token_auth(live_connectable)
+    with live_connectable.connect() if passed is None else nullcontext(passed) as live_connection:""",
+        ),
+        ("import logging\n", "import logging\nfrom contextlib import nullcontext\n"),
+    ),
+    models="models/chats.py",
+    anchor="    timer_at = Column(BigInteger, nullable=True)  # ns due time, set only while a "
+    "timer chat waits to be claimed\n",
+    new_column="    new_column = Column(Text, nullable=True)\n",
+    table="chat",
+    files=1,
+    # What `open-webui serve` does first: importing its config runs its migrations.
+    upgrade='ENABLE_DB_MIGRATIONS=true python -c "import open_webui.config"',
+    url_env="DATABASE_URL",
+    # A plain sqlite:// URL: it derives its async engine's (aiosqlite) from that form only.
+    drivers=(("sqlite", ""), ("postgresql", "psycopg")),
+    summary="its own env.py (its own engine from DATABASE_URL: the README's lines), one "
+    "history for both dialects in Alembic's default file names, a models package whose "
+    "MetaData fills as its modules are imported (a models module of the project's own)",
+    written=(("openwebui_models.py", OPEN_WEBUI_MODELS),),
+    # Importing it needs a data folder, a secret, a built front end; migrating at import
+    # is what contribkit must not have it do.
+    project_folders=("data", "frontend/static"),
+    environment=(
+        ("DATA_DIR", "{project}/data"),
+        ("FRONTEND_BUILD_DIR", "{project}/frontend"),
+        ("WEBUI_SECRET_KEY", "adopt-proof"),
+        ("ENABLE_DB_MIGRATIONS", "false"),
+    ),
+)
+
+LANGFLOW = Adoption(
+    title="Langflow",
+    package="langflow",
+    folders=("alembic", "services/database/models/folder"),
+    migrations="alembic",
+    # Its env.py runs every revision in one transaction: SQLite's DDL is left to pysqlite
+    # (not sqlite_transactional_ddl), so the PRAGMA lines take effect.
+    pyproject="""[tool.contribkit]
+models = "langflow.services.database.service:SQLModel.metadata"
+migrations = "{migrations}"
+layout = "shared"
+notes = "{project}/MIGRATION-NOTES.md"
+dialects = ["sqlite", "postgresql"]
+alembic_ini = "{package}/alembic.ini"
+drivers = {{ sqlite = "aiosqlite", postgresql = "psycopg" }}
+""",
+    env_edits=(
+        (
+            "    asyncio.run(_run_async_migrations())\n",
+            """    connection = config.attributes.get("connection")  # passed in by contribkit
+    if connection is not None:
+        _do_run_migrations(connection)
+        return
+    asyncio.run(_run_async_migrations())
+""",
+        ),
+    ),
+    models="services/database/models/folder/model.py",
+    anchor="    workspace_id: UUID | None = Field(default=None, nullable=True, index=True)\n",
+    new_column="    new_column: str | None = Field(default=None, nullable=True)\n",
+    table="folder",
+    files=1,
+    upgrade="langflow migration --no-test",
+    url_env="LANGFLOW_DATABASE_URL",
+    drivers=(("sqlite", "aiosqlite"), ("postgresql", "psycopg")),
+    summary="its own async env.py (the README's lines) with a process_revision_directives "
+    "that rebuilds the downgrade, a template that starts both functions with a statement, "
+    "one history for both dialects, trigger functions on PostgreSQL (never cached)",
+    project_folders=("langflow-config",),
+    environment=(
+        ("LANGFLOW_CONFIG_DIR", "{project}/langflow-config"),
+        ("LANGFLOW_SUPERUSER", "adopt"),
+        ("LANGFLOW_SUPERUSER_PASSWORD", "adopt-proof-0"),
+        ("LANGFLOW_AUTO_LOGIN", "false"),
+    ),
+)
+
+PROJECTS = {
+    "prefect": PREFECT,
+    "mlflow": MLFLOW,
+    "optuna": OPTUNA,
+    "open-webui": OPEN_WEBUI,
+    "langflow": LANGFLOW,
+}
 
 
 def main(name: str) -> None:
     adoption = PROJECTS[name]
     module = importlib.import_module(adoption.package)
     root = Path(module.__file__).parent  # type: ignore[arg-type]
-    package, migrations = root / adoption.folder, root / adoption.migrations
-    with tempfile.TemporaryDirectory(prefix="ck-adopt-") as tmp, _restored(package):
+    migrations = root / adoption.migrations
+    folders = [root / folder for folder in adoption.folders]
+    with tempfile.TemporaryDirectory(prefix="ck-adopt-") as tmp, _restored(folders):
         project = Path(tmp)
-        pyproject = adoption.pyproject.format(migrations=migrations, project=project)
+        pyproject = adoption.pyproject.format(migrations=migrations, project=project, package=root)
         (project / "pyproject.toml").write_text(pyproject)
-        env = {**os.environ, "PREFECT_HOME": str(project / "prefect-home")}
+        env = {
+            **os.environ,
+            "PREFECT_HOME": str(project / "prefect-home"),
+            **{key: value.format(project=project) for key, value in adoption.environment},
+        }
+        for folder in adoption.project_folders:
+            (project / folder).mkdir(parents=True)
         for source, copy in adoption.frozen:
             shutil.copy(root / source, project / copy)
+        for written, text in adoption.written:
+            (project / written).write_text(text)
         for old, new in adoption.env_edits:
             replace_in(migrations / "env.py", old, new)
         with ExitStack() as databases:
@@ -251,7 +392,8 @@ def main(name: str) -> None:
                 if adoption.create
             }
             rows = _scenario(adoption, project, root, env, created)
-    version = getattr(module, "__version__", "?")
+    distributions = importlib.metadata.packages_distributions().get(adoption.package)
+    version = importlib.metadata.version(distributions[0]) if distributions else "?"
     body = [
         f"## Adoption: {adoption.title}",
         "",
@@ -278,18 +420,27 @@ def _created(
     url = stack.enter_context(ephemeral_database(dialect, driver))
     start = time.perf_counter()
     _run_own(adoption, adoption.create or "", url, env)
-    label = f"`{adoption.create.replace(' {url}', ' URL')}` ({dialect}+{driver}), before the change"
+    label = f"`{adoption.create.replace(' {url}', ' URL')}` ({_reached(dialect, driver)}), before the change"
     return url, (label, "created", time.perf_counter() - start)
 
 
 def _run_own(adoption: Adoption, command: str, url: str, env: dict[str, str]) -> None:
-    """One of the project's own commands (its console script), on the database at ``url``."""
-    words = command.format(url=url).split()
+    """One of the project's own commands, on the database at ``url``: as a shell reads it
+    (leading ``NAME=value`` words set variables), ``python`` being this venv's, and another
+    first word its console script (else ``python -m`` that word)."""
+    words = shlex.split(command.format(url=url))
+    variables = {}
+    while "=" in words[0]:
+        name, _, value = words.pop(0).partition("=")
+        variables[name] = value
     script = Path(sys.executable).with_name(words[0])
-    argv = [str(script), *words[1:]] if script.exists() else [sys.executable, "-m", *words]
+    if words[0] == "python":
+        argv = [sys.executable, *words[1:]]
+    else:
+        argv = [str(script), *words[1:]] if script.exists() else [sys.executable, "-m", *words]
     result = subprocess.run(
         argv,
-        env={**env, **({adoption.url_env: url} if adoption.url_env else {})},
+        env={**env, **variables, **({adoption.url_env: url} if adoption.url_env else {})},
         capture_output=True,
         text=True,
     )
@@ -368,19 +519,27 @@ def _own_upgrade(
             raise SystemExit(
                 f"adopt: the {dialect} upgrade did not add {adoption.table}.new_column"
             )
-    label = f"`{adoption.upgrade.replace(' {url}', ' URL')}` ({dialect}+{driver})"
+    label = f"`{adoption.upgrade.replace(' {url}', ' URL')}` ({_reached(dialect, driver)})"
     return label, f"{adoption.table}.new_column present", seconds
 
 
+def _reached(dialect: str, driver: str) -> str:
+    """How the project's own command reached the database: ``postgresql+psycopg``, or the plain
+    URL (``sqlite``), whose driver the project picks itself."""
+    return f"{dialect}+{driver}" if driver else f"{dialect}, a plain URL"
+
+
 @contextmanager
-def _restored(package: Path) -> Iterator[None]:
-    """Put the installed package back as it was: edited files restored, new files removed.
+def _restored(folders: list[Path]) -> Iterator[None]:
+    """Put the installed package's ``folders`` back as they were: edited files restored, new
+    files removed.
 
     uv installs files as hard links to its cache: each is first made a file of its own, so
     that editing it cannot change the cache, and every venv installed from it, too."""
     files = {
         p: p.read_bytes()
-        for p in package.rglob("*")
+        for folder in folders
+        for p in folder.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     }
     for path in files:
@@ -391,14 +550,16 @@ def _restored(package: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        for path in package.rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts and path not in files:
-                path.unlink()
+        for folder in folders:
+            for path in folder.rglob("*"):
+                if path.is_file() and "__pycache__" not in path.parts and path not in files:
+                    path.unlink()
         for path, data in files.items():
             if path.read_bytes() != data:
                 path.write_bytes(data)
-        for cache in package.rglob("__pycache__"):
-            shutil.rmtree(cache, ignore_errors=True)
+        for folder in folders:
+            for cache in folder.rglob("__pycache__"):
+                shutil.rmtree(cache, ignore_errors=True)
 
 
 if __name__ == "__main__":

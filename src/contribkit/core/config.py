@@ -31,6 +31,10 @@ DIALECT_ALIASES = {
 #: (``versions/``, Airflow's and MLflow's).
 PER_DIALECT, SHARED = "per-dialect", "shared"
 LAYOUTS = (PER_DIALECT, SHARED)
+#: Alembic's identifiers, which every revision has: not ``revision_attributes``.
+REVISION_IDENTIFIERS = frozenset({"revision", "down_revision", "branch_labels", "depends_on"})
+#: The values a ``revision_attributes`` entry may have.
+ATTRIBUTE_TYPES = (str, int, float, bool)
 #: SQLAlchemy's isolation levels, for ``isolation_level``.
 ISOLATION_LEVELS = (
     "AUTOCOMMIT",
@@ -143,6 +147,12 @@ KEYS = (
         "how revisions run, per dialect: an isolation level (AUTOCOMMIT for CONCURRENTLY)",
     ),
     Key("sqlite_transactional_ddl", "bool", False, "SQLite DDL in transactions (explicit BEGIN)"),
+    Key(
+        "revision_attributes",
+        "attributes",
+        {},
+        "module attributes new revisions set (default: those every revision sets, the head's value)",
+    ),
     Key("baseline", "path", "contribkit-baseline.toml", "written by `contribkit baseline`"),
     Key(
         "alembic_ini",
@@ -214,6 +224,8 @@ class ProjectConfig:
     #: SQLite connections leave BEGIN to SQLAlchemy (its "transactional DDL" recipe), as engines
     #: that emit their own BEGIN do; an env.py written for such an engine needs it.
     sqlite_transactional_ddl: bool
+    #: Module attribute → the value every new revision sets (``airflow_version = "3.2.0"``).
+    revision_attributes: dict[str, object]
     #: What an adopted history already gets wrong (written by ``contribkit baseline``).
     baseline: Path
     #: The project's own Alembic configuration, for its ``file_template``.
@@ -360,6 +372,20 @@ def _convert(key: Key, value: object, root: Path) -> object:
                 f"({', '.join(ISOLATION_LEVELS)}), e.g. {{postgresql = 'AUTOCOMMIT'}}."
             )
         return {normalize_dialect(str(d)): v for d, v in value.items()}
+    if kind == "attributes":
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str)
+            and k.isidentifier()
+            and k not in REVISION_IDENTIFIERS
+            and type(v) in ATTRIBUTE_TYPES
+            for k, v in value.items()
+        ):
+            raise UsageError(
+                "[tool.contribkit] revision_attributes must be a table of module attribute names "
+                "(not Alembic's own: revision, down_revision, branch_labels, depends_on) and "
+                "strings, numbers or booleans, e.g. {airflow_version = '3.2.0'}."
+            )
+        return dict(value)
     if kind == "env":
         if not isinstance(value, str) or not ENV_NAME.fullmatch(value):
             raise UsageError(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.operations import ops
 from sqlalchemy.dialects import sqlite
 
 from contribkit.workflows.migrations.baseline import without_known_drift
-from contribkit.workflows.migrations.describe import describe, flatten
+from contribkit.workflows.migrations.describe import accepted_line, describe, flatten
+from contribkit.workflows.migrations.schemadiff import Extra
 
 # What check recorded for a column its own comparison finds different in two ways.
 KNOWN = frozenset(
@@ -55,3 +57,32 @@ def test_another_change_to_that_column_or_another_column_is_written() -> None:
         "alter column apikey.created_at (NOT NULL)",
         "alter column apikey.name (server default now())",
     ]
+
+
+def test_contribkits_own_comparison_drops_part_of_an_accepted_difference() -> None:
+    """What autogenerate does not compare (a server default) is compared by contribkit: its
+    operation for part of an accepted column difference is not written either (Langflow)."""
+    extra = Extra()
+    extra.add(alter(modify_server_default=sa.text("now()")))
+    extra.add(alter(modify_server_default=sa.text("now()"), modify_nullable=False))
+    kept = extra.without(KNOWN, sqlite.dialect())
+    assert kept.lines(sqlite.dialect()) == [
+        "alter column apikey.created_at (NOT NULL, server default now())"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "accepted"),
+    [
+        ("alter column apikey.created_at (server default now())", True),
+        ("alter column apikey.created_at (type TIMESTAMP -> DATETIME)", True),
+        ("alter column apikey.created_at (NOT NULL)", False),
+        ("alter column apikey.created_at (server default now(), NOT NULL)", False),
+        ("alter column apikey.updated_at (server default now())", False),
+        ("add column apikey.created_at DATETIME", False),
+    ],
+)
+def test_a_line_left_after_a_revision_is_matched_the_same_way(line: str, accepted: bool) -> None:
+    """What verify finds left after the new revision ran (the server default gone, the type
+    difference still there) is the accepted drift too."""
+    assert accepted_line(line, KNOWN) is accepted

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,13 @@ from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one
 from contribkit.databases.asyncdrivers import bridged
 from contribkit.databases.throwaway import anonymized
 from contribkit.workflows.migrations import baseline as baselines
-from contribkit.workflows.migrations import filenames, revisionfile, schemadiff, snapshots
+from contribkit.workflows.migrations import (
+    filenames,
+    revisionattrs,
+    revisionfile,
+    schemadiff,
+    snapshots,
+)
 from contribkit.workflows.migrations.layout import Migrations
 
 #: The problem that says a walk never reached the head, so the head was not compared.
@@ -80,6 +87,27 @@ def _pragma_bracket_problems(path: Path, preludes: dict[str, set[str]]) -> list[
     return problems
 
 
+def _required_attributes(
+    migrations: Migrations, revisions: list[Any], old: frozenset[str]
+) -> Callable[[], dict[str, str]]:
+    """The module attributes new revisions must set, each with why: those every revision of
+    the baseline sets and those ``revision_attributes`` names. Read when first asked: only
+    a history with new revisions pays for parsing its files."""
+
+    @cache
+    def required() -> dict[str, str]:
+        baselined = [Path(rev.path) for rev in revisions if rev.revision in old]
+        return {
+            **{
+                name: "which every revision of the baseline sets (revision_attributes)"
+                for name in revisionattrs.carried(baselined)
+            },
+            **{name: "which revision_attributes names" for name in migrations.revision_attributes},
+        }
+
+    return required
+
+
 def _template_preludes(folder: Path) -> dict[str, set[str]]:
     """The statements the project's script.py.mako puts in ``upgrade()`` and ``downgrade()``
     before the operations (Langflow's: ``conn = op.get_bind()``), by function: migrate writes
@@ -123,10 +151,17 @@ def _file_problems(
     """The rules for revisions written after the baseline, and notes that name missing files."""
     problems = []
     preludes = _template_preludes(migrations.folder)
+    required = _required_attributes(migrations, revisions, old)
     for rev in revisions:
         if rev.revision in old:
             continue
         name = Path(rev.path).name
+        set_here = revisionattrs.assigned(Path(rev.path))
+        problems += [
+            f"{name}: sets no {attribute}, {why}"
+            for attribute, why in required().items()
+            if attribute not in set_here
+        ]
         if not filenames.names(migrations.file_template, name, rev.revision):
             problems.append(f"{name}: not named {filenames.shown(migrations.file_template)}")
         if dialect == "sqlite":

@@ -6,10 +6,14 @@ object reprs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from alembic.operations import ops
+
+#: A line of :func:`describe` for an ``alter_column``: its column and its changes.
+_ALTER_LINE = re.compile(r"alter column (?P<column>[^(]+) \((?P<changes>.*)\)")
 
 
 def flatten(container: Any) -> Iterator[Any]:
@@ -43,7 +47,7 @@ def _default_text(default: Any) -> str:
     return str(getattr(arg, "text", arg))
 
 
-def column_changes(op: Any, dialect: Any) -> list[str]:
+def _column_changes(op: Any, dialect: Any) -> list[str]:
     """What an ``alter_column`` changes: type, nullability, server default, name."""
     changes = []
     if op.modify_type is not None:
@@ -75,7 +79,7 @@ def describe(op: Any, dialect: Any = None) -> str:
     if isinstance(op, ops.DropColumnOp):
         return f"drop column {op.table_name}.{op.column_name}"
     if isinstance(op, ops.AlterColumnOp):
-        changes = ", ".join(column_changes(op, dialect)) or "options"
+        changes = ", ".join(_column_changes(op, dialect)) or "options"
         return f"alter column {op.table_name}.{op.column_name} ({changes})"
     if isinstance(op, ops.CreateIndexOp):
         unique = "unique " if op.unique else ""
@@ -106,3 +110,28 @@ def describe(op: Any, dialect: Any = None) -> str:
     if isinstance(op, ops.DropTableCommentOp):
         return f"drop comment on table {op.table_name}"
     return type(op).__name__.removesuffix("Op").lower()
+
+
+def accepted(op: Any, known: frozenset[str], dialect: Any = None) -> bool:
+    """Whether ``op`` is drift a baseline accepts (``known``: its lines); see
+    :func:`accepted_line`."""
+    return accepted_line(describe(op, dialect), known)
+
+
+def accepted_line(line: str, known: frozenset[str]) -> bool:
+    """Whether the drift ``line`` is one a baseline accepts: one of its lines, or altering a
+    column in part of what a line of it accepts for that column. A comparison may see less of
+    a difference than the check did: autogenerate under the project's env.py not a type it
+    deems equal, a database after one revision only the server default left."""
+    if line in known:
+        return True
+    alter = _ALTER_LINE.fullmatch(line)
+    if alter is None:
+        return False
+    pieces = set(alter["changes"].split(", "))
+    return any(
+        entry is not None
+        and entry["column"] == alter["column"]
+        and pieces <= set(entry["changes"].split(", "))
+        for entry in map(_ALTER_LINE.fullmatch, known)
+    )

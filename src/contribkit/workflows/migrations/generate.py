@@ -22,7 +22,7 @@ from alembic.operations import ops
 
 from contribkit.core.errors import CheckFailed
 from contribkit.core.importing import one_metadata
-from contribkit.workflows.migrations import runtime
+from contribkit.workflows.migrations import revisionattrs, runtime
 from contribkit.workflows.migrations.describe import flatten
 from contribkit.workflows.migrations.schemadiff import literal, quoted_name, rebuilt_tables
 
@@ -114,6 +114,8 @@ def generate_revision(
 
     from contribkit.workflows.migrations.verify import TrialDatabase
 
+    history = [Path(rev.path) for rev in migrations.script(dialect).walk_revisions()]
+    carried = revisionattrs.carried(history[::-1])
     engine = migrations.engine(url)
     captured: dict[str, Any] = {}
     try:
@@ -136,6 +138,7 @@ def generate_revision(
     if not captured:
         return None
     assert script is not None and not isinstance(script, list)
+    _set_attributes(Path(script.path), carried, migrations.revision_attributes, dialect)
     return Generated(
         revision=rev_id,
         down_revision=head,
@@ -143,6 +146,23 @@ def generate_revision(
         upgrade_ops=captured["ops"],
         existing_enums=captured["enums"],
     )
+
+
+def _set_attributes(path: Path, carried: dict[str, object], configured: Any, dialect: str) -> None:
+    """Give the new revision at ``path`` the module attributes every revision before it sets
+    (``carried``, with the head's value: said, since the next release may want another) and
+    the project's ``revision_attributes`` (``configured``)."""
+    from contribkit.core import console
+
+    for name, value in carried.items():
+        if name not in configured:
+            console.info(
+                f"{dialect}: {name} = {value!r}, as in the head revision "
+                "(revision_attributes sets another value)"
+            )
+    values = {**carried, **configured}
+    if values:
+        revisionattrs.with_attributes(path, values)
 
 
 def _directives_hook(

@@ -58,6 +58,8 @@ class Migrations:
     row_factories: Mapping[str, Any] = field(default_factory=dict)
     #: How new revision files are named (:mod:`filenames`): the project's own, or contribkit's.
     file_template: str = filenames.DEFAULT_TEMPLATE
+    #: Module attributes new revisions set (``revision_attributes``: name → value).
+    revision_attributes: Mapping[str, object] = field(default_factory=dict)
 
     def ephemeral_database(self, dialect: str) -> AbstractContextManager[str]:
         """A throw-away database of ``dialect`` on the project's driver for it."""
@@ -362,6 +364,7 @@ def project_migrations(
         isolation_levels=config.isolation_level,
         snapshots=_cache_folder(config.root) if cache else None,
         file_template=filenames.project_template(_alembic_ini(config, folder)),
+        revision_attributes=config.revision_attributes,
     )
     live.ensure_exists(dialects)
     base = config.base_schema

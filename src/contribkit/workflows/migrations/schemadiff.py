@@ -114,11 +114,20 @@ class Extra:
     def without(self, known: frozenset[str], dialect: Any = None) -> Extra:
         """Without the differences a baseline accepts (by their drift lines)."""
         return Extra(
-            [c for c in self.changes if _line(c, dialect) not in known],
+            [c for c in self.changes if not _accepted(c, known, dialect)],
             [r for r in self.refusals if r not in known],
             [r for r in self.rebuild_refusals if r not in known],
             self.after_rebuilds,
         )
+
+
+def _accepted(change: Change, known: frozenset[str], dialect: Any) -> bool:
+    from contribkit.workflows.migrations.describe import accepted
+
+    if _line(change, dialect) in known:
+        return True
+    operations = list(flatten_all([change.upgrade]))
+    return bool(operations) and all(accepted(op, known, dialect) for op in operations)
 
 
 def _line(change: Change, dialect: Any) -> str:
