@@ -122,7 +122,8 @@ KEYS = (
         "start",
         "start",
         {},
-        "per dialect, where its databases start: {revision = id, schema = a frozen MetaData}",
+        "per dialect, where its databases start: {revision = id, schema = a frozen MetaData} "
+        "or {revision = id, command = the project's set-up command, with {url}}",
     ),
     Key(
         "seed_rows",
@@ -208,9 +209,10 @@ class ProjectConfig:
     #: The schema a history starts from, when its first revision expects tables that the
     #: project's own set-up creates with ``create_all`` (an import path of a MetaData).
     base_schema: str | None
-    #: Dialect → (revision, import path of a MetaData): that dialect's databases are made by
-    #: ``create_all`` of the MetaData and stamped at the revision; earlier ones never run there.
-    start: dict[str, tuple[str, str]]
+    #: Dialect → (revision, "schema", import path of a MetaData) or (revision, "command", the
+    #: project's set-up command): that dialect's databases are made by ``create_all`` of the
+    #: MetaData, or by the command, and stamped at the revision; earlier ones never run there.
+    start: dict[str, tuple[str, str, str]]
     #: Import path of a mapping: table name → ``factory(n)``, the ``n``-th seeded row's values
     #: for the columns the project must decide (JSON its models validate, say).
     seed_rows: str | None
@@ -351,7 +353,8 @@ def _convert(key: Key, value: object, root: Path) -> object:
     if kind == "start":
         shape = (
             "[tool.contribkit] start must be a table of dialects, each "
-            "{revision = 'id', schema = 'package.module:metadata'}"
+            "{revision = 'id', schema = 'package.module:metadata'} or "
+            "{revision = 'id', command = 'the set-up command, with {url}'}"
         )
         if not isinstance(value, dict):
             raise UsageError(f"{shape}, not {value!r}.")
@@ -359,11 +362,12 @@ def _convert(key: Key, value: object, root: Path) -> object:
         for dialect, where in value.items():
             if (
                 not isinstance(where, dict)
-                or set(where) != {"revision", "schema"}
+                or set(where) not in ({"revision", "schema"}, {"revision", "command"})
                 or not all(isinstance(v, str) and v for v in where.values())
             ):
                 raise UsageError(f"{shape}; {dialect} is {where!r}.")
-            starts[normalize_dialect(str(dialect))] = (where["revision"], where["schema"])
+            made_by = "schema" if "schema" in where else "command"
+            starts[normalize_dialect(str(dialect))] = (where["revision"], made_by, where[made_by])
         return starts
     if kind == "isolation":
         if not isinstance(value, dict) or not all(v in ISOLATION_LEVELS for v in value.values()):

@@ -426,3 +426,86 @@ def test_new_databases_made_by_create_all_and_stamp(template) -> None:
     assert template.cli("check").code == 0
     for dialect in DIALECTS:
         assert "title" in _set_up_and_upgrade(template, dialect, SECOND), dialect
+
+
+SET_UP = """\"\"\"The shop's own set-up for a new database: its tables as of a revision, and (given one)
+the version row, as create_all and alembic stamp make them.\"\"\"
+
+import sys
+
+import sqlalchemy as sa
+
+from shop.frozen import metadata
+
+engine = sa.create_engine(sys.argv[1])
+with engine.begin() as connection:
+    metadata.create_all(connection)
+    if len(sys.argv) > 2:
+        connection.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+        connection.execute(sa.text(f"INSERT INTO alembic_version VALUES ('{sys.argv[2]}')"))
+    if len(sys.argv) > 3:
+        raise SystemExit("the shop's set-up cannot reach its object store")
+engine.dispose()
+"""
+
+
+def _set_up_by_command(template, command: str) -> None:
+    """The project's set-up command makes every dialect's new databases, at SECOND."""
+    (template.root / "shop" / "setup.py").write_text(SET_UP)
+    entries = ", ".join(
+        f'{d} = {{ revision = "{SECOND}", command = "{command}" }}' for d in DIALECTS
+    )
+    template.edit(
+        "pyproject.toml",
+        'database_url_env = "SHOP_DATABASE_URL"',
+        f'database_url_env = "SHOP_DATABASE_URL"\nstart = {{ {entries} }}',
+    )
+
+
+def test_new_databases_made_by_the_projects_own_set_up_command(template) -> None:
+    """Optuna's ``create-study`` makes new databases (create_all, then a stamp at the head):
+    contribkit's are made by that same command, stamped where it does not stamp itself."""
+    _break(template, f"20210310_create_product_table_{FIRST}.py", "True")
+    _break(template, f"20220104_add_review_table_{SECOND}.py", "True")
+    frozen = FROZEN.format(revision=SECOND, review=FROZEN_REVIEW)
+    (template.root / "shop" / "frozen.py").write_text(frozen)
+    _set_up_by_command(template, "python -m shop.setup {url}")
+    assert template.cli("baseline").code == 0
+    passed = template.cli("check")
+    assert passed.code == 0, passed.out + passed.err
+    assert passed.out.count(": 2 revisions: single head") == len(DIALECTS)
+
+    template.edit(MODELS, STARS, STARS + TITLE)
+    made = template.cli("migrate", "-m", "add_review_title")
+    assert made.code == 0, made.out + made.err
+    assert template.cli("check").code == 0
+    for dialect in DIALECTS:
+        assert "title" in _set_up_and_upgrade(template, dialect, SECOND), dialect
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (f"{SECOND}", None),
+        (f"{FIRST}", f"left the database at {FIRST}, not at sqlite's start revision {SECOND}"),
+        (f"{SECOND} fail", "exited 1: the shop's set-up cannot reach its object store"),
+    ],
+)
+def test_a_set_up_command_that_stamps_is_held_to_the_start_revision(
+    template, arguments: str, said: str | None
+) -> None:
+    _break(template, f"20210310_create_product_table_{FIRST}.py", "True")
+    _break(template, f"20220104_add_review_table_{SECOND}.py", "True")
+    (template.root / "shop" / "frozen.py").write_text(
+        FROZEN.format(revision=SECOND, review=FROZEN_REVIEW)
+    )
+    _set_up_by_command(template, f"python -m shop.setup {{url}} {arguments}")
+    outcome = template.cli("check", "--dialect", "sqlite", "--no-cache")
+    if said is None:  # it stamped at the start revision itself: only the old files' rule fails
+        found = problems(outcome.out)
+        assert outcome.code == 1 and len(found) == 4, outcome.out + outcome.err
+        assert all("must start with op.execute('PRAGMA" in line for line in found), found
+    else:
+        assert outcome.code == 2, outcome.out + outcome.err
+        (line,) = outcome.err.strip().splitlines()
+        assert line.startswith("error: ") and "start.sqlite.command" in line and said in line, line

@@ -52,7 +52,7 @@ class Migrations:
     snapshots: Path | None = None
     #: Tables an empty database gets before the first revision (``base_schema``), or ``None``.
     base_metadata: Any = None
-    #: Dialect → (revision, MetaData): where that dialect's databases start (``start``).
+    #: Dialect → (revision, MetaData or set-up command): where that dialect's databases start.
     starts: Mapping[str, tuple[str, Any]] = field(default_factory=dict)
     #: The project's ``seed_rows``: table → ``factory(n)`` giving some of its columns' values.
     row_factories: Mapping[str, Any] = field(default_factory=dict)
@@ -101,8 +101,9 @@ class Migrations:
         return engine
 
     def start(self, dialect: str) -> tuple[str, Any] | None:
-        """The revision ``dialect``'s databases start at and the frozen schema they are made
-        with, or ``None``: they start empty, at base."""
+        """The revision ``dialect``'s databases start at and what makes them (a frozen
+        MetaData, or a :class:`~contribkit.workflows.migrations.setupcommand.SetUpCommand`),
+        or ``None``: they start empty, at base."""
         return self.starts.get(dialect)
 
     def walked(self, dialect: str, revisions: list[Any]) -> list[Any]:
@@ -373,12 +374,24 @@ def project_migrations(
         metadata=load_metadata(config.require_models(), config.root),
         base_metadata=load_metadata(base, config.root, "base_schema") if base else None,
         starts={
-            dialect: (revision, load_metadata(schema, config.root, f"start.{dialect}.schema"))
-            for dialect, (revision, schema) in config.start.items()
+            dialect: (revision, _database_maker(config, dialect, made_by, value))
+            for dialect, (revision, made_by, value) in config.start.items()
             if dialect in dialects
         },
         row_factories=load_row_factories(config.seed_rows, config.root) if config.seed_rows else {},
     )
+
+
+def _database_maker(config: ProjectConfig, dialect: str, made_by: str, value: str) -> Any:
+    """What makes ``dialect``'s new databases (``start``): a frozen MetaData, or the project's
+    own set-up command."""
+    from contribkit.core.importing import load_metadata
+    from contribkit.workflows.migrations.setupcommand import SetUpCommand
+
+    key = f"start.{dialect}.{made_by}"
+    if made_by == "command":
+        return SetUpCommand(value, config.root, key)
+    return load_metadata(value, config.root, key)
 
 
 def _alembic_ini(config: ProjectConfig, folder: Path) -> Path | None:

@@ -39,6 +39,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from contribkit.workflows.migrations.setupcommand import SetUpCommand
 from contribkit.workflows.migrations.statestore import CodeHeld, SnapshotError, SnapshotStore
 
 #: Under the project's ``.contribkit`` folder (which git ignores from inside).
@@ -209,8 +210,14 @@ def _base_schema(metadata: Any, dialect: Any) -> str:
 
 
 def _start(start: Any, dialect: Any) -> str:
-    """The revision a dialect's databases start at and their schema's DDL (empty: base)."""
-    return "" if start is None else extend(start[0], _base_schema(start[1], dialect))
+    """The revision a dialect's databases start at and their schema's DDL or the command that
+    makes them (empty: base)."""
+    if start is None:
+        return ""
+    revision, made_by = start
+    if isinstance(made_by, SetUpCommand):
+        return extend(revision, f"command {made_by.text}")
+    return extend(revision, _base_schema(made_by, dialect))
 
 
 def _server(engine: Any) -> str:

@@ -18,6 +18,7 @@ from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one
 from contribkit.core.importing import one_metadata
 from contribkit.workflows.migrations import runtime, seed
 from contribkit.workflows.migrations.describe import accepted_line, describe, flatten
+from contribkit.workflows.migrations.setupcommand import SetUpCommand
 
 
 class TrialDatabase:
@@ -92,7 +93,8 @@ class TrialDatabase:
     def _create_base_schema(self, connection: Any) -> None:
         """On a database no revision has run on: the project's ``base_schema`` (its history
         starts from the tables its own set-up creates with ``create_all``), or, where the
-        dialect's databases start at a revision, its frozen schema stamped at that revision."""
+        dialect's databases start at a revision, its frozen schema or its set-up command,
+        stamped at that revision."""
         start = self.migrations.start(self.dialect)
         base = start[1] if start is not None else self.migrations.base_metadata
         if base is None:
@@ -104,12 +106,29 @@ class TrialDatabase:
             connection, opts={"version_table": table, "version_table_schema": schema}
         )
         empty = not context.get_current_heads()
-        if empty:
-            base.create_all(connection)  # checkfirst: after a downgrade to base they are there
-        # No transaction left open: an env.py's begin_transaction() would join it and never
-        # commit (Alembic only commits the transactions it began).
+        # No transaction left open: the set-up command writes to this database, and an
+        # env.py's begin_transaction() would join it and never commit (Alembic only commits
+        # the transactions it began).
         connection.commit()
-        if empty and start is not None:
+        if not empty:
+            return
+        if isinstance(base, SetUpCommand):
+            assert start is not None  # a command makes databases only where they start later
+            base.run(self.url)
+            made = tuple(context.get_current_heads())
+            connection.commit()
+            if made == (start[0],):
+                return  # it stamped them itself
+            if made:
+                raise UsageError(
+                    f"{base.key} left the database at {', '.join(made)}, not at "
+                    f"{self.dialect}'s start revision {start[0]}: name the revision it makes "
+                    "databases at."
+                )
+        else:
+            base.create_all(connection)  # checkfirst: after a downgrade to base they are there
+            connection.commit()
+        if start is not None:
             revision = start[0]
             self._run_env(connection, lambda current, _: self.script._stamp_revs(revision, current))
 
