@@ -88,6 +88,19 @@ def test_baseline_accepts_the_history_and_check_then_fails_only_on_news(legacy, 
     assert KNOWN_DRIFT not in (legacy.root / "contribkit-baseline.toml").read_text()
 
 
+def test_the_parity_line_says_when_the_baseline_accepts_the_difference(legacy) -> None:
+    """After a baseline every head still differs from the models, as accepted: said so, not
+    as if something were wrong."""
+    assert legacy.cli("baseline").code == 0
+    passed = legacy.cli("check")
+    assert passed.code == 0, passed.out + passed.err
+    assert "heads that do not match the models, only as the baseline accepts: " in passed.out
+    legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
+    news = legacy.cli("check")
+    assert news.code == 1
+    assert "heads that do not match the models: " in news.out
+
+
 def test_a_baseline_revision_that_breaks_is_named(legacy, dialect) -> None:
     """The baseline's revisions run as whole passes; when one fails they are walked one by one
     again, so the problem still names the file."""

@@ -409,22 +409,27 @@ def run_checks(
             reports.append(report)
             _print_report(report, accepted.of(name), as_baseline)
     if len(reports) > 1 and not as_baseline:
-        _print_parity(reports)
+        _print_parity(reports, accepted)
     return reports
 
 
-def _print_parity(reports: list[DialectReport]) -> None:
+def _print_parity(reports: list[DialectReport], accepted: baselines.Baseline) -> None:
     """Whether every dialect's head holds what the models declare: each history is checked
     on its own, so one dialect's mistake (an index on the wrong table) shows only here."""
-    differing = [
-        r.dialect
-        for r in reports
-        if any(p.startswith((baselines.DRIFT, UNCHECKED)) for p in r.problems)
-    ]
+
+    def differs(problems: list[str]) -> bool:
+        return any(p.startswith((baselines.DRIFT, UNCHECKED)) for p in problems)
+
+    differing = [r.dialect for r in reports if differs(r.problems)]
     if not differing:
         console.ok(
             f"{', '.join(r.dialect for r in reports)}: every head matches the models "
             "(tables, columns, types, keys, indexes, CHECK constraints, server defaults, enum values)"
+        )
+    elif not any(differs(r.new(accepted.of(r.dialect))) for r in reports):
+        console.info(
+            f"heads that do not match the models, only as the baseline accepts: "
+            f"{', '.join(differing)}"
         )
     else:
         console.info(f"heads that do not match the models: {', '.join(differing)}")
