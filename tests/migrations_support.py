@@ -60,7 +60,10 @@ class Project:
         self.forget_modules()
         self.monkeypatch.chdir(self.root)
         self.capsys.readouterr()
-        code = main(list(args))
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse refused the arguments
+            code = int(exc.code or 0)
         captured = self.capsys.readouterr()
         return Outcome(code, captured.out, captured.err)
 

@@ -43,6 +43,29 @@ def test_bad_arguments(adopted, args: list[str], fragment: str) -> None:
     assert adopted.snapshot() == before
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--dialect", "sqlite", "--dialect", "postgresql"],
+        ["migrate", "-m", "a", "-m", "b"],
+    ],
+)
+def test_an_option_given_twice_is_refused(adopted, args: list[str]) -> None:
+    """Of two values only the last one ran, silently."""
+    before = adopted.snapshot()
+    outcome = adopted.cli(*args)
+    assert outcome.code == 2, outcome.out + outcome.err
+    assert "given twice" in outcome.err and "give it once" in outcome.err
+    assert "→" not in outcome.out  # nothing ran
+    assert adopted.snapshot() == before
+
+
+def test_db_upgrade_takes_no_yes_that_it_would_ignore(adopted) -> None:
+    outcome = adopted.cli("db", "upgrade", "-y")
+    assert outcome.code == 2
+    assert "unrecognized arguments: -y" in outcome.err
+
+
 def test_dialect_not_in_the_config(adopted) -> None:
     pyproject = adopted.root / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('["sqlite", "postgres"]', '["sqlite"]'))

@@ -10,9 +10,7 @@ if TYPE_CHECKING:
     from contribkit.core.config import ProjectConfig
 
 
-def upgrade(
-    config: ProjectConfig, revision: str = "head", dry_run: bool = False, yes: bool = False
-) -> Result:
+def upgrade(config: ProjectConfig, revision: str = "head", dry_run: bool = False) -> Result:
     from contribkit.workflows.migrations import realdb
 
     return Result().info(realdb.upgrade(config, revision, dry_run=dry_run))

@@ -61,7 +61,6 @@ COMMANDS = (
         (
             Option("revision", "target revision (default: head)", default="head", short="r"),
             Option("dry_run", "print the SQL instead of running it", flag=True),
-            Option("yes", "do not ask (upgrade never asks)", flag=True, short="y"),
         ),
     ),
     Command(

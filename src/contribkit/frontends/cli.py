@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import Any
 
 from contribkit import __version__
 from contribkit.commands.spec import Command
@@ -26,8 +27,30 @@ def add_command(
         elif option.flag:
             parser.add_argument(*option.flags, action="store_true", help=option.help)
         else:
-            parser.add_argument(*option.flags, default=option.default, help=option.help)
+            parser.add_argument(
+                *option.flags, action=_Once, default=option.default, help=option.help
+            )
     parser.set_defaults(command=command)
+
+
+#: The namespace attribute that records which options were given (dropped after parsing).
+_GIVEN = "_contribkit_given"
+
+
+class _Once(argparse.Action):
+    """An option that takes a value is given once: of ``--dialect sqlite --dialect postgresql``
+    only the last one ran."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: Any = None
+    ) -> None:
+        given = getattr(namespace, _GIVEN, set())
+        if self.dest in given:
+            raise argparse.ArgumentError(
+                self, f"given twice ({getattr(namespace, self.dest)}, {values}): give it once"
+            )
+        setattr(namespace, _GIVEN, given | {self.dest})
+        setattr(namespace, self.dest, values)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from contribkit.frontends.runner import run_command
 
     args = vars(build_parser().parse_args(argv))
+    args.pop(_GIVEN, None)
     command = args.pop("command")
     return run_command(command, args, debug=args.pop("debug"))
 
