@@ -340,10 +340,15 @@ drivers = {{ sqlite = "aiosqlite", postgresql = "psycopg" }}
     files=1,
     upgrade="langflow migration --no-test",
     url_env="LANGFLOW_DATABASE_URL",
+    # Its new databases are made by create_all of today's models, then every (guarded)
+    # revision: its own upgrade runs on one made before the change, as its users' are.
+    create="langflow migration --no-test",
     drivers=(("sqlite", "aiosqlite"), ("postgresql", "psycopg")),
     summary="its own async env.py (the README's lines) with a process_revision_directives "
     "that rebuilds the downgrade, a template that starts both functions with a statement, "
-    "one history for both dialects, trigger functions on PostgreSQL (never cached)",
+    "one history for both dialects, trigger functions on PostgreSQL (never cached), and new "
+    "databases made by `create_all` before its guarded revisions run (so its own upgrade "
+    "applies the new file to a database it made before the change)",
     project_folders=("langflow-config",),
     environment=(
         ("LANGFLOW_CONFIG_DIR", "{project}/langflow-config"),
