@@ -40,6 +40,16 @@ def problems(output: str, dialect: str) -> list[str]:
     return [line[2:] for line in output.splitlines() if line.startswith(f"! {dialect}: ")]
 
 
+def migrate_memo(legacy, dialect: str):  # type: ignore[no-untyped-def]
+    """Add a column to the models and migrate: the outcome and the one file written."""
+    before = set(legacy.versions(dialect))
+    legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
+    outcome = legacy.cli("migrate", "-m", "add_entry_memo", "--dialect", dialect)
+    assert outcome.code == 0, outcome.out + outcome.err
+    (written,) = set(legacy.versions(dialect)) - before
+    return outcome, written
+
+
 def test_check_reports_every_problem_and_goes_on_past_a_failed_revision(legacy, dialect) -> None:
     outcome = legacy.cli("check", "--dialect", dialect)
     assert outcome.code == 1, outcome.out + outcome.err
@@ -119,12 +129,7 @@ def test_a_baseline_revision_that_breaks_is_named(legacy, dialect) -> None:
 
 def test_migrate_writes_only_the_change_in_the_projects_own_style(legacy, dialect) -> None:
     assert legacy.cli("baseline").code == 0
-    before = set(legacy.versions(dialect))
-    legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
-    outcome = legacy.cli("migrate", "-m", "add_entry_memo", "--dialect", dialect)
-    assert outcome.code == 0, outcome.out + outcome.err
-
-    (written,) = set(legacy.versions(dialect)) - before
+    _outcome, written = migrate_memo(legacy, dialect)
     text = written.read_text()
     assert "memo" in text and "email" not in text  # the baselined drift stays out
     assert f"Dialect: {dialect}" in text  # the project's own revision template
@@ -193,11 +198,7 @@ def test_the_projects_revision_hook_runs_before_contribkits(legacy, dialect) -> 
         )
     )
     assert legacy.cli("baseline").code == 0
-    before = set(legacy.versions(dialect))
-    legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
-    outcome = legacy.cli("migrate", "-m", "add_entry_memo", "--dialect", dialect)
-    assert outcome.code == 0, outcome.out + outcome.err
-    (written,) = set(legacy.versions(dialect)) - before
+    _outcome, written = migrate_memo(legacy, dialect)
     downgrade = written.read_text().split("def downgrade")[1]
     assert "drop_column" in downgrade
     assert ("PRAGMA foreign_keys=OFF" in downgrade) == (dialect == "sqlite")
@@ -210,11 +211,7 @@ def test_an_alembic_ini_without_file_template_gets_alembics_own_names(legacy, di
     ini = legacy.migrations / "alembic.ini"
     ini.write_text("\n".join(line for line in ini.read_text().splitlines() if "file_" not in line))
     assert legacy.cli("baseline").code == 0
-    before = set(legacy.versions(dialect))
-    legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
-    outcome = legacy.cli("migrate", "-m", "add_entry_memo", "--dialect", dialect)
-    assert outcome.code == 0, outcome.out + outcome.err
-    (written,) = set(legacy.versions(dialect)) - before
+    _outcome, written = migrate_memo(legacy, dialect)
     rev = written.name.split("_")[0]
     assert written.name == f"{rev}_add_entry_memo.py"
     assert f"Revision ID: {rev}\n" in written.read_text()

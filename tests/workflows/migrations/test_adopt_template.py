@@ -409,12 +409,19 @@ def test_a_dialect_whose_databases_start_later_in_the_history(template) -> None:
     assert "title" in _set_up_and_upgrade(template, SAMPLE_SERVER, FIRST)
 
 
-def test_new_databases_made_by_create_all_and_stamp(template) -> None:
-    """A history that only upgrades old databases (its early revisions no longer run): every
-    dialect's trial databases are made as the project makes new ones, then stamped."""
+def _only_new_databases_at_second(template) -> None:
+    """A history whose early revisions no longer run: new databases are made at SECOND (the
+    frozen schema as of it is in shop/frozen.py)."""
     _break(template, f"20210310_create_product_table_{FIRST}.py", "True")
     _break(template, f"20220104_add_review_table_{SECOND}.py", "True")
-    _start_at(template, SECOND, DIALECTS, review=True)
+    (template.root / "shop" / "frozen.py").write_text(
+        FROZEN.format(revision=SECOND, review=FROZEN_REVIEW)
+    )
+
+
+def _checked_migrated_and_upgraded(template) -> None:
+    """Adopted: every dialect checks from SECOND, a new column migrates, and the project's own
+    set-up and upgrade apply it."""
     assert template.cli("baseline").code == 0  # SQLite's PRAGMA rule, for the old files
     passed = template.cli("check")
     assert passed.code == 0, passed.out + passed.err
@@ -426,6 +433,14 @@ def test_new_databases_made_by_create_all_and_stamp(template) -> None:
     assert template.cli("check").code == 0
     for dialect in DIALECTS:
         assert "title" in _set_up_and_upgrade(template, dialect, SECOND), dialect
+
+
+def test_new_databases_made_by_create_all_and_stamp(template) -> None:
+    """A history that only upgrades old databases (its early revisions no longer run): every
+    dialect's trial databases are made as the project makes new ones, then stamped."""
+    _only_new_databases_at_second(template)
+    _start_at(template, SECOND, DIALECTS, review=True)
+    _checked_migrated_and_upgraded(template)
 
 
 SET_UP = """\"\"\"The shop's own set-up for a new database: its tables as of a revision, and (given one)
@@ -465,22 +480,9 @@ def _set_up_by_command(template, command: str) -> None:
 def test_new_databases_made_by_the_projects_own_set_up_command(template) -> None:
     """Optuna's ``create-study`` makes new databases (create_all, then a stamp at the head):
     contribkit's are made by that same command, stamped where it does not stamp itself."""
-    _break(template, f"20210310_create_product_table_{FIRST}.py", "True")
-    _break(template, f"20220104_add_review_table_{SECOND}.py", "True")
-    frozen = FROZEN.format(revision=SECOND, review=FROZEN_REVIEW)
-    (template.root / "shop" / "frozen.py").write_text(frozen)
+    _only_new_databases_at_second(template)
     _set_up_by_command(template, "python -m shop.setup {url}")
-    assert template.cli("baseline").code == 0
-    passed = template.cli("check")
-    assert passed.code == 0, passed.out + passed.err
-    assert passed.out.count(": 2 revisions: single head") == len(DIALECTS)
-
-    template.edit(MODELS, STARS, STARS + TITLE)
-    made = template.cli("migrate", "-m", "add_review_title")
-    assert made.code == 0, made.out + made.err
-    assert template.cli("check").code == 0
-    for dialect in DIALECTS:
-        assert "title" in _set_up_and_upgrade(template, dialect, SECOND), dialect
+    _checked_migrated_and_upgraded(template)
 
 
 @pytest.mark.parametrize(
@@ -494,11 +496,7 @@ def test_new_databases_made_by_the_projects_own_set_up_command(template) -> None
 def test_a_set_up_command_that_stamps_is_held_to_the_start_revision(
     template, arguments: str, said: str | None
 ) -> None:
-    _break(template, f"20210310_create_product_table_{FIRST}.py", "True")
-    _break(template, f"20220104_add_review_table_{SECOND}.py", "True")
-    (template.root / "shop" / "frozen.py").write_text(
-        FROZEN.format(revision=SECOND, review=FROZEN_REVIEW)
-    )
+    _only_new_databases_at_second(template)
     _set_up_by_command(template, f"python -m shop.setup {{url}} {arguments}")
     outcome = template.cli("check", "--dialect", "sqlite", "--no-cache")
     if said is None:  # it stamped at the start revision itself: only the old files' rule fails

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from test_adopt import AMOUNT, MEMO, MODELS, problems
+from test_adopt import migrate_memo, problems
 
 RELEASE = "depends_on = None\n"
 
@@ -18,18 +18,9 @@ def carry_release(legacy, dialect: str) -> None:  # type: ignore[no-untyped-def]
         path.write_text(text.replace(RELEASE, f'{RELEASE}ledger_release = "2023.{number}"\n'))
 
 
-def migrate_memo(legacy, dialect: str):  # type: ignore[no-untyped-def]
-    before = set(legacy.versions(dialect))
-    outcome = legacy.cli("migrate", "-m", "add_entry_memo", "--dialect", dialect)
-    assert outcome.code == 0, outcome.out + outcome.err
-    (written,) = set(legacy.versions(dialect)) - before
-    return outcome, written
-
-
 def test_migrate_writes_the_attribute_every_revision_carries(legacy, dialect) -> None:
     carry_release(legacy, dialect)
     assert legacy.cli("baseline").code == 0
-    legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
     outcome, written = migrate_memo(legacy, dialect)
     # The head's value, said, since it is a guess: the next release may be another.
     assert re.search(r'^ledger_release = "2023\.2"$', written.read_text(), re.M), (
@@ -48,7 +39,6 @@ def test_the_configured_value_is_written(legacy, dialect) -> None:
         'sqlite_transactional_ddl = true\nrevision_attributes = { ledger_release = "2024.1" }\n',
     )
     assert legacy.cli("baseline").code == 0
-    legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
     outcome, written = migrate_memo(legacy, dialect)
     assert re.search(r'^ledger_release = "2024\.1"$', written.read_text(), re.M)
     assert "as in the head revision" not in outcome.out
@@ -57,7 +47,6 @@ def test_the_configured_value_is_written(legacy, dialect) -> None:
 def test_a_new_revision_without_it_is_a_problem(legacy, dialect) -> None:
     carry_release(legacy, dialect)
     assert legacy.cli("baseline").code == 0
-    legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
     _outcome, written = migrate_memo(legacy, dialect)
     written.write_text(re.sub(r"^ledger_release = .*\n", "", written.read_text(), flags=re.M))
     checked = legacy.cli("check", "--dialect", dialect)
