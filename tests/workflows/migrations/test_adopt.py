@@ -182,21 +182,74 @@ def regenerate_downgrade(context, revision, directives):
 """
 
 
-def test_the_projects_revision_hook_runs_before_contribkits(legacy, dialect) -> None:
-    """contribkit's additions (SQLite's PRAGMA bracket, enum types, the foreign-key guard)
-    come after the project's hook: run before it, they made its reverse_into() fail
-    (NotImplementedError), or were undone by it."""
+# The Alembic cookbook's "don't generate empty migrations" hook.
+COOKBOOK_HOOK = """
+
+def no_empty_revisions(context, revision, directives):
+    if directives[0].upgrade_ops.is_empty():
+        directives[:] = []
+"""
+# A hook that keeps nothing at all.
+DROPPING_HOOK = """
+
+def drop_everything(context, revision, directives):
+    directives[:] = []
+"""
+DEFAULTED = '    sa.Column("amount", sa.Integer, nullable=False, server_default="0"),\n'
+
+
+def with_revision_hook(legacy, source: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    """The project's env.py gets ``source``, whose function ``name`` is its
+    process_revision_directives."""
     env = legacy.migrations / "env.py"
     text = env.read_text().replace(
-        "def include_object(", REVERSING_HOOK.lstrip() + "\n\ndef include_object("
+        "def include_object(", source.lstrip() + "\n\ndef include_object("
     )
     env.write_text(
         text.replace(
             "        include_object=include_object,\n",
-            "        include_object=include_object,\n"
-            "        process_revision_directives=regenerate_downgrade,\n",
+            f"        include_object=include_object,\n        process_revision_directives={name},\n",
         )
     )
+
+
+def test_a_hook_that_drops_empty_revisions_leaves_contribkits_comparison_in_force(
+    legacy, dialect
+) -> None:
+    """Autogenerate does not compare server defaults, so its revision is empty and the
+    cookbook's hook drops it: migrate said "the models match the migrations; nothing to do"."""
+    with_revision_hook(legacy, COOKBOOK_HOOK, "no_empty_revisions")
+    legacy.edit(MODELS, EMAIL, "")  # the history's known drift: autogenerate would see it
+    assert legacy.cli("baseline").code == 0
+    before = set(legacy.versions(dialect))
+    legacy.edit(MODELS, AMOUNT, DEFAULTED)
+    outcome = legacy.cli("migrate", "-m", "default_entry_amount", "--dialect", dialect)
+    assert outcome.code == 0, outcome.out + outcome.err
+    assert "nothing to do" not in outcome.out
+    (written,) = set(legacy.versions(dialect)) - before
+    assert "server_default" in written.read_text().split("def downgrade")[0]
+    checked = legacy.cli("check", "--dialect", dialect)
+    assert checked.code == 0, checked.out + checked.err
+
+
+def test_a_hook_that_drops_a_revision_with_operations_is_not_nothing_to_do(legacy, dialect) -> None:
+    with_revision_hook(legacy, DROPPING_HOOK, "drop_everything")
+    assert legacy.cli("baseline").code == 0
+    before = legacy.snapshot()
+    legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
+    edited = legacy.snapshot()
+    outcome = legacy.cli("migrate", "-m", "add_entry_memo", "--dialect", dialect)
+    assert outcome.code == 1, outcome.out + outcome.err
+    assert "nothing to do" not in outcome.out
+    assert "process_revision_directives dropped the revision" in outcome.err
+    assert legacy.snapshot() == edited != before
+
+
+def test_the_projects_revision_hook_runs_before_contribkits(legacy, dialect) -> None:
+    """contribkit's additions (SQLite's PRAGMA bracket, enum types, the foreign-key guard)
+    come after the project's hook: run before it, they made its reverse_into() fail
+    (NotImplementedError), or were undone by it."""
+    with_revision_hook(legacy, REVERSING_HOOK, "regenerate_downgrade")
     assert legacy.cli("baseline").code == 0
     _outcome, written = migrate_memo(legacy, dialect)
     downgrade = written.read_text().split("def downgrade")[1]

@@ -156,12 +156,13 @@ def _file_problems(
         if rev.revision in old:
             continue
         name = Path(rev.path).name
-        set_here = revisionattrs.assigned(Path(rev.path))
-        problems += [
-            f"{name}: sets no {attribute}, {why}"
-            for attribute, why in required().items()
-            if attribute not in set_here
-        ]
+        if required():
+            set_here = revisionattrs.assigned(Path(rev.path))
+            problems += [
+                f"{name}: sets no {attribute}, {why}"
+                for attribute, why in required().items()
+                if attribute not in set_here
+            ]
         if not filenames.names(migrations.file_template, name, rev.revision):
             problems.append(f"{name}: not named {filenames.shown(migrations.file_template)}")
         if dialect == "sqlite":

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from contribkit.core.errors import UsageError
+from contribkit.core.errors import CheckFailed, UsageError
 
 #: ``Config.config_file_name`` for every Alembic run: a logging-only file that the
 #: ``fileConfig(config.config_file_name)`` of Alembic's env.py template accepts.
@@ -108,12 +108,26 @@ def _configure_checked(connection: Any, directives: Any) -> Iterator[None]:
 
 
 def _after(own: Any, last: Any) -> Any:
-    """A ``process_revision_directives`` hook: the project's ``own``, then ``last``."""
+    """A ``process_revision_directives`` hook: the project's ``own``, then ``last``.
+
+    The Alembic cookbook's hook drops a revision autogenerate found empty; contribkit's still
+    compares what autogenerate does not (server defaults, CHECK constraints …) and drops it
+    itself when nothing differs. A revision the project's hook drops with operations in it is
+    refused: "nothing to do" would not be true."""
 
     def hook(context: Any, revision: Any, scripts: list[Any]) -> None:
+        made = list(scripts)
         if own is not None:
             own(context, revision, scripts)
-        if scripts:  # the project's hook may have decided that nothing is written
+        if not scripts and made:
+            if not all(script.upgrade_ops.is_empty() for script in made):
+                raise CheckFailed(
+                    "env.py's process_revision_directives dropped the revision autogenerate "
+                    "made, so nothing was written or verified: let it keep a revision that "
+                    "holds operations."
+                )
+            scripts[:] = made
+        if scripts:
             last(context, revision, scripts)
 
     return hook
