@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import conv
 from contribkit.core.errors import CheckFailed, one_line
 from contribkit.databases.dialects import Catalogue, Dialect, TableCatalogue, dialect_named
 from contribkit.databases.dialects.base import on_a_column
-from contribkit.workflows.migrations.describe import flatten
+from contribkit.workflows.migrations.describe import accepted, describe, flatten
 
 #: Alembic's and SQLAlchemy's notes on what they skip that this comparison sees instead.
 HANDLED_WARNINGS = (
@@ -122,8 +122,6 @@ class Extra:
 
 
 def _accepted(change: Change, known: frozenset[str], dialect: Any) -> bool:
-    from contribkit.workflows.migrations.describe import accepted
-
     if _line(change, dialect) in known:
         return True
     operations = list(flatten_all([change.upgrade]))
@@ -131,8 +129,6 @@ def _accepted(change: Change, known: frozenset[str], dialect: Any) -> bool:
 
 
 def _line(change: Change, dialect: Any) -> str:
-    from contribkit.workflows.migrations.describe import describe
-
     return "; ".join(describe(op, dialect) for op in flatten_all([change.upgrade]))
 
 
