@@ -123,7 +123,7 @@ def _template_preludes(folder: Path) -> dict[str, set[str]]:
         if started:
             function = started[1]
             preludes[function] = set()
-        elif function is not None and "${" in line and "grades" in line:
+        elif function is not None and re.search(r"\$\{\s*(up|down)grades\b", line):
             function = None  # the operations go here
         elif function is not None:
             try:
