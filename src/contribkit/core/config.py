@@ -149,6 +149,12 @@ KEYS = (
     ),
     Key("sqlite_transactional_ddl", "bool", False, "SQLite DDL in transactions (explicit BEGIN)"),
     Key(
+        "guarded",
+        "bool",
+        False,
+        "migrate guards each operation by existence (new databases: create_all, then every revision)",
+    ),
+    Key(
         "revision_attributes",
         "attributes",
         {},
@@ -226,6 +232,9 @@ class ProjectConfig:
     #: SQLite connections leave BEGIN to SQLAlchemy (its "transactional DDL" recipe), as engines
     #: that emit their own BEGIN do; an env.py written for such an engine needs it.
     sqlite_transactional_ddl: bool
+    #: ``migrate`` writes each operation behind an existence test, and proves the revision on
+    #: a database ``create_all`` of the models made (:mod:`~contribkit.workflows.migrations.guards`).
+    guarded: bool
     #: Module attribute → the value every new revision sets (``airflow_version = "3.2.0"``).
     revision_attributes: dict[str, object]
     #: What an adopted history already gets wrong (written by ``contribkit baseline``).

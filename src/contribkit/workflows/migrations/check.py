@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -357,7 +357,35 @@ def check_dialect(
     report.problems += _file_problems(migrations, dialect, revisions, old, recorded)
     walked = migrations.walked(dialect, revisions)
     report.problems += [_stable(p) for p in _walk(migrations, dialect, script, walked, old)]
+    if migrations.guarded:
+        report.problems += [
+            _stable(p) for p in _guard_problems(migrations, dialect, script, walked, old)
+        ]
     return report
+
+
+def _guard_problems(
+    migrations: Migrations, dialect: str, script: Any, revisions: list[Any], old: frozenset[str]
+) -> list[str]:
+    """``guarded``: the revisions since the baseline must run, one after the other, on a
+    database the project's own set-up made from the models, as ``migrate`` proves of those it
+    writes; the first that does not is the problem."""
+    from contribkit.workflows.migrations.verify import CREATED, checked, created_database
+
+    new = [rev for rev in revisions if rev.revision not in old]
+    if not new:
+        return []
+    parent = new[0].down_revision
+    with _fresh_database(migrations, dialect, script) as db:
+        created_database(db, parent if isinstance(parent, str) else None)
+        for rev in new:
+            try:
+                checked(f"{CREATED}, upgrade to it", partial(db.upgrade, rev.revision))
+            except UsageError:
+                raise
+            except Exception as exc:
+                return [f"{Path(rev.path).name}: {_failure(exc)} (guarded = true)"]
+    return []
 
 
 #: A Python object's address in its repr (``<… object at 0x7f48bc0d7880>``), new every run.

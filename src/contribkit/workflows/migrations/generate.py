@@ -22,7 +22,7 @@ from alembic.operations import ops
 
 from contribkit.core.errors import CheckFailed
 from contribkit.core.importing import one_metadata
-from contribkit.workflows.migrations import revisionattrs, runtime
+from contribkit.workflows.migrations import guards, revisionattrs, runtime
 from contribkit.workflows.migrations.describe import flatten
 from contribkit.workflows.migrations.schemadiff import literal, quoted_name, rebuilt_tables
 
@@ -130,6 +130,7 @@ def generate_revision(
                 known_drift,
                 migrations.exclude_tables,
                 captured,
+                guarded=migrations.guarded,
             )
             with runtime.env_py_run(connection, directives=hook):
                 script = command.revision(config, message=message, autogenerate=True, rev_id=rev_id)
@@ -171,10 +172,13 @@ def _directives_hook(
     known_drift: frozenset[str],
     exclude_tables: frozenset[str],
     captured: dict[str, Any],
+    *,
+    guarded: bool = False,
 ) -> Any:
     """Alembic's ``process_revision_directives``: drop the accepted drift, write nothing when
     nothing is left, record the operations (in ``captured``) for the review, and make the file
-    right for every dialect in ``runs_on``."""
+    right for every dialect in ``runs_on``; ``guarded``: each operation behind its existence
+    test (:mod:`guards`)."""
     from contribkit.workflows.migrations import portable, schemadiff
     from contribkit.workflows.migrations.baseline import without_known_drift, without_operations
 
@@ -221,7 +225,12 @@ def _directives_hook(
         _refuse(dialect.name, extra.refusals)
         statement = portable.DialectSQLOp if shared else _plain_sql
         parents = _referenced_tables(context.connection, metadata)
-        _complete_for(runs_on, script, captured["ops"], captured["enums"], statement, parents)
+        _complete_for(
+            runs_on, script, captured["ops"], captured["enums"], statement, parents, guarded
+        )
+        if guarded:  # last: what _complete_for adds is found by the operations it reads
+            guards.guard(script.upgrade_ops)
+            guards.guard(script.downgrade_ops)
 
     return hook
 
@@ -246,15 +255,18 @@ def _complete_for(
     enums: Any,
     statement: Any,
     parents: set[str],
+    guarded: bool = False,
 ) -> None:
     """Add what autogenerate leaves out on the dialects in ``runs_on``; ``statement(sql,
     dialect)`` makes the operation that runs ``sql`` on ``dialect`` only; ``parents``: the
-    tables a foreign key refers to, in the database or the models."""
+    tables a foreign key refers to, in the database or the models; ``guarded``: an enum type
+    is created only where it does not exist yet."""
     from contribkit.workflows.migrations.review import created_enums, enums_of_added_columns
 
     if "postgresql" in runs_on:
         for enum in reversed(enums_of_added_columns(upgrade_ops, enums)):
-            script.upgrade_ops.ops.insert(0, statement(_create_enum_sql(enum), "postgresql"))
+            create = _create_enum_sql(enum, guarded)
+            script.upgrade_ops.ops.insert(0, statement(create, "postgresql"))
         # op.drop_table leaves a PostgreSQL enum type behind, and the next upgrade then fails
         # with "type already exists": the downgrade drops the types it created.
         for name in created_enums(upgrade_ops, enums):
@@ -287,9 +299,13 @@ def _referenced_tables(connection: Any, metadata: Any) -> set[str]:
     return found
 
 
-def _create_enum_sql(enum: Any) -> str:
+def _create_enum_sql(enum: Any, guarded: bool) -> str:
     values = ", ".join(literal(value) for value in enum.enums)
-    return f"CREATE TYPE {quoted_name(enum.name)} AS ENUM ({values})"
+    create = f"CREATE TYPE {quoted_name(enum.name)} AS ENUM ({values})"
+    if not guarded:
+        return create
+    # PostgreSQL has no CREATE TYPE IF NOT EXISTS: the block skips a type create_all made.
+    return f"DO $$ BEGIN {create}; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
 
 
 def _drop_tables_with_their_indexes(container: Any) -> None:

@@ -46,6 +46,8 @@ class Migrations:
     #: Dialect → driver for throw-away databases (the project's own, e.g. ``asyncpg``).
     drivers: dict[str, str] = field(default_factory=dict)
     transactional_ddl: bool = False
+    #: New revisions guard each operation by existence (``guarded``; :mod:`guards`).
+    guarded: bool = False
     #: Dialect → the isolation level revisions run in (``AUTOCOMMIT``), else the driver's.
     isolation_levels: dict[str, str] = field(default_factory=dict)
     #: Where proven database states are kept between runs (:mod:`snapshots`); ``None``: off.
@@ -362,6 +364,7 @@ def project_migrations(
         config.exclude_tables,
         drivers=project_drivers(config),
         transactional_ddl=config.sqlite_transactional_ddl,
+        guarded=config.guarded,
         isolation_levels=config.isolation_level,
         snapshots=_cache_folder(config.root) if cache else None,
         file_template=filenames.project_template(_alembic_ini(config, folder)),

@@ -278,21 +278,21 @@ def round_trip(
     ``before``: the rows per table now, if the caller knows them (the last round trip's end).
     """
     if not rows:
-        _checked(f"upgrade to {revision}", lambda: db.upgrade(revision))
-        _checked(f"downgrade from {revision}", lambda: db.downgrade(previous or "base"))
-        _checked(f"re-upgrade to {revision}", lambda: db.upgrade(revision))
+        checked(f"upgrade to {revision}", lambda: db.upgrade(revision))
+        checked(f"downgrade from {revision}", lambda: db.downgrade(previous or "base"))
+        checked(f"re-upgrade to {revision}", lambda: db.upgrade(revision))
         return {}
     seeded = before if before is not None else db.counts()
-    _checked(f"upgrade to {revision}", lambda: db.upgrade(revision))
+    checked(f"upgrade to {revision}", lambda: db.upgrade(revision))
     after_up = db.counts()
     problems = lost_rows(seeded, after_up) + db.fk_violations()
     if problems:
         raise CheckFailed(f"upgrade to {revision} changed existing rows: {'; '.join(problems)}")
-    _checked(f"downgrade from {revision}", lambda: db.downgrade(previous or "base"))
+    checked(f"downgrade from {revision}", lambda: db.downgrade(previous or "base"))
     problems = lost_rows(seeded, db.counts()) + db.fk_violations()
     if problems:
         raise CheckFailed(f"downgrade from {revision} lost rows: {'; '.join(problems)}")
-    _checked(f"re-upgrade to {revision}", lambda: db.upgrade(revision))
+    checked(f"re-upgrade to {revision}", lambda: db.upgrade(revision))
     after = db.counts()
     problems = lost_rows(after_up, after) + db.fk_violations()
     if problems:
@@ -300,7 +300,7 @@ def round_trip(
     return after
 
 
-def _checked(what: str, action: Any) -> None:
+def checked(what: str, action: Any) -> None:
     """Run ``action``; a database error names the step, the statement and the database's
     own message."""
     try:
@@ -358,7 +358,7 @@ def verify_new_revision(
     ``known_drift``: differences the project's baseline accepts, which may remain;
     ``touched``: the existing tables the revision changes, which should hold rows."""
     if previous is not None:
-        _checked(f"upgrade to the previous head {previous}", lambda: db.upgrade(previous))
+        checked(f"upgrade to the previous head {previous}", lambda: db.upgrade(previous))
     unseeded = db.seed()
     counts = db.counts()
     round_trip(db, revision, previous, before=counts)
@@ -371,3 +371,33 @@ def verify_new_revision(
         [f"{table} ({reason})" for table, reason in unseeded.items()],
         sorted(table for table in touched if counts.get(table) == 0),
     )
+
+
+#: The database the project's own set-up made (:func:`created_database`), in messages.
+CREATED = "on a database create_all of the models made"
+
+
+def created_database(db: TrialDatabase, previous: str | None) -> None:
+    """Make the empty database as the project's own set-up does: ``create_all`` of the models
+    (which hold the next revisions' changes already), stamped at ``previous``. Guarded
+    revisions must run there."""
+    with db.engine.connect() as connection:
+        one_metadata(db.migrations.metadata).create_all(connection)
+        connection.commit()
+        if previous is not None:
+            db._run_env(connection, lambda current, _: db.script._stamp_revs(previous, current))
+
+
+def verify_on_created_database(
+    db: TrialDatabase,
+    revision: str,
+    previous: str | None,
+    known_drift: frozenset[str] = frozenset(),
+) -> None:
+    """Prove a guarded revision on a database the project's own set-up made
+    (:func:`created_database`): it runs there and leaves the database as the models say."""
+    created_database(db, previous)
+    checked(f"{CREATED}, upgrade to {revision}", lambda: db.upgrade(revision))
+    drift = [line for line in db.drift() if not accepted_line(line, known_drift)]
+    if drift:
+        raise CheckFailed(f"{CREATED}, after upgrade to {revision}: {'; '.join(drift)}")
