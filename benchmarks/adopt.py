@@ -321,6 +321,7 @@ notes = "{project}/MIGRATION-NOTES.md"
 dialects = ["sqlite", "postgresql"]
 alembic_ini = "{package}/alembic.ini"
 drivers = {{ sqlite = "aiosqlite", postgresql = "psycopg" }}
+guarded = true
 """,
     env_edits=(
         (
@@ -347,8 +348,9 @@ drivers = {{ sqlite = "aiosqlite", postgresql = "psycopg" }}
     summary="its own async env.py (the README's lines) with a process_revision_directives "
     "that rebuilds the downgrade, a template that starts both functions with a statement, "
     "one history for both dialects, trigger functions on PostgreSQL (never cached), and new "
-    "databases made by `create_all` before its guarded revisions run (so its own upgrade "
-    "applies the new file to a database it made before the change)",
+    "databases made by `create_all` of today's models before its guarded revisions run "
+    "(`guarded = true`: its own command applies the new file to a database it made before "
+    "the change and to a new one)",
     project_folders=("langflow-config",),
     environment=(
         ("LANGFLOW_CONFIG_DIR", "{project}/langflow-config"),
@@ -499,19 +501,29 @@ def _scenario(
     step("check after migrate", "check")
     for dialect, driver in adoption.drivers:
         url = created[dialect][0] if dialect in created else None
-        rows.append(_own_upgrade(adoption, dialect, driver, env, url))
+        rows.append(_own_command(adoption, adoption.upgrade, dialect, driver, env, url))
+    for dialect, driver in adoption.drivers if adoption.create else ():
+        # A database made after the change: create_all of the new models, and then (Langflow)
+        # every revision, the new one included.
+        rows.append(_own_command(adoption, adoption.create or "", dialect, driver, env, None))
     return rows
 
 
-def _own_upgrade(
-    adoption: Adoption, dialect: str, driver: str, env: dict[str, str], url: str | None
+def _own_command(
+    adoption: Adoption,
+    command: str,
+    dialect: str,
+    driver: str,
+    env: dict[str, str],
+    url: str | None,
 ) -> tuple[str, str, float]:
-    """The project's own command applies the history, new revision included: to an empty
+    """The project's own ``command`` applies the history, new revision included: to an empty
     database, or (``url``) to the one its own ``create`` made before the change."""
     with ExitStack() as stack:
+        new = url is None
         url = url or stack.enter_context(ephemeral_database(dialect, driver))
         start = time.perf_counter()
-        _run_own(adoption, adoption.upgrade, url, env)
+        _run_own(adoption, command, url, env)
         seconds = time.perf_counter() - start
         sync = {"postgresql": "psycopg", "mysql": "pymysql"}.get(dialect, "pysqlite")
         engine = sa.create_engine(with_driver(url, sync))
@@ -524,7 +536,9 @@ def _own_upgrade(
             raise SystemExit(
                 f"adopt: the {dialect} upgrade did not add {adoption.table}.new_column"
             )
-    label = f"`{adoption.upgrade.replace(' {url}', ' URL')}` ({_reached(dialect, driver)})"
+    label = f"`{command.replace(' {url}', ' URL')}` ({_reached(dialect, driver)})"
+    if new and command == adoption.create:
+        label += ", a new database after the change"
     return label, f"{adoption.table}.new_column present", seconds
 
 
