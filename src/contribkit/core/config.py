@@ -160,6 +160,13 @@ KEYS = (
         {},
         "module attributes new revisions set (default: those every revision sets, the head's value)",
     ),
+    Key(
+        "file_template",
+        "str",
+        None,
+        "how new revision files are named, if not as alembic.ini says: Alembic's tokens, "
+        "%(number).4d and module attributes",
+    ),
     Key("baseline", "path", "contribkit-baseline.toml", "written by `contribkit baseline`"),
     Key(
         "alembic_ini",
@@ -237,6 +244,9 @@ class ProjectConfig:
     guarded: bool
     #: Module attribute → the value every new revision sets (``airflow_version = "3.2.0"``).
     revision_attributes: dict[str, object]
+    #: How new revision files are named, where the project's own tooling renames what
+    #: Alembic writes (``%(number).4d_%(airflow_version)s_%(slug)s``); ``None``: alembic.ini's.
+    file_template: str | None
     #: What an adopted history already gets wrong (written by ``contribkit baseline``).
     baseline: Path
     #: The project's own Alembic configuration, for its ``file_template``.

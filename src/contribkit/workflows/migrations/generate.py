@@ -22,7 +22,7 @@ from alembic.operations import ops
 
 from contribkit.core.errors import CheckFailed
 from contribkit.core.importing import one_metadata
-from contribkit.workflows.migrations import guards, revisionattrs, runtime
+from contribkit.workflows.migrations import filenames, guards, revisionattrs, runtime
 from contribkit.workflows.migrations.describe import flatten
 from contribkit.workflows.migrations.schemadiff import literal, quoted_name, rebuilt_tables
 
@@ -116,13 +116,18 @@ def generate_revision(
 
     history = [Path(rev.path) for rev in migrations.script(dialect).walk_revisions()]
     carried = revisionattrs.carried(history[::-1])
+    naming = _naming(
+        migrations.file_template, history, {**carried, **migrations.revision_attributes}
+    )
     engine = migrations.engine(url)
     captured: dict[str, Any] = {}
     try:
         with TrialDatabase(migrations, dialect, url) as db:
             upgrade_to_head(db)
         with engine.connect() as connection:
-            config = migrations.alembic_config(dialect, connection=connection, created=created)
+            config = migrations.alembic_config(
+                dialect, connection=connection, created=created, naming=naming
+            )
             head = migrations.single_head(dialect)
             hook = _directives_hook(
                 shared_with or (dialect,),
@@ -147,6 +152,16 @@ def generate_revision(
         upgrade_ops=captured["ops"],
         existing_enums=captured["enums"],
     )
+
+
+def _naming(template: str, history: list[Path], attributes: dict[str, object]) -> dict[str, object]:
+    """The values of ``template``'s tokens of contribkit's: the next number after those of the
+    ``history``'s file names, and the module attributes the new revision sets."""
+    named = filenames.tokens(template)
+    naming = {name: value for name, value in attributes.items() if name in named}
+    if filenames.NUMBER in named:
+        naming[filenames.NUMBER] = filenames.next_number(template, [p.name for p in history])
+    return naming
 
 
 def _set_attributes(path: Path, carried: dict[str, object], configured: Any, dialect: str) -> None:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -168,11 +168,14 @@ class Migrations:
         *,
         connection: Any = None,
         created: datetime | None = None,
+        naming: Mapping[str, object] | None = None,
         output: Any = None,
     ) -> Config:
         """An Alembic ``Config`` for ``dialect`` alone, with contribkit's context options.
 
-        ``created``: the time a new revision file's name carries (default: now)."""
+        ``created``: the time a new revision file's name carries, for a config that writes
+        one; ``naming``: the values of the file template's tokens of contribkit's
+        (:mod:`filenames`)."""
         from argparse import Namespace
 
         from alembic.config import Config
@@ -183,8 +186,9 @@ class Migrations:
         config.set_main_option("version_locations", str(self.versions(dialect)))
         config.set_main_option("path_separator", "os")
         config.set_main_option("truncate_slug_length", str(SLUG_LENGTH))
-        when = created or datetime.now(timezone.utc)
-        config.set_main_option("file_template", filenames.for_alembic(self.file_template, when))
+        if created is not None:
+            template = filenames.for_alembic(self.file_template, created, naming or {})
+            config.set_main_option("file_template", template)
         config.set_main_option("contribkit.dialect", dialect)
         config.attributes[runtime.ATTR_DIALECT] = dialect
         config.attributes[runtime.ATTR_EXCLUDE] = self.exclude_tables
@@ -367,7 +371,8 @@ def project_migrations(
         guarded=config.guarded,
         isolation_levels=config.isolation_level,
         snapshots=_cache_folder(config.root) if cache else None,
-        file_template=filenames.project_template(_alembic_ini(config, folder)),
+        file_template=config.file_template
+        or filenames.project_template(_alembic_ini(config, folder)),
         revision_attributes=config.revision_attributes,
     )
     live.ensure_exists(dialects)
