@@ -222,3 +222,87 @@ def test_check_holds_a_hand_written_revision_to_the_guards(template) -> None:
     (template.migrations / "versions" / name).write_text(guarded)
     passed = template.cli("check")
     assert passed.code == 0, passed.out + passed.err
+
+
+KEYED_LATER = '''"""Add tag table
+
+Revision ID: 7a1b2c3d4e05
+Revises: 5e1d2a7c0b02
+Create Date: 2023-03-01 10:00:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '7a1b2c3d4e05'
+down_revision = '5e1d2a7c0b02'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    """Apply: Add tag table, unique first and keyed later."""
+    if op.get_context().dialect.name == "sqlite":
+        op.execute("PRAGMA foreign_keys=OFF")
+    op.create_table(
+        "tag",
+        sa.Column("id", sa.Integer, nullable=False, autoincrement=False),
+        sa.Column("label", sa.String(40), nullable=False),
+        sa.UniqueConstraint("id"),
+    )
+    with op.batch_alter_table("tag") as batch_op:
+        batch_op.create_primary_key("pk_tag", ["id"])
+    if op.get_context().dialect.name == "sqlite":
+        op.execute("PRAGMA foreign_keys=ON")
+
+
+def downgrade():
+    """Revert: Add tag table."""
+    if op.get_context().dialect.name == "sqlite":
+        op.execute("PRAGMA foreign_keys=OFF")
+    op.drop_table("tag")
+    if op.get_context().dialect.name == "sqlite":
+        op.execute("PRAGMA foreign_keys=ON")
+'''
+KEYED_TAG = """
+tag = sa.Table(
+    "tag",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, unique=True, autoincrement=False),
+    sa.Column("label", sa.String(40), nullable=False),
+)
+"""
+
+
+def test_what_create_all_itself_leaves_different_is_no_fault_of_the_revision(template) -> None:
+    """PostgreSQL does not create a unique constraint beside the primary key on the same
+    column: a database create_all made differs from the models there (Langflow's), before the
+    new revision as after it; the history, keyed after its unique constraint, has both."""
+    (template.migrations / "versions" / "20230301_add_tag_table_7a1b2c3d4e05.py").write_text(
+        KEYED_LATER
+    )
+    notes = template.migrations / "CHANGES.md"
+    notes.write_text(
+        notes.read_text().replace(
+            "## Add review table",
+            "## Add tag table\nRevision: `7a1b2c3d4e05`\n\n## Add review table",
+        )
+    )
+    (template.root / MODELS).write_text((template.root / MODELS).read_text() + KEYED_TAG)
+    template.edit(
+        "pyproject.toml",
+        'database_url_env = "SHOP_DATABASE_URL"',
+        'database_url_env = "SHOP_DATABASE_URL"\nguarded = true',
+    )
+    assert template.cli("baseline").code == 0
+    checked = template.cli("check")
+    assert checked.code == 0, checked.out + checked.err
+    # The history holds what the models say: no drift for the baseline to accept.
+    assert "drift" not in (template.root / "contribkit-baseline.toml").read_text()
+    template.edit(MODELS, STARS, STARS + TITLE)
+    made = template.cli("migrate", "-m", "add_review_title")
+    assert made.code == 0, made.out + made.err
+    for dialect in DIALECTS:
+        assert "runs on a database create_all made" in made.out, dialect

@@ -267,12 +267,12 @@ def _one_revision(run: _Run, writer: str, verify_on: tuple[str, ...]) -> _Verifi
                 console.ok(f"{name}: {generated.path.name} verified")
         if staged.guarded:
             for name in verify_on:
-                _verify_guards(staged, name, generated, accepted.of(name).known_drift)
+                _verify_guards(staged, name, generated)
     own = [str(c) for c in concerns if c.kind != reviewing.SQUAWK]
     return _Verified(generated.path, generated.revision, own)
 
 
-def _verify_guards(staged: Migrations, name: str, generated, known_drift: frozenset[str]) -> None:  # type: ignore[no-untyped-def]
+def _verify_guards(staged: Migrations, name: str, generated) -> None:  # type: ignore[no-untyped-def]
     """The guarded revision, where the project's own set-up made the database from the models."""
     from contribkit.workflows.migrations.verify import TrialDatabase, verify_on_created_database
 
@@ -281,7 +281,7 @@ def _verify_guards(staged: Migrations, name: str, generated, known_drift: frozen
         step(name, "verify the guards"),
         TrialDatabase(staged, name, url) as db,
     ):
-        verify_on_created_database(db, generated.revision, generated.down_revision, known_drift)
+        verify_on_created_database(db, generated.revision, generated.down_revision)
     console.ok(f"{name}: {generated.path.name} runs on a database create_all made")
 
 
