@@ -306,3 +306,29 @@ def test_what_create_all_itself_leaves_different_is_no_fault_of_the_revision(tem
     assert made.code == 0, made.out + made.err
     for dialect in DIALECTS:
         assert "runs on a database create_all made" in made.out, dialect
+
+
+def test_a_database_without_the_table_is_left_without_it(template) -> None:
+    """One history for several storages (Dagster's): each database holds some of the tables,
+    and an operation on a table runs only where the table is."""
+    rev = guarded_change(template)
+    for dialect in DIALECTS:
+        with ephemeral_database(dialect) as url:
+            alembic(template, url, "upgrade", SECOND)
+            engine = sa.create_engine(url)
+            try:
+                with engine.begin() as connection:
+                    connection.execute(sa.text("DROP TABLE review"))
+            finally:
+                engine.dispose()
+            alembic(template, url, "upgrade", "head")
+            engine = sa.create_engine(url)
+            try:
+                with engine.connect() as connection:
+                    inspector = sa.inspect(connection)
+                    version = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+                    assert version.scalar_one() == rev
+                    assert "review" not in inspector.get_table_names()
+                    assert "tag" in inspector.get_table_names()
+            finally:
+                engine.dispose()
