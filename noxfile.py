@@ -3,7 +3,7 @@
 # ///
 """Sessions for contributors and CI: `nox -l` lists them; CI runs the ones tagged `ci`.
 
-Declarations only: the axes are data, each session is one call into `contribkit.frontends.nox_sessions`.
+Declarations only: the axes are data, each session is one call into `contribkit.nox`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import nox
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "src"))  # this repository develops contribkit itself
 
-from contribkit.frontends import nox_sessions  # noqa: E402
+from contribkit import nox as nox_sessions  # noqa: E402
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"

@@ -3,6 +3,6 @@
 The tasks come from contribkit, configured by `[tool.contribkit]` in pyproject.toml.
 """
 
-from contribkit.frontends.invoke_tasks import namespace
+from contribkit.invoke import namespace
 
 ns = namespace()

@@ -15,7 +15,7 @@ from migrations_support import SAMPLE_SERVER, session_dialect
 
 from contribkit.core.config import KNOWN_DIALECTS, load_config
 from contribkit.core.signals import forget_interrupts
-from contribkit.frontends.testing import MigratedDatabases
+from contribkit.testing import MigratedDatabases
 
 ROOT = Path(__file__).resolve().parents[1]
 

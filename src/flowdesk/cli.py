@@ -122,8 +122,7 @@ def cmd_revision(args: argparse.Namespace) -> int:
     from flowdesk.errors import FlowdeskError
 
     try:
-        from contribkit.commands.table import COMMANDS
-        from contribkit.frontends.runner import run_command
+        from contribkit.cli import main
     except ModuleNotFoundError as exc:
         if not (exc.name or "").startswith("contribkit"):
             raise
@@ -133,8 +132,7 @@ def cmd_revision(args: argparse.Namespace) -> int:
             "group)."
         ) from exc
 
-    [migrate] = [command for command in COMMANDS if command.path == ("migrate",)]
-    return run_command(migrate, {"message": args.message}, debug=args.debug)
+    return main([*(["--debug"] if args.debug else []), "migrate", "-m", args.message])
 
 
 def import_flow_modules(modules: Sequence[str]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from contribkit.commands.spec import Command
 from contribkit.commands.table import COMMANDS
 from contribkit.frontends.cli import build_parser
-from contribkit.frontends.invoke_tasks import namespace
+from contribkit.invoke import namespace
 
 
 def cli_parser(command: Command) -> argparse.ArgumentParser:

@@ -267,7 +267,7 @@ class RecordingSession:
 def test_ci_sessions_install_the_missing_server_packages_and_contributors_never(
     monkeypatch, tmp_path: Path
 ) -> None:
-    from contribkit.frontends.nox_sessions import install_server_packages
+    from contribkit.nox import install_server_packages
 
     monkeypatch.delenv(EXTERNAL_URL_ENV, raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))

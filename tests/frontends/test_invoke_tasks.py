@@ -34,7 +34,7 @@ def test_list_shows_every_task_with_help() -> None:
 
 
 def test_every_task_argument_has_help() -> None:
-    from contribkit.frontends.invoke_tasks import namespace
+    from contribkit.invoke import namespace
 
     ns = namespace()
     for name in ns.task_names:
@@ -79,7 +79,7 @@ def test_a_task_called_from_python_takes_positionals_too(tmp_path: Path, monkeyp
     """As a task with a real signature does: ``ns["db.stamp"](c, "head")``."""
     from invoke import Context
 
-    from contribkit.frontends.invoke_tasks import namespace
+    from contribkit.invoke import namespace
     from contribkit.workflows.migrations import realdb
 
     seen: dict[str, str] = {}

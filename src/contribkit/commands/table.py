@@ -1,6 +1,6 @@
 """Every user command, with its options and help: the one table all frontends are built from.
 
-``contribkit`` (the CLI) makes a subcommand of each entry, ``contribkit.frontends.invoke_tasks``
+``contribkit`` (the CLI) makes a subcommand of each entry, ``contribkit.invoke``
 a task (``db upgrade`` is ``invoke db.upgrade``), and the nox sessions run the CLI. The command
 functions import their workflows when they run, so building a frontend stays fast.
 """

@@ -13,7 +13,7 @@ from contribkit.workflows.migrations.notes import PREAMBLE, write_atomically
 
 ENV_PY = '''"""Alembic environment: contribkit configures the context for every dialect."""
 
-from contribkit.workflows.migrations.runtime import run_env
+from contribkit.env import run_env
 
 run_env()
 '''

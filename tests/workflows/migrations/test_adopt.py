@@ -422,7 +422,7 @@ def test_the_pytest_plugin_migrates_on_the_projects_driver(legacy, dialect) -> N
     """The template runs the project's env.py on its async driver (on PostgreSQL a revision
     only asyncpg accepts proves it), and the tests get URLs on that driver."""
     from contribkit.core.config import load_config
-    from contribkit.frontends.testing import MigratedDatabases
+    from contribkit.testing import MigratedDatabases
 
     databases = MigratedDatabases(load_config(legacy.root), dialect)
     try:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from contribkit.core.config import load_config
 from contribkit.databases.engines import create_engine
 from contribkit.databases.throwaway import ephemeral_database
-from contribkit.frontends.testing import MigratedDatabases
+from contribkit.testing import MigratedDatabases
 
 pytestmark = pytest.mark.dialects("mysql")
 

@@ -261,7 +261,7 @@ def test_the_pytest_plugin_and_baseline_use_the_shared_history(shared, dialect) 
     import sqlalchemy as sa
 
     from contribkit.core.config import load_config
-    from contribkit.frontends.testing import MigratedDatabases
+    from contribkit.testing import MigratedDatabases
 
     (first,) = revisions(shared)
     databases = MigratedDatabases(load_config(shared.root), dialect)

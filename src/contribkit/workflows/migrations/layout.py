@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from contribkit.core import console
 from contribkit.core.config import KNOWN_DIALECTS, PER_DIALECT, SHARED
 from contribkit.core.errors import UsageError
 from contribkit.workflows.migrations import filenames, runtime
@@ -151,8 +152,13 @@ class Migrations:
         text = env.read_text(encoding="utf-8")
         if "contribkit.migrations.runtime" in text:  # written by `contribkit init` before 0.2
             raise UsageError(
-                f"{env} imports contribkit.migrations.runtime, which is now "
-                "contribkit.workflows.migrations.runtime: change that import."
+                f"{env} imports contribkit.migrations.runtime, which is now contribkit.env: "
+                "change that import to 'from contribkit.env import run_env'."
+            )
+        if "contribkit.workflows.migrations.runtime import run_env" in text:  # 0.2 and 0.3
+            console.warn(
+                f"{env} imports run_env from contribkit.workflows.migrations.runtime, which "
+                "goes in contribkit 0.5: import it with 'from contribkit.env import run_env'"
             )
         _require_python(env, text)
         for dialect in dialects:
@@ -418,7 +424,6 @@ def _cache_folder(root: Path) -> Path | None:
     read-only checkout still gets a check, only without reuse."""
     import subprocess
 
-    from contribkit.core import console
     from contribkit.workflows.migrations.snapshots import CACHE_FOLDER
 
     folder = root / STATE_FOLDER / CACHE_FOLDER

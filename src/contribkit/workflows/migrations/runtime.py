@@ -1,8 +1,9 @@
 """The one place that configures Alembic's migration context.
 
-A project's ``env.py`` calls :func:`run_env`; contribkit's own commands go through that same
-``env.py`` (via ``alembic.command``) and pass what they need in ``Config.attributes``. So
-autogenerate, upgrade, verification and the drift check all compare with the same options.
+A project's ``env.py`` calls :func:`run_project_env` (public as ``contribkit.env.run_env``);
+contribkit's own commands go through that same ``env.py`` (via ``alembic.command``) and pass
+what they need in ``Config.attributes``. So autogenerate, upgrade, verification and the drift
+check all compare with the same options.
 """
 
 from __future__ import annotations
@@ -150,8 +151,9 @@ def logging_kept() -> Iterator[None]:
             logger.disabled = was
 
 
-def run_env() -> None:
-    """Body of a contribkit-managed ``env.py``: run migrations online or render them offline."""
+def run_project_env() -> None:
+    """Body of a contribkit-managed ``env.py`` (public as :func:`contribkit.env.run_env`): run
+    migrations online or render them offline."""
     from alembic import context
 
     config = context.config
@@ -203,3 +205,18 @@ def _run_online(context: Any, connection: Any, options: dict[str, Any]) -> None:
             context.run_migrations()
         if connection.in_transaction():
             connection.commit()
+
+
+def __getattr__(name: str) -> Any:
+    """``run_env`` from here: the path env.py files of contribkit 0.2 and 0.3 import, until 0.5."""
+    if name == "run_env":
+        import warnings
+
+        warnings.warn(
+            "contribkit.workflows.migrations.runtime.run_env is now contribkit.env.run_env: "
+            "import it from there in env.py (this path goes in contribkit 0.5)",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return run_project_env
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

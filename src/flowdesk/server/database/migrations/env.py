@@ -9,7 +9,7 @@ flowdesk's own runtime and needs no contribkit.
 from alembic import context
 
 if "contribkit_dialect" in context.config.attributes:
-    from contribkit.workflows.migrations.runtime import run_env
+    from contribkit.env import run_env
 
     run_env()
 else:
