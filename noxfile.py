@@ -71,6 +71,12 @@ def tests(session: nox.Session, dialect: str) -> None:
 
 
 @nox.session(python="3.11", tags=["ci"])
+def docs(session: nox.Session) -> None:
+    """The documentation site (docs/, mkdocs.yml), built strictly: links and anchors checked."""
+    nox_sessions.run_docs(session)
+
+
+@nox.session(python="3.11", tags=["ci"])
 def migrations(session: nox.Session) -> None:
     """Every dialect: single head, base→head upgrade, round trips, zero drift, notes ⇔ files."""
     nox_sessions.run_contribkit(session, "check", *session.posargs)

@@ -13,14 +13,14 @@ its settings, its history (in Alembic's default file names) serves SQLite and Po
 its models' MetaData fills only as each model module is imported; Langflow's async env.py
 has a ``process_revision_directives`` of its own that rebuilds the downgrade, its revision
 template starts both functions with a statement, and its PostgreSQL history makes trigger
-functions (which no cached state may hold). Each is adopted exactly as the README's
+functions (which no cached state may hold). Each is adopted exactly as docs/adopting.md's
 "Adopting contribkit in an existing project" says, through the real CLI:
 
     check (fails: the history's known problems) → baseline → check (passes; again with --no-cache)
     → add a nullable column to one model → migrate → check → the project's own upgrade command
       applies the new files on SQLite and PostgreSQL (and MySQL where the project runs there)
 
-The files it edits inside the installed package (env.py: the README's lines; the models: the new
+The files it edits inside the installed package (env.py: docs/adopting.md's lines; the models: the new
 column) and the files migrate writes are put back as they were afterwards, so the session can
 run again. The figures go to BENCHMARKS.md, one section per project; a failed step fails the
 session. Usage: ``python -m benchmarks.adopt prefect|mlflow|optuna|open-webui|langflow``.
@@ -62,7 +62,7 @@ class Adoption:
     migrations: str
     #: ``[tool.contribkit]``, with ``{migrations}`` and ``{project}`` to fill in.
     pyproject: str
-    #: The README's env.py lines, as (old, new) edits of the project's env.py.
+    #: docs/adopting.md's env.py lines, as (old, new) edits of the project's env.py.
     env_edits: tuple[tuple[str, str], ...]
     models: str
     #: The new column goes after this line, which must occur once.
@@ -138,7 +138,7 @@ else:""",
     upgrade="prefect server database upgrade -y",
     url_env="PREFECT_API_DATABASE_CONNECTION_URL",
     drivers=(("sqlite", "aiosqlite"), ("postgresql", "asyncpg")),
-    summary="its own env.py (with the README's lines), aiosqlite and asyncpg, a history per "
+    summary="its own env.py (with docs/adopting.md's lines), aiosqlite and asyncpg, a history per "
     "dialect",
 )
 
@@ -183,7 +183,7 @@ drivers = {{ sqlite = "pysqlite", postgresql = "psycopg", mysql = "pymysql" }}
     upgrade="mlflow db upgrade {url}",
     url_env=None,
     drivers=(("sqlite", "pysqlite"), ("postgresql", "psycopg"), ("mysql", "pymysql")),
-    summary="its own env.py (with the README's lines), one history for three dialects "
+    summary="its own env.py (with docs/adopting.md's lines), one history for three dialects "
     '(layout = "shared") that starts from `create_all` (base_schema)',
 )
 
@@ -234,7 +234,7 @@ start = {{ mysql = {{ revision = "v3.2.0.a", schema = "optuna_frozen_models:Base
     upgrade="optuna storage upgrade --storage {url}",
     url_env=None,
     drivers=(("sqlite", "pysqlite"), ("postgresql", "psycopg"), ("mysql", "pymysql")),
-    summary="Alembic's template env.py (a guarded fileConfig, its own engine: the README's "
+    summary="Alembic's template env.py (a guarded fileConfig, its own engine: docs/adopting.md's "
     "lines), one history for three dialects whose new databases are made by `create_all` and "
     "stamped, on MySQL from a frozen copy of the models (`start`)",
     create="optuna create-study --storage {url}",
@@ -291,7 +291,7 @@ alembic_ini = "{package}/alembic.ini"
     url_env="DATABASE_URL",
     # A plain sqlite:// URL: it derives its async engine's (aiosqlite) from that form only.
     drivers=(("sqlite", ""), ("postgresql", "psycopg")),
-    summary="its own env.py (its own engine from DATABASE_URL: the README's lines), one "
+    summary="its own env.py (its own engine from DATABASE_URL: docs/adopting.md's lines), one "
     "history for both dialects in Alembic's default file names, a models package whose "
     "MetaData fills as its modules are imported (a models module of the project's own)",
     written=(("openwebui_models.py", OPEN_WEBUI_MODELS),),
@@ -345,7 +345,7 @@ guarded = true
     # revision: its own upgrade runs on one made before the change, as its users' are.
     create="langflow migration --no-test",
     drivers=(("sqlite", "aiosqlite"), ("postgresql", "psycopg")),
-    summary="its own async env.py (the README's lines) with a process_revision_directives "
+    summary="its own async env.py (docs/adopting.md's lines) with a process_revision_directives "
     "that rebuilds the downgrade, a template that starts both functions with a statement, "
     "one history for both dialects, trigger functions on PostgreSQL (never cached), and new "
     "databases made by `create_all` of today's models before its guarded revisions run "
@@ -412,7 +412,7 @@ def main(name: str) -> None:
         "",
         "Each step runs as a user would, one after the other in one project: `check` after "
         "`baseline` and `migrate` start from the database states the steps before them saved "
-        "(README: Reuse between runs); the `--no-cache` row replays the history in full.",
+        "(docs/caching.md); the `--no-cache` row replays the history in full.",
     ]
     print("\n".join(body))
     write_section("adopt" if name == "prefect" else f"adopt-{name}", "\n".join(body))

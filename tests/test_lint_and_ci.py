@@ -140,4 +140,23 @@ def test_nox_lists_ci_sessions_for_every_python_and_every_dialect() -> None:
         "tests(python='3.13', dialect='postgresql')",
         "tests(python='3.11', dialect='mysql')",  # the default Python only
     }
-    assert {"lint", "migrations"} <= names
+    assert {"lint", "docs", "migrations"} <= names
+
+
+def readme_links(text: str) -> list[str]:
+    """The relative links of a Markdown text (``[…](target)``), without their anchors."""
+    targets = re.findall(r"\]\(([^)\s]+)\)", text)
+    return [t.split("#")[0] for t in targets if not re.match(r"[a-z]+:", t) and t.split("#")[0]]
+
+
+def test_the_readme_links_to_files_that_exist_and_stays_short() -> None:
+    """The docs site checks its own links (nox -s docs); the README is outside it."""
+    readme = (ROOT / "README.md").read_text()
+    links = readme_links(readme)
+    assert "docs/configuration.md" in links and "src/flowdesk/README.md" in links
+    missing = [link for link in links if not (ROOT / link).is_file()]
+    assert not missing, missing
+    assert readme_links("[a](docs/none.md#x) [b](https://example.org) [c](#here)") == [
+        "docs/none.md"
+    ]
+    assert len(readme.encode()) <= 8 * 1024

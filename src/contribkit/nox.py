@@ -19,6 +19,7 @@ __all__ = [
     "install_locked",
     "install_server_packages",
     "run_contribkit",
+    "run_docs",
     "run_lint",
     "run_module",
     "run_tests",
@@ -65,7 +66,7 @@ def install_server_packages(session: Any, root: Path) -> None:
     need and the machine lacks: a fresh CI machine has no MariaDB. Here rather than in CI's
     own files, so that ``.ci/run`` and every workflow job get it from the same place.
 
-    Never on a contributor's machine, where a package manager is the user's to run (README).
+    Never on a contributor's machine, where a package manager is the user's to run (docs/ci.md).
     """
     if not os.environ.get("CI"):
         return
@@ -142,6 +143,13 @@ def run_module(
     if pip:
         session.install(*pip)
     session.run("python", "-m", module, *args, *session.posargs)
+
+
+def run_docs(session: Any) -> None:
+    """Build the project's documentation site (``mkdocs.yml``) from its locked ``docs`` group,
+    strictly: a link to a missing page or anchor is an error, so the docs cannot rot."""
+    install_locked(session, "docs")
+    session.run("mkdocs", "build", "--strict", *session.posargs)
 
 
 def run_lint(session: Any, root: Path, fix: bool = False) -> None:

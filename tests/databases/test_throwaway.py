@@ -196,10 +196,10 @@ def test_the_embedded_server_runs_where_server_parent_says(monkeypatch) -> None:
         server.stop()
 
 
-def test_the_readme_says_what_running_as_root_does_and_how_to_avoid_it() -> None:
+def test_the_docs_say_what_running_as_root_does_and_how_to_avoid_it() -> None:
     from contribkit.databases.postgresql.embedded import SYSTEM_USER
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
     section = readme.split("**Running as root**")[1].split("\n\n")[0]
     assert f"useradd --system {SYSTEM_USER}" in section
     assert "o+x" in section and "CONTRIBKIT_POSTGRESQL_URL" in section

@@ -83,7 +83,7 @@ class Key:
         return {"ui": "ui_dir", "static": "static_dir"}.get(self.name, self.name)
 
 
-#: Every key, in the README's order (a test keeps its Configuration block in step).
+#: Every key, in docs/configuration.md's order (a test keeps its block in step).
 KEYS = (
     Key(
         "models",
@@ -332,7 +332,7 @@ def config_from_table(table: dict[str, object], root: Path) -> ProjectConfig:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise UsageError(
             f"[tool.contribkit] has no key {unknown[0]!r}{hint}: the keys are "
-            f"{', '.join(sorted(KEYS_BY_NAME))} (README: Configuration)."
+            f"{', '.join(sorted(KEYS_BY_NAME))} (docs/configuration.md)."
         )
     root = root.resolve()
     values = {key.attr: _convert(key, table.get(key.name, key.default), root) for key in KEYS}

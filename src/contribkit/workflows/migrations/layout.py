@@ -289,7 +289,7 @@ def project_layout(folder: Path, configured: str | None) -> str:
     versions = folder / "versions"
     dialect_folders = sorted(d for d in KNOWN_DIALECTS if (versions / d).is_dir())
     files = sorted(p.name for p in versions.glob("*.py") if p.name != "__init__.py")
-    where = "README: Layouts"
+    where = "docs/layouts.md"
     if dialect_folders and files:
         raise UsageError(
             f"{versions} mixes both layouts: revision files ({files[0]}, ...) beside per-dialect "

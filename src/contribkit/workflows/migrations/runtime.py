@@ -97,8 +97,7 @@ def _configure_checked(connection: Any, directives: Any) -> Iterator[None]:
             raise UsageError(
                 "env.py connected to a database of its own instead of using the connection "
                 "contribkit passes in config.attributes['connection']: nothing was migrated; add "
-                "the Alembic cookbook's lines (README: 'Adopting contribkit in an existing "
-                "project')."
+                "the Alembic cookbook's lines (docs/adopting.md)."
             )
 
     EnvironmentContext.configure = configure  # type: ignore[method-assign]

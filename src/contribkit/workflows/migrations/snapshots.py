@@ -390,7 +390,7 @@ class HistoryCache:
                 self._told_code_held = True
                 console.info(
                     f"{self.store.dialect}: a state is not kept in the cache where {exc}: a "
-                    "state may hold no code (README: Reuse between runs)"
+                    "state may hold no code (docs/caching.md)"
                 )
         except SnapshotError as exc:
             console.info(f"{self.store.dialect}: could not save to the cache ({exc})")

@@ -200,7 +200,7 @@ def _env_failures(script: Any, reached: list[bool]) -> Iterator[None]:
             raise
         raise UsageError(
             f"{script.dir}/env.py failed before any revision ran: {type(exc).__name__}: "
-            f"{one_line(exc)} (README: 'Adopting contribkit in an existing project', step 2)."
+            f"{one_line(exc)} (docs/adopting.md, step 2)."
         ) from exc
 
 
