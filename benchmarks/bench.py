@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
-from benchmarks.history import models_source, write_project
+from history_support import models_source, write_project
+
 from benchmarks.projects import Workspace, prepare
 from benchmarks.report import ROOT, machine, write_section
 from contribkit.databases.mysql.embedded import ThrowawayMySQL

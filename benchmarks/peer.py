@@ -23,8 +23,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from history_support import append_revision, write_project
+
 from benchmarks.bench import cell, contribkit, run
-from benchmarks.history import append_revision, write_project
 from benchmarks.report import machine, write_section
 
 RUNS = int(os.environ.get("BENCH_PEER_RUNS", "3"))

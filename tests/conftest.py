@@ -147,9 +147,8 @@ def flowdesk_copy(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def
 def grown(tmp_path, monkeypatch, capsys, dialect):  # type: ignore[no-untyped-def]
     """A project with a generated history of 6 revisions per dialect (SQLite and the session's
     other one), models at head."""
+    from history_support import write_project
     from migrations_support import project_at
-
-    from benchmarks.history import write_project
 
     dialects = ("sqlite", "mysql") if dialect == "mysql" else ("sqlite", "postgresql")
     root = write_project(tmp_path / "grown-project", 6, dialects)

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from history_support import append_revision, models_source, revision_name
 from migrations_support import Project
 
-from benchmarks.history import append_revision, models_source, revision_name
 from contribkit.workflows.migrations import snapshots, statestore
 
 REVISIONS = 6  # the grown fixture's

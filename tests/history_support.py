@@ -1,4 +1,5 @@
-"""Projects with a long migration history, for the growth figures.
+"""Projects with a long migration history, for the tests of long histories and the growth figures
+(`nox -s bench` measures the same ones).
 
 Revision 1 creates ``TABLES`` tables; each later revision adds one nullable column to one of
 them, round-robin. Files, notes and models are written as contribkit itself would write them
