@@ -1,6 +1,6 @@
 """`check` side by side with pytest-alembic, the peer most projects would pick instead.
 
-Both run on the same generated history (``benchmarks/history.py``), the same project and env.py,
+Both run on the same generated history (``tests/history_support.py``), the same project and env.py,
 one dialect per run, interleaved (peer, check, peer, check, ...) so that the machine's drift hits
 both alike. pytest-alembic runs its four default tests (single head, upgrade, model match,
 up/down consistency); ``check --no-cache`` runs everything it checks. The warm figure is a
@@ -135,7 +135,7 @@ def main() -> int:
     body = f"""## check against pytest-alembic
 
 {machine()}; {RUNS} interleaved runs per figure, seconds: median (min-max). Same generated
-history (`benchmarks/history.py`: 5 tables, revision 1 creates them, each later one adds a
+history (`tests/history_support.py`: 5 tables, revision 1 creates them, each later one adds a
 column), same project and env.py, one dialect per run, embedded PostgreSQL started by each run.
 The peer is pytest-alembic {peer_version} with its four default tests (single head, upgrade,
 model match, up/down consistency). `check --no-cache` does everything it checks: rows in every

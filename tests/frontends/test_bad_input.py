@@ -143,14 +143,15 @@ def test_an_env_py_from_before_the_layers_names_the_new_import(adopted) -> None:
     env = adopted.root / "migrations" / "env.py"
     env.write_text(
         env.read_text().replace(
-            "contribkit.workflows.migrations.runtime", "contribkit.migrations.runtime"
+            "from contribkit.env import", "from contribkit.migrations.runtime import"
         )
     )
     before = adopted.snapshot()
     assert_refused(
         adopted,
         adopted.cli("check"),
-        "imports contribkit.migrations.runtime, which is now contribkit.workflows.migrations.runtime",
+        "imports contribkit.migrations.runtime, which is now contribkit.env: change that "
+        "import to 'from contribkit.env import run_env'",
     )
     assert adopted.snapshot() == before
 
