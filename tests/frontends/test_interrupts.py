@@ -132,7 +132,7 @@ class _SignalsItselfWhenCollected:
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # that is the point
 def test_a_sigterm_lost_in_a_finalizer_still_stops_the_run(sample, monkeypatch) -> None:
-    from contribkit.workflows.migrations import generate
+    from contribkit.workflows.migrations import migrate
 
     assert sample.cli("init").code == 0
     assert sample.cli("migrate", "-m", "initial").code == 0
@@ -140,7 +140,7 @@ def test_a_sigterm_lost_in_a_finalizer_still_stops_the_run(sample, monkeypatch) 
         "inventory/models.py", 'sa.Column("city", sa.String(80)', 'sa.Column("city", sa.String(120)'
     )
     before = sample.snapshot()
-    real_format = generate.ruff_format
+    real_format = migrate.ruff_format
     carried_on = []
 
     def format_while_collecting(*args: object, **kwargs: object) -> object:
@@ -148,7 +148,7 @@ def test_a_sigterm_lost_in_a_finalizer_still_stops_the_run(sample, monkeypatch) 
         carried_on.append(True)
         return real_format(*args, **kwargs)
 
-    monkeypatch.setattr(generate, "ruff_format", format_while_collecting)
+    monkeypatch.setattr(migrate, "ruff_format", format_while_collecting)  # where it is called
     outcome = sample.cli("migrate", "-m", "widen_city")
     assert carried_on == [True]  # the finalizer really swallowed it: the step went on
     assert outcome.code == 130, outcome.out + outcome.err

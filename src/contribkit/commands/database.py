@@ -1,4 +1,8 @@
-"""``db upgrade|downgrade|current|stamp|reset``: Alembic against the project's real database."""
+"""``db upgrade|downgrade|current|stamp|reset``: Alembic against the project's real database.
+
+Each command imports its workflow when it runs: ``contribkit --help`` and ``invoke --list``
+load this module, and must not pay for SQLAlchemy and Alembic.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""``init``, ``migrate``, ``check`` and ``baseline``: the migration commands."""
+"""``init``, ``migrate``, ``check`` and ``baseline``: the migration commands.
+
+Each command imports its workflow when it runs: ``contribkit --help`` and ``invoke --list``
+load this module, and must not pay for SQLAlchemy and Alembic.
+"""
 
 from __future__ import annotations
 

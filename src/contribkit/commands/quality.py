@@ -1,4 +1,8 @@
-"""``setup``, ``lint``, ``format``, ``test`` and ``lint-versions``: the contributor's loop."""
+"""``setup``, ``lint``, ``format``, ``test`` and ``lint-versions``: the contributor's loop.
+
+Each command imports its workflow when it runs: ``contribkit --help`` and ``invoke --list``
+load this module, and must not pay for SQLAlchemy and Alembic.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""``ui build|dev`` and ``dev api|worker|start|k8s-manifest``: the UI and development servers."""
+"""``ui build|dev`` and ``dev api|worker|start|k8s-manifest``: the UI and development servers.
+
+Each command imports its workflow when it runs: ``contribkit --help`` and ``invoke --list``
+load this module, and must not pay for SQLAlchemy and Alembic.
+"""
 
 from __future__ import annotations
 

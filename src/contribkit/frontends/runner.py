@@ -1,4 +1,7 @@
-"""How every frontend ends: one line for errors, exit codes, and Ctrl-C/SIGTERM that clean up."""
+"""How every frontend ends: one line for errors, exit codes, and Ctrl-C/SIGTERM that clean up.
+
+What a command needs is imported when it runs: every frontend loads this module at start-up.
+"""
 
 from __future__ import annotations
 

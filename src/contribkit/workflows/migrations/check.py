@@ -28,7 +28,7 @@ from contribkit.core import console
 from contribkit.core.config import SHARED, ProjectConfig
 from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.databases.asyncdrivers import bridged
-from contribkit.databases.throwaway import anonymized
+from contribkit.databases.throwaway import anonymized, prewarm
 from contribkit.workflows.migrations import baseline as baselines
 from contribkit.workflows.migrations import (
     filenames,
@@ -37,7 +37,17 @@ from contribkit.workflows.migrations import (
     schemadiff,
     snapshots,
 )
-from contribkit.workflows.migrations.layout import Migrations
+from contribkit.workflows.migrations.generate import PRAGMA_OFF, PRAGMA_ON
+from contribkit.workflows.migrations.layout import Migrations, project_migrations
+from contribkit.workflows.migrations.notes import recorded_revisions, write_atomically
+from contribkit.workflows.migrations.progress import step
+from contribkit.workflows.migrations.verify import (
+    CREATED,
+    TrialDatabase,
+    checked,
+    created_database,
+    round_trip,
+)
 
 #: The problem that says a walk never reached the head, so the head was not compared.
 UNCHECKED = "drift at head was not checked: "
@@ -64,7 +74,6 @@ class DialectReport:
 def _pragma_bracket_problems(path: Path, preludes: dict[str, set[str]]) -> list[str]:
     """SQLite revisions must switch foreign keys off first and on last in both functions,
     after what the revision template puts first (``preludes``, see :func:`_template_preludes`)."""
-    from contribkit.workflows.migrations.generate import PRAGMA_OFF, PRAGMA_ON
 
     tree = ast.parse(revisionfile.source(path))
     problems = []
@@ -178,7 +187,6 @@ def _file_problems(
 
 @contextmanager
 def _fresh_database(migrations: Migrations, dialect: str, script: Any) -> Iterator[Any]:
-    from contribkit.workflows.migrations.verify import TrialDatabase
 
     with (
         migrations.ephemeral_database(dialect) as url,
@@ -295,7 +303,6 @@ def _step(
     """One revision's round trip (with rows after the baseline); returns the row counts it
     ended with, when it knows them without asking, and the tables the revision changes that
     held no rows for it."""
-    from contribkit.workflows.migrations.verify import round_trip
 
     empty: list[str] = []
     if seeded and (counts is None or not all(counts.values())):
@@ -370,7 +377,6 @@ def _guard_problems(
     """``guarded``: the revisions since the baseline must run, one after the other, on a
     database the project's own set-up made from the models, as ``migrate`` proves of those it
     writes; the first that does not is the problem."""
-    from contribkit.workflows.migrations.verify import CREATED, checked, created_database
 
     new = [rev for rev in revisions if rev.revision not in old]
     if not new:
@@ -409,10 +415,6 @@ def run_checks(
 ) -> list[DialectReport]:
     """Check the selected dialects and print what each found; ``as_baseline``: treat every
     revision of today's history as the baseline's; ``cache``: reuse states proven before."""
-    from contribkit.databases.throwaway import prewarm
-    from contribkit.workflows.migrations.layout import project_migrations
-    from contribkit.workflows.migrations.migrate import step
-    from contribkit.workflows.migrations.notes import recorded_revisions
 
     dialects = config.select_dialects(dialect)
     prewarm(dialects)
@@ -537,7 +539,6 @@ def write_baseline(
     """``contribkit baseline``: record the history as it is, and every problem it has now.
 
     With ``dialect``, the other dialects' entries are kept as they were."""
-    from contribkit.workflows.migrations.notes import write_atomically
 
     path = config.baseline
     assert path is not None

@@ -17,14 +17,28 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import renderers
 from alembic.operations import ops
 
+from contribkit.core import console
 from contribkit.core.errors import CheckFailed
 from contribkit.core.importing import one_metadata
-from contribkit.workflows.migrations import filenames, guards, revisionattrs, runtime
+from contribkit.workflows.migrations import (
+    filenames,
+    guards,
+    portable,
+    revisionattrs,
+    runtime,
+    schemadiff,
+)
+from contribkit.workflows.migrations.baseline import without_known_drift, without_operations
 from contribkit.workflows.migrations.describe import flatten
+from contribkit.workflows.migrations.review import created_enums, enums_of_added_columns
 from contribkit.workflows.migrations.schemadiff import literal, quoted_name, rebuilt_tables
+from contribkit.workflows.migrations.snapshots import HistoryCache
+from contribkit.workflows.migrations.verify import TrialDatabase
 
 PRAGMA_OFF = "PRAGMA foreign_keys=OFF"
 PRAGMA_ON = "PRAGMA foreign_keys=ON"
@@ -89,7 +103,6 @@ def existing_enums(connection: Any) -> dict[str, list[str]]:
     """PostgreSQL enum types in the database → their labels."""
     if connection.dialect.name != "postgresql":
         return {}
-    import sqlalchemy as sa
 
     return {e["name"]: list(e["labels"]) for e in sa.inspect(connection).get_enums(schema="*")}
 
@@ -110,9 +123,6 @@ def generate_revision(
     ``known_drift``: differences the project's baseline accepts; they are left out.
     ``shared_with``: the dialects a shared history's revision must run on (see :mod:`portable`);
     empty: the revision is ``dialect``'s alone."""
-    from alembic import command
-
-    from contribkit.workflows.migrations.verify import TrialDatabase
 
     history = [Path(rev.path) for rev in migrations.script(dialect).walk_revisions()]
     carried = revisionattrs.carried(history[::-1])
@@ -168,7 +178,6 @@ def _set_attributes(path: Path, carried: dict[str, object], configured: Any, dia
     """Give the new revision at ``path`` the module attributes every revision before it sets
     (``carried``, with the head's value: said, since the next release may want another) and
     the project's ``revision_attributes`` (``configured``)."""
-    from contribkit.core import console
 
     for name, value in carried.items():
         if name not in configured:
@@ -194,8 +203,6 @@ def _directives_hook(
     nothing is left, record the operations (in ``captured``) for the review, and make the file
     right for every dialect in ``runs_on``; ``guarded``: each operation behind its existence
     test (:mod:`guards`)."""
-    from contribkit.workflows.migrations import portable, schemadiff
-    from contribkit.workflows.migrations.baseline import without_known_drift, without_operations
 
     def hook(context: Any, revision: Any, directives: list[Any]) -> None:
         script = directives[0]
@@ -276,7 +283,6 @@ def _complete_for(
     dialect)`` makes the operation that runs ``sql`` on ``dialect`` only; ``parents``: the
     tables a foreign key refers to, in the database or the models; ``guarded``: an enum type
     is created only where it does not exist yet."""
-    from contribkit.workflows.migrations.review import created_enums, enums_of_added_columns
 
     if "postgresql" in runs_on:
         for enum in reversed(enums_of_added_columns(upgrade_ops, enums)):
@@ -300,7 +306,6 @@ def _complete_for(
 
 def _referenced_tables(connection: Any, metadata: Any) -> set[str]:
     """Tables some foreign key refers to, in the connected database or in the models."""
-    import sqlalchemy as sa
 
     inspector = sa.inspect(connection)
     found = {
@@ -348,7 +353,6 @@ def _drop_tables_with_their_indexes(container: Any) -> None:
 def upgrade_to_head(db: Any) -> None:
     """Upgrade the empty database to the head, starting from the furthest state a plain upgrade
     of this very history reached in an earlier run (see :mod:`snapshots`), and save the head's."""
-    from contribkit.workflows.migrations.snapshots import HistoryCache
 
     revisions = db.migrations.walked(db.dialect, list(reversed(list(db.script.walk_revisions()))))
     cache = HistoryCache.open(db.migrations, db.dialect, db.engine, revisions)

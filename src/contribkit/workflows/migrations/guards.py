@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from alembic.autogenerate import renderers
+from alembic.autogenerate.render import render_op
 from alembic.operations import ops
 
 #: The inspector method that lists a constraint type's names (DropConstraintOp's ``type_``).
@@ -33,7 +34,6 @@ class GuardedOp(ops.MigrateOperation):
 
 @renderers.dispatch_for(GuardedOp)
 def _render_guarded(autogen_context: Any, op: GuardedOp) -> list[str]:
-    from alembic.autogenerate.render import render_op
 
     alembic = autogen_context.opts.get("alembic_module_prefix") or "op."
     sa = autogen_context.opts.get("sqlalchemy_module_prefix") or "sa."

@@ -12,7 +12,12 @@ Per-dialect, each dialect is its own linear history; shared, every dialect runs 
 
 from __future__ import annotations
 
+import ast
+import os
 import re
+import subprocess
+import warnings
+from argparse import Namespace
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -21,10 +26,22 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
 from contribkit.core import console
 from contribkit.core.config import KNOWN_DIALECTS, PER_DIALECT, SHARED
 from contribkit.core.errors import UsageError
+from contribkit.core.importing import load_metadata, load_row_factories
+from contribkit.databases.dialects import dialect_named
+from contribkit.databases.engines import create_engine
+from contribkit.databases.throwaway import ephemeral_database
 from contribkit.workflows.migrations import filenames, runtime
+from contribkit.workflows.migrations.revisionfile import source
+from contribkit.workflows.migrations.setupcommand import SetUpCommand
+from contribkit.workflows.migrations.snapshots import CACHE_FOLDER
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -66,7 +83,6 @@ class Migrations:
 
     def ephemeral_database(self, dialect: str) -> AbstractContextManager[str]:
         """A throw-away database of ``dialect`` on the project's driver for it."""
-        from contribkit.databases.throwaway import ephemeral_database
 
         return ephemeral_database(dialect, self.drivers.get(dialect))
 
@@ -79,10 +95,6 @@ class Migrations:
         would be (settings reset, temporary tables dropped) and prepares no statements, whose
         cached plans a revision's type change would break.
         """
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.pool import NullPool
-
-        from contribkit.databases.engines import create_engine
 
         try:
             parsed = make_url(url)
@@ -125,7 +137,6 @@ class Migrations:
 
     def driver(self, dialect: str) -> str:
         """The driver ``dialect``'s throw-away databases are reached through."""
-        from contribkit.databases.dialects import dialect_named
 
         return self.drivers.get(dialect) or dialect_named(dialect).default_driver
 
@@ -182,9 +193,6 @@ class Migrations:
         ``created``: the time a new revision file's name carries, for a config that writes
         one; ``naming``: the values of the file template's tokens of contribkit's
         (:mod:`filenames`)."""
-        from argparse import Namespace
-
-        from alembic.config import Config
 
         # quiet: contribkit prints its own status lines; Alembic's would name staging paths.
         config = Config(runtime.LOGGING_INI, output_buffer=output, cmd_opts=Namespace(quiet=True))
@@ -207,9 +215,6 @@ class Migrations:
     def script(self, dialect: str) -> ScriptDirectory:
         """The dialect's revisions, loaded: a history Alembic only warns about (an id in two
         files, a ``down_revision`` no file has) is refused here, before anything runs on it."""
-        import warnings
-
-        from alembic.script import ScriptDirectory
 
         script = ScriptDirectory.from_config(self.alembic_config(dialect))
         with warnings.catch_warnings(record=True) as caught:
@@ -257,7 +262,6 @@ def _as_new_session(dbapi_connection: Any, record: Any) -> None:
 
 
 def _require_python(env: Path, text: str) -> None:
-    import ast
 
     try:
         ast.parse(text)
@@ -346,7 +350,6 @@ def _refuse_undecodable(dialect: str, path: Path) -> None:
 
 @cache  # by size and time: script() runs several times per command, on every file
 def _undecodable(path: str, _size: int, _mtime: int) -> str | None:
-    from contribkit.workflows.migrations.revisionfile import source
 
     try:
         source(Path(path))
@@ -364,7 +367,6 @@ def project_migrations(
     """The project's migrations with its models loaded; fails early with a one-line reason.
 
     ``cache``: reuse and keep proven database states in the project's ``.contribkit`` folder."""
-    from contribkit.core.importing import load_metadata, load_row_factories
 
     folder = config.require_migrations()
     live = Migrations(
@@ -399,8 +401,6 @@ def project_migrations(
 def _database_maker(config: ProjectConfig, dialect: str, made_by: str, value: str) -> Any:
     """What makes ``dialect``'s new databases (``start``): a frozen MetaData, or the project's
     own set-up command."""
-    from contribkit.core.importing import load_metadata
-    from contribkit.workflows.migrations.setupcommand import SetUpCommand
 
     key = f"start.{dialect}.{made_by}"
     if made_by == "command":
@@ -422,9 +422,6 @@ def _cache_folder(root: Path) -> Path | None:
     """The project's cache folder, or ``None`` (and a line saying why) where it cannot be
     trusted or written: states that git tracks came from someone else's machine, and a
     read-only checkout still gets a check, only without reuse."""
-    import subprocess
-
-    from contribkit.workflows.migrations.snapshots import CACHE_FOLDER
 
     folder = root / STATE_FOLDER / CACHE_FOLDER
     linked = [p for p in (folder.parent, folder, *_subfolders(folder)) if p.is_symlink()]
@@ -462,9 +459,6 @@ def _subfolders(folder: Path) -> list[Path]:
 def project_drivers(config: ProjectConfig) -> dict[str, str]:
     """``[tool.contribkit] drivers``, else the driver named by the project's database URL for
     its dialect (``postgresql+asyncpg://…`` in ``database_url_env`` means asyncpg)."""
-    import os
-
-    from sqlalchemy.engine import make_url
 
     drivers = dict(config.drivers)
     url = os.environ.get(config.database_url_env) or config.default_database_url

@@ -12,6 +12,7 @@ the project is removed again, so the tree is as it was.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import uuid
@@ -21,22 +22,34 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+
 from contribkit.core import console
-from contribkit.core.config import KNOWN_DIALECTS, SHARED, ProjectConfig
-from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
+from contribkit.core.config import SHARED, ProjectConfig
+from contribkit.core.errors import CheckFailed, UsageError
 from contribkit.core.ownership import temporary_folder
 from contribkit.core.signals import deferred_signals, raise_if_interrupted
 from contribkit.databases.asyncdrivers import bridged
 from contribkit.databases.throwaway import prewarm
-from contribkit.workflows.migrations import baseline, schemadiff
+from contribkit.workflows.migrations import baseline, notes, schemadiff
 from contribkit.workflows.migrations import review as reviewing
+from contribkit.workflows.migrations.concerns import DESTRUCTIVE, SQUAWK
+from contribkit.workflows.migrations.generate import generate_revision, ruff_format, upgrade_to_head
 from contribkit.workflows.migrations.layout import (
     STATE_FOLDER,
     Migrations,
     project_migrations,
     state_folder,
 )
+from contribkit.workflows.migrations.progress import named, step
 from contribkit.workflows.migrations.slug import message_to_slug, slug_to_title
+from contribkit.workflows.migrations.verify import (
+    TrialDatabase,
+    touched_tables,
+    verify_new_revision,
+    verify_on_created_database,
+)
 
 LOCK_WAIT_SECONDS = 600
 
@@ -76,31 +89,6 @@ def project_lock(root: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
-
-
-@contextmanager
-def step(dialect: str, name: str, detail: str = "") -> Iterator[None]:
-    """A status line for the step (``detail`` after it, in parentheses); any failure raised
-    inside names the dialect and step."""
-    raise_if_interrupted()
-    console.step(f"{dialect}: {name}" + (f" ({detail})" if detail else ""))
-    with named(dialect, name):
-        yield
-
-
-@contextmanager
-def named(dialect: str, name: str) -> Iterator[None]:
-    """Prefix a failure raised inside with ``dialect: name:``, unless a step inside did (for
-    this dialect or, on a shared history, another one)."""
-    try:
-        yield
-    except ContribkitError as exc:
-        if not exc.message.startswith(tuple(f"{known}: " for known in KNOWN_DIALECTS)):
-            exc.message = f"{dialect}: {name}: {exc.message}"
-            exc.args = (exc.message,)
-        raise
-    except Exception as exc:
-        raise CheckFailed(f"{dialect}: {name}: {type(exc).__name__}: {one_line(exc)}") from exc
 
 
 @bridged
@@ -201,16 +189,6 @@ class _Verified:
 def _one_revision(run: _Run, writer: str, verify_on: tuple[str, ...]) -> _Verified | None:
     """Generate ``writer``'s revision in the staged copy; format, review and verify it on each
     dialect of ``verify_on``."""
-    from contribkit.workflows.migrations.generate import (
-        generate_revision,
-        ruff_format,
-        upgrade_to_head,
-    )
-    from contribkit.workflows.migrations.verify import (
-        TrialDatabase,
-        touched_tables,
-        verify_new_revision,
-    )
 
     staged, accepted = run.staged, run.accepted
     rev_id = uuid.uuid4().hex[:12]
@@ -268,13 +246,12 @@ def _one_revision(run: _Run, writer: str, verify_on: tuple[str, ...]) -> _Verifi
         if staged.guarded:
             for name in verify_on:
                 _verify_guards(staged, name, generated)
-    own = [str(c) for c in concerns if c.kind != reviewing.SQUAWK]
+    own = [str(c) for c in concerns if c.kind != SQUAWK]
     return _Verified(generated.path, generated.revision, own)
 
 
 def _verify_guards(staged: Migrations, name: str, generated) -> None:  # type: ignore[no-untyped-def]
     """The guarded revision, where the project's own set-up made the database from the models."""
-    from contribkit.workflows.migrations.verify import TrialDatabase, verify_on_created_database
 
     with (
         _database(staged, name) as url,
@@ -310,7 +287,7 @@ def _review(staged: Migrations, dialect: str, url: str, generated, allow_destruc
         concerns += reviewing.squawk(_offline_sql(staged, generated), generated.path.name)
     for concern in concerns:
         console.warn(f"{dialect}: {concern}")
-    destructive = [c.text for c in concerns if c.kind == reviewing.DESTRUCTIVE]
+    destructive = [c.text for c in concerns if c.kind == DESTRUCTIVE]
     if destructive and not allow_destructive:
         raise CheckFailed(
             f"refusing destructive operations ({'; '.join(destructive)}): "
@@ -324,10 +301,6 @@ def _offline_sql(staged: Migrations, generated) -> str:  # type: ignore[no-untyp
 
     Run directly rather than through env.py: a project's own env.py may render offline SQL
     for the database its settings name, not for this revision's dialect."""
-    import io
-
-    from alembic.operations import Operations
-    from alembic.runtime.migration import MigrationContext
 
     buffer = io.StringIO()
     context = MigrationContext.configure(
@@ -353,7 +326,6 @@ def _commit(
     a move and its undo. One that arrived meanwhile is dropped once the commit has succeeded:
     the run is done.
     """
-    from contribkit.workflows.migrations import notes
 
     moved: list[Path] = []
     with deferred_signals() as deferral:

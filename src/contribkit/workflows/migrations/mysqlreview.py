@@ -23,8 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.operations import ops
 
+from contribkit.workflows.migrations.concerns import DATA_DEPENDENT, HAZARD, Concern
 from contribkit.workflows.migrations.describe import describe
-from contribkit.workflows.migrations.review import DATA_DEPENDENT, HAZARD, Concern
 
 #: InnoDB's key limit with the DYNAMIC / COMPRESSED row formats (the default since 5.7 / 10.2).
 MAX_KEY_BYTES = 3072

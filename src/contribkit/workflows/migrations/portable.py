@@ -18,7 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from alembic.autogenerate import renderers
+from alembic.autogenerate.api import AutogenContext
+from alembic.autogenerate.render import _repr_type
 from alembic.operations import ops
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import make_url
 
 from contribkit.core.errors import UsageError
 from contribkit.workflows.migrations.storedtypes import stored_type
@@ -58,7 +62,6 @@ def render_item(dialects: tuple[str, ...], own: Any) -> Any:
 def portable_type(type_: Any, dialects: tuple[str, ...], autogen_context: Any) -> str:
     """``type_`` as Python source that stores, on each of ``dialects``, what the models store
     there: the generating dialect's type, with a variant for each dialect that differs."""
-    from alembic.autogenerate.render import _repr_type
 
     first = autogen_context.dialect.name
     texts = {}
@@ -75,8 +78,6 @@ def portable_type(type_: Any, dialects: tuple[str, ...], autogen_context: Any) -
 def _offline_context(dialect: str, opts: dict[str, Any]) -> Any:
     """An Alembic autogenerate context for ``dialect`` without a database, with the render
     options of the real one (module prefixes) and no ``render_item`` (this module is it)."""
-    from alembic.autogenerate.api import AutogenContext
-    from alembic.runtime.migration import MigrationContext
 
     prefixes = ("sqlalchemy_module_prefix", "alembic_module_prefix", "user_module_prefix")
     context = MigrationContext.configure(
@@ -87,7 +88,6 @@ def _offline_context(dialect: str, opts: dict[str, Any]) -> Any:
 
 def require_portable_types(upgrade_ops: list[Any], dialects: tuple[str, ...]) -> None:
     """Refuse a column whose type, on one of ``dialects``, is another dialect's own type."""
-    from sqlalchemy.engine import make_url
 
     for op in upgrade_ops:
         for column, type_ in _column_types(op):

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import io
 import os
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
+from sqlalchemy.engine import make_url
 
 from contribkit.core.config import ProjectConfig
 from contribkit.core.errors import (
@@ -26,6 +33,8 @@ from contribkit.core.errors import (
 from contribkit.databases.asyncdrivers import bridged
 from contribkit.databases.engines import redact
 from contribkit.workflows.migrations import runtime
+from contribkit.workflows.migrations.layout import project_migrations
+from contribkit.workflows.migrations.verify import applied_ddl, kept_note
 
 
 def database_url(config: ProjectConfig) -> str:
@@ -56,9 +65,6 @@ class Target:
 
 
 def target(config: ProjectConfig) -> Target:
-    from sqlalchemy.engine import make_url
-
-    from contribkit.workflows.migrations.layout import project_migrations
 
     url = database_url(config)
     try:
@@ -73,7 +79,6 @@ def target(config: ProjectConfig) -> Target:
 
 def _sqlite_file(t: Target) -> Path | None:
     """The file of a SQLite target; ``None`` for other dialects and in-memory databases."""
-    from sqlalchemy.engine import make_url
 
     database = make_url(t.url).database
     if t.dialect != "sqlite" or not database or database == ":memory:":
@@ -85,7 +90,6 @@ def _sqlite_file(t: Target) -> Path | None:
 def _connection(t: Target, *, create: bool = False) -> Iterator[Any]:
     """A connection to the target. Only ``create`` (upgrade) may make a missing SQLite file:
     for any other command a mistyped path must not leave new folders and an empty database."""
-    import sqlalchemy as sa
 
     path = _sqlite_file(t)
     if path is not None and create:
@@ -108,10 +112,6 @@ def _connection(t: Target, *, create: bool = False) -> Iterator[Any]:
 
 
 def _run(t: Target, action: Callable[[Any], Any], *, create: bool = False) -> Any:
-    import sqlalchemy as sa
-    from alembic.util import CommandError
-
-    from contribkit.workflows.migrations.verify import applied_ddl, kept_note
 
     with _connection(t, create=create) as connection, applied_ddl(connection) as applied:
         config = t.migrations.alembic_config(t.dialect, connection=connection)
@@ -147,7 +147,6 @@ KEPT_HINT = " (undo them by hand before upgrading again)"
 
 def _revision_frame(exc: BaseException, folder: Path) -> str:
     """``file.py:line: `` of the innermost frame in the migrations folder (empty if none)."""
-    import traceback
 
     frames = [
         f
@@ -158,8 +157,6 @@ def _revision_frame(exc: BaseException, folder: Path) -> str:
 
 
 def current_revision(t: Target) -> str | None:
-    import sqlalchemy as sa
-    from alembic.runtime.migration import MigrationContext
 
     with _connection(t) as connection:
         try:
@@ -202,7 +199,6 @@ def describe_status(config: ProjectConfig) -> str:
 @bridged
 def upgrade(config: ProjectConfig, revision: str = "head", dry_run: bool = False) -> str:
     """Upgrade (or, with ``dry_run``, print the SQL that would run); returns a summary line."""
-    from alembic import command
 
     t = target(config)
     path = _sqlite_file(t)
@@ -258,7 +254,6 @@ def downgrade_plan(
 
 @bridged
 def downgrade(config: ProjectConfig, revision: str = "-1", *, yes: bool) -> str:
-    from alembic import command
 
     t, current, plan = downgrade_plan(config, revision)
     if current is None:
@@ -276,7 +271,6 @@ def downgrade(config: ProjectConfig, revision: str = "-1", *, yes: bool) -> str:
 
 @bridged
 def stamp(config: ProjectConfig, revision: str) -> str:
-    from alembic import command
 
     t = target(config)
     _run(t, lambda cfg: command.stamp(cfg, revision))
@@ -290,12 +284,10 @@ def reset(config: ProjectConfig, *, yes: bool) -> str:
     Dropping rather than downgrading also repairs a database whose tables and recorded revision
     disagree, which is when a developer most often reaches for reset.
     """
-    from alembic import command
 
     t = target(config)
     if not yes:
         raise UsageError(f"this deletes every table and row in {t.shown}: rerun with -y to do it.")
-    import sqlalchemy as sa
 
     with _connection(t) as connection:
         try:
@@ -309,7 +301,6 @@ def reset(config: ProjectConfig, *, yes: bool) -> str:
 
 
 def _drop_everything(connection: Any) -> None:
-    import sqlalchemy as sa
 
     reflected = sa.MetaData()
     reflected.reflect(connection)

@@ -17,37 +17,33 @@ from __future__ import annotations
 
 import functools
 import subprocess
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from alembic.operations import ops
+from sqlalchemy.dialects import postgresql
 
+from contribkit.core.errors import UsageError
+from contribkit.core.tools import resolve_tool
+from contribkit.workflows.migrations.concerns import (
+    DATA_DEPENDENT,
+    DESTRUCTIVE,
+    HAZARD,
+    RENAME,
+    SQUAWK,
+    Concern,
+)
 from contribkit.workflows.migrations.describe import describe, type_name
+from contribkit.workflows.migrations.mysqlreview import mysql_hazards
 from contribkit.workflows.migrations.storedtypes import stored_type
 
-DESTRUCTIVE = "destructive"
-DATA_DEPENDENT = "data-dependent"
-RENAME = "suspected rename"
-HAZARD = "dialect hazard"
-SQUAWK = "squawk"
 # Alembic owns the transaction and the version table, so rerunnable DDL and transaction
 # nesting are not the migration's business; the rest of squawk's default rules stay.
 SQUAWK_EXCLUDED_RULES = "prefer-robust-stmts,transaction-nesting"
 
 
-@dataclass(frozen=True)
-class Concern:
-    kind: str
-    text: str
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.text}"
-
-
 @functools.cache
 def _postgresql() -> Any:
-    from sqlalchemy.dialects import postgresql
 
     return postgresql.dialect()
 
@@ -93,8 +89,6 @@ def review_operations(
     if dialect == "postgresql":
         concerns += _enum_hazards(leaf_ops, existing_enums or {})
     if dialect == "mysql":
-        from contribkit.workflows.migrations.mysqlreview import mysql_hazards
-
         concerns += mysql_hazards(leaf_ops, models, collation)
     return concerns
 
@@ -232,8 +226,6 @@ def _enum_hazards(leaf_ops: list[Any], existing: dict[str, list[str]]) -> list[C
 
 def squawk(sql: str, label: str) -> list[Concern]:
     """squawk's findings on PostgreSQL SQL (``label`` names it in messages)."""
-    from contribkit.core.errors import UsageError
-    from contribkit.core.tools import resolve_tool
 
     try:
         squawk_binary = resolve_tool("squawk")

@@ -14,7 +14,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from alembic import context
+from alembic.autogenerate.render import _repr_type
+from alembic.runtime.environment import EnvironmentContext
+from sqlalchemy.engine import Engine
+
 from contribkit.core.errors import CheckFailed, UsageError
+from contribkit.databases.engines import create_engine
+from contribkit.databases.sqlite import revision_transactions
+from contribkit.workflows.migrations.storedtypes import stored_type
 
 #: ``Config.config_file_name`` for every Alembic run: a logging-only file that the
 #: ``fileConfig(config.config_file_name)`` of Alembic's env.py template accepts.
@@ -43,9 +51,6 @@ def context_options(dialect: str, metadata: Any, exclude_tables: frozenset[str] 
         # project's TypeDecorator it would make the revision import the project.
         if type_ != "type":
             return False
-        from alembic.autogenerate.render import _repr_type
-
-        from contribkit.workflows.migrations.storedtypes import stored_type
 
         stored = stored_type(obj, autogen_context.dialect)
         return False if stored is obj else _repr_type(stored, autogen_context)
@@ -83,7 +88,6 @@ def _configure_checked(connection: Any, directives: Any) -> Iterator[None]:
     ``command.revision`` first; a project's hook that filters operations or derives the
     downgrade from the upgrade (``reverse_into``) would then undo what contribkit added, or
     fail on it."""
-    from alembic.runtime.environment import EnvironmentContext
 
     original = EnvironmentContext.configure
 
@@ -153,7 +157,6 @@ def logging_kept() -> Iterator[None]:
 def run_project_env() -> None:
     """Body of a contribkit-managed ``env.py`` (public as :func:`contribkit.env.run_env`): run
     migrations online or render them offline."""
-    from alembic import context
 
     config = context.config
     attrs = config.attributes
@@ -174,10 +177,6 @@ def run_project_env() -> None:
             context.run_migrations()
         return
 
-    from sqlalchemy.engine import Engine
-
-    from contribkit.databases.engines import create_engine
-
     connectable = attrs.get(ATTR_CONNECTION)
     if isinstance(connectable, Engine):  # as pytest-alembic passes it: it stays the caller's
         with connectable.connect() as connection:
@@ -196,7 +195,6 @@ def run_project_env() -> None:
 
 
 def _run_online(context: Any, connection: Any, options: dict[str, Any]) -> None:
-    from contribkit.databases.sqlite import revision_transactions
 
     with revision_transactions(connection) as on_version_apply:
         context.configure(connection=connection, on_version_apply=on_version_apply, **options)

@@ -24,6 +24,8 @@ from sqlalchemy.sql.elements import conv
 from contribkit.core.errors import CheckFailed, one_line
 from contribkit.databases.dialects import Catalogue, Dialect, TableCatalogue, dialect_named
 from contribkit.databases.dialects.base import on_a_column
+from contribkit.databases.engines import create_engine
+from contribkit.databases.throwaway import ephemeral_database
 from contribkit.workflows.migrations.describe import accepted, describe, flatten
 
 #: Alembic's and SQLAlchemy's notes on what they skip that this comparison sees instead.
@@ -164,8 +166,6 @@ def models_catalogue(
     columns, a foreign key to a column without a unique key), so each table is created on its
     own, without foreign keys, which this comparison leaves to autogenerate. ``extensions``:
     those the migrated database has, installed first."""
-    from contribkit.databases.engines import create_engine
-    from contribkit.databases.throwaway import ephemeral_database
 
     key = (dialect, id(metadata), extensions)
     cached = _models.get(key)

@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
+import inspect
 import os
 import sys
 import sysconfig
@@ -39,8 +40,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.schema import CreateTable
+
+import contribkit
+from contribkit.core import console
 from contribkit.workflows.migrations.setupcommand import SetUpCommand
 from contribkit.workflows.migrations.statestore import CodeHeld, SnapshotError, SnapshotStore
+from contribkit.workflows.migrations.storedtypes import stored_type
 
 #: Under the project's ``.contribkit`` folder (which git ignores from inside).
 CACHE_FOLDER = "cache"
@@ -148,7 +155,6 @@ def _version(distribution: str) -> str:
 
 @cache
 def _contribkit_source() -> str:
-    import contribkit
 
     package = Path(contribkit.__file__).resolve().parent  # every layer, not just this one
     files = sorted(str(p) for p in package.rglob("*.py"))
@@ -189,7 +195,6 @@ def root_key(migrations: Any, dialect: str, engine: Any) -> str:
 def _row_factories(factories: Any) -> str:
     """The project's ``seed_rows``: its tables and the source files of their factories (the
     rows a state holds came from them)."""
-    import inspect
 
     files = set()
     for factory in factories.values():
@@ -204,7 +209,6 @@ def _base_schema(metadata: Any, dialect: Any) -> str:
     """The DDL of the project's ``base_schema`` (empty without one)."""
     if metadata is None:
         return ""
-    from sqlalchemy.schema import CreateTable
 
     return "\n".join(str(CreateTable(t).compile(dialect=dialect)) for t in metadata.sorted_tables)
 
@@ -223,7 +227,6 @@ def _start(start: Any, dialect: Any) -> str:
 def _server(engine: Any) -> str:
     """The server's build and the database's encoding and collation (they decide what a
     revision's DDL and a unique constraint do), or SQLite's library version."""
-    import sqlalchemy as sa
 
     with engine.connect() as connection:
         if connection.dialect.name == "mysql":
@@ -259,7 +262,6 @@ def models_stamp(metadata: Any, dialect: Any, columns: list[str]) -> dict[str, s
     """What the models say of each ``table.column`` in ``columns`` on ``dialect``: the column's
     type, the type it stores there (a variant's), and the source of their classes ("-" where the
     models have no such column)."""
-    from contribkit.workflows.migrations.storedtypes import stored_type
 
     stamp = {}
     for name in columns:
@@ -341,7 +343,6 @@ class HistoryCache:
         "proven"). Returns how many revisions it covers and what was saved with it; ``(0, {})``
         when there is none (the database is then still empty). A state that fails a check is
         one line, is removed, and the next older one is tried."""
-        from contribkit.core import console
 
         for index in range(len(keys) - 1, -1, -1):
             key = keys[index]
@@ -380,7 +381,6 @@ class HistoryCache:
         reported, not raised."""
         if key is None:
             return
-        from contribkit.core import console
 
         meta = {"problems": problems, "models": self.stamp(consulted)}
         try:

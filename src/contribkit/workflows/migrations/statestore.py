@@ -28,8 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy.exc import SQLAlchemyError
 
+from contribkit.core.ownership import uninterrupted
 from contribkit.databases import sqlite_dump
 from contribkit.databases.mysql import dump as mysql_dump
 from contribkit.databases.postgresql import dump as postgresql_dump
@@ -99,7 +101,6 @@ def _described(meta: Any, key: str) -> bool:
 
 def read_heads(engine: Any, version_table: list[Any]) -> list[str]:
     """The Alembic version rows of the database ``engine`` reaches, sorted."""
-    from alembic.runtime.migration import MigrationContext
 
     name, schema = version_table
     with engine.connect() as conn:
@@ -174,7 +175,6 @@ class SnapshotStore:
         """Save the database ``engine`` reaches as ``key``, whole or not at all."""
         if self.has(key):
             return
-        from contribkit.core.ownership import uninterrupted
 
         data, info = self._data(key), self._meta(key)
         temp_data = temp_info = None

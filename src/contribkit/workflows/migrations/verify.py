@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from alembic.autogenerate import produce_migrations
+from alembic.operations import ops
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext, MigrationStep
 
 from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.core.importing import one_metadata
-from contribkit.workflows.migrations import runtime, seed
+from contribkit.workflows.migrations import runtime, schemadiff, seed
 from contribkit.workflows.migrations.describe import accepted_line, describe, flatten
 from contribkit.workflows.migrations.setupcommand import SetUpCommand
 
@@ -74,7 +78,6 @@ class TrialDatabase:
 
     def _run_env(self, connection: Any, steps: Any, destination: str | None = None) -> None:
         """The project's env.py on ``connection``, handing over to ``steps`` (Alembic's ``fn``)."""
-        from alembic.runtime.environment import EnvironmentContext
 
         reached: list[bool] = []
 
@@ -99,7 +102,6 @@ class TrialDatabase:
         base = start[1] if start is not None else self.migrations.base_metadata
         if base is None:
             return
-        from alembic.runtime.migration import MigrationContext
 
         table, schema = self.version_table
         context = MigrationContext.configure(
@@ -162,9 +164,6 @@ class TrialDatabase:
         options decide what counts, exactly as when it autogenerates; then what autogenerate
         does not compare (:mod:`schemadiff`).
         """
-        from alembic.autogenerate import produce_migrations
-
-        from contribkit.workflows.migrations import schemadiff
 
         found: list[str] = []
 
@@ -231,7 +230,6 @@ def _single_step(script: Any, destination: str, heads: tuple[str, ...], *, down:
     """The one step from ``heads`` to an adjacent ``destination``, or ``None``. Alembic finds
     steps by walking the history, which costs as much as the history is long: for the step by
     step round trips of a check, that made the whole check quadratic."""
-    from alembic.runtime.migration import MigrationStep
 
     if len(heads) > 1 or destination in ("heads", "head"):
         return None  # several heads or a symbolic target: Alembic's own search
@@ -329,7 +327,6 @@ def _short(statement: str, limit: int = 100) -> str:
 
 def touched_tables(leaf_ops: list[Any]) -> frozenset[str]:
     """The tables a revision's operations change that existed before it."""
-    from alembic.operations import ops
 
     created = {op.table_name for op in leaf_ops if isinstance(op, ops.CreateTableOp)}
     names = {

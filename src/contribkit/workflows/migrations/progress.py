@@ -1,0 +1,40 @@
+"""Progress of a migration command: a status line per step, and failures named by the step.
+
+``migrate`` and ``check`` both report so: ``→ sqlite: verify`` while it runs, and a failure
+inside as ``sqlite: verify: <what went wrong>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from contribkit.core import console
+from contribkit.core.config import KNOWN_DIALECTS
+from contribkit.core.errors import CheckFailed, ContribkitError, one_line
+from contribkit.core.signals import raise_if_interrupted
+
+
+@contextmanager
+def step(dialect: str, name: str, detail: str = "") -> Iterator[None]:
+    """A status line for the step (``detail`` after it, in parentheses); any failure raised
+    inside names the dialect and step."""
+    raise_if_interrupted()
+    console.step(f"{dialect}: {name}" + (f" ({detail})" if detail else ""))
+    with named(dialect, name):
+        yield
+
+
+@contextmanager
+def named(dialect: str, name: str) -> Iterator[None]:
+    """Prefix a failure raised inside with ``dialect: name:``, unless a step inside did (for
+    this dialect or, on a shared history, another one)."""
+    try:
+        yield
+    except ContribkitError as exc:
+        if not exc.message.startswith(tuple(f"{known}: " for known in KNOWN_DIALECTS)):
+            exc.message = f"{dialect}: {name}: {exc.message}"
+            exc.args = (exc.message,)
+        raise
+    except Exception as exc:
+        raise CheckFailed(f"{dialect}: {name}: {type(exc).__name__}: {one_line(exc)}") from exc
