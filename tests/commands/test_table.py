@@ -55,3 +55,20 @@ def test_options_reach_the_command_function_converted() -> None:
     assert seen == {"host": "127.0.0.1", "port": 4300}
     probe.call()
     assert seen == {"host": "127.0.0.1", "port": None}
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
+def test_a_default_is_declared_once_in_the_table(command: Command) -> None:
+    """The function takes every option as the table resolved it: a default of its own would be
+    a second one, which no frontend ever reaches."""
+    import inspect
+
+    parameters = inspect.signature(command.run).parameters
+    options = {option.name for option in command.options}
+    assert options <= set(parameters)
+    with_default = [
+        name
+        for name, parameter in parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    ]
+    assert not with_default, f"{command.name}: {with_default}"

@@ -14,13 +14,13 @@ if TYPE_CHECKING:
     from contribkit.core.config import ProjectConfig
 
 
-def upgrade(config: ProjectConfig, revision: str = "head", dry_run: bool = False) -> Result:
+def upgrade(config: ProjectConfig, revision: str, dry_run: bool) -> Result:
     from contribkit.workflows.migrations import realdb
 
     return Result().info(realdb.upgrade(config, revision, dry_run=dry_run))
 
 
-def downgrade(config: ProjectConfig, revision: str = "-1", yes: bool = False) -> Result:
+def downgrade(config: ProjectConfig, revision: str, yes: bool) -> Result:
     from contribkit.workflows.migrations import realdb
 
     return Result().info(realdb.downgrade(config, revision, yes=yes))
@@ -38,7 +38,7 @@ def stamp(config: ProjectConfig, revision: str) -> Result:
     return Result().info(realdb.stamp(config, revision))
 
 
-def reset(config: ProjectConfig, yes: bool = False) -> Result:
+def reset(config: ProjectConfig, yes: bool) -> Result:
     from contribkit.workflows.migrations import realdb
 
     return Result().info(realdb.reset(config, yes=yes))

@@ -25,12 +25,12 @@ def init(config: ProjectConfig) -> Result:
 
 def migrate(
     config: ProjectConfig,
-    message: str | None = None,
-    dialect: str | None = None,
-    allow_destructive: bool = False,
-    require_rows: bool = False,
-    check: bool = False,
-    no_cache: bool = False,
+    message: str | None,
+    dialect: str | None,
+    allow_destructive: bool,
+    require_rows: bool,
+    check: bool,
+    no_cache: bool,
 ) -> Result:
     if check:
         return check_migrations(config, dialect, no_cache)
@@ -52,16 +52,14 @@ def migrate(
     return result
 
 
-def check_migrations(
-    config: ProjectConfig, dialect: str | None = None, no_cache: bool = False
-) -> Result:
+def check_migrations(config: ProjectConfig, dialect: str | None, no_cache: bool) -> Result:
     from contribkit.workflows.migrations.check import check as run_check
 
     run_check(config, dialect, cache=not no_cache)  # prints its progress; raises on a problem
     return Result()
 
 
-def baseline(config: ProjectConfig, dialect: str | None = None, no_cache: bool = False) -> Result:
+def baseline(config: ProjectConfig, dialect: str | None, no_cache: bool) -> Result:
     from contribkit.workflows.migrations.check import write_baseline
 
     path, _ = write_baseline(config, dialect, cache=not no_cache)

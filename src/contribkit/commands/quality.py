@@ -23,7 +23,7 @@ def setup() -> Result:
     return Result()
 
 
-def lint(fix: bool = False) -> Result:
+def lint(fix: bool) -> Result:
     from contribkit.core.tools import run
     from contribkit.workflows.quality import lint_commands
 
@@ -36,7 +36,7 @@ def format_() -> Result:
     return lint(fix=True)
 
 
-def test(dialect: str = "sqlite", keyword: str | None = None, path: str | None = None) -> Result:
+def test(dialect: str, keyword: str | None, path: str | None) -> Result:
     from contribkit.core.tools import run
     from contribkit.workflows.quality import pytest_command, test_environment
 

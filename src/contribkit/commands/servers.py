@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from contribkit.core.config import ProjectConfig
 
 
-def ui_build(config: ProjectConfig, force: bool = False) -> Result:
+def ui_build(config: ProjectConfig, force: bool) -> Result:
     from contribkit.workflows.ui import build
 
     built = build(config, force=force)
@@ -31,7 +31,7 @@ def ui_dev(config: ProjectConfig) -> Result:
     return Result()
 
 
-def api(config: ProjectConfig, host: str = "127.0.0.1", port: int | None = None) -> Result:
+def api(config: ProjectConfig, host: str, port: int | None) -> Result:
     from contribkit.workflows.devserver import serve_api
 
     serve_api(config, host, port)
@@ -52,9 +52,7 @@ def start(config: ProjectConfig) -> Result:
     return Result()
 
 
-def k8s_manifest(
-    config: ProjectConfig, image: str | None = None, namespace: str | None = None
-) -> Result:
+def k8s_manifest(config: ProjectConfig, image: str | None, namespace: str | None) -> Result:
     from contribkit.workflows.k8s import render
 
     return Result().out(render(config, image=image, namespace=namespace))
