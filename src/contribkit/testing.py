@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from contribkit.core.config import ProjectConfig
+from contribkit.databases.dialects import dialect_named
 from contribkit.databases.throwaway import ephemeral_database
 
 __all__ = ["MigratedDatabases", "ephemeral_database"]
@@ -46,7 +47,7 @@ class MigratedDatabases:
         self._driver = migrations.drivers.get(self.dialect)
         # Held, so that close() always knows what to remove, even after a Ctrl-C right here.
         with deferred_signals():
-            if self.dialect == "sqlite":
+            if dialect_named(self.dialect).database_is_a_file:
                 self._folder = Path(tempfile.mkdtemp(prefix="ck-tests-"))
                 self._template = str(self._folder / "template.sqlite")
                 url = f"sqlite:///{self._template}"
@@ -75,7 +76,7 @@ class MigratedDatabases:
         if not self._built:
             self._build_template()
         assert self._template is not None
-        if self.dialect == "sqlite":
+        if dialect_named(self.dialect).database_is_a_file:
             assert self._folder is not None
             path = self._folder / f"{unique_name('test')}.sqlite"
             shutil.copyfile(self._template, path)
@@ -95,7 +96,7 @@ class MigratedDatabases:
     def close(self) -> None:
         from contribkit.databases.throwaway import database_server
 
-        if self._template is not None and self.dialect != "sqlite":
+        if self._template is not None and not dialect_named(self.dialect).database_is_a_file:
             database_server(self.dialect).drop_database(self._template)
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)

@@ -3,6 +3,8 @@ database read back as create_all built it."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import sqlalchemy as sa
 
@@ -107,3 +109,36 @@ def test_sqlite_generation_expressions_are_read_from_the_tables_ddl() -> None:
         "CONSTRAINT c CHECK (a IN (1, 2)))"
     )
     assert generated_expressions(ddl) == {"g x": "a + (1)", "h": "coalesce(a, 2)"}
+
+
+@pytest.mark.parametrize("name", ["sqlite", "session"])
+def test_what_a_dialect_says_of_its_server_is_true_of_it(name: str, dialect: str) -> None:
+    """The capabilities the workflows ask for, tried on a real server of each dialect."""
+    name = dialect if name == "session" else name
+    facts = dialect_named(name)
+    with ephemeral_database(name) as url:
+        # Each revision in a transaction of its own, as contribkit runs them (on SQLite: an
+        # explicit BEGIN, which pysqlite leaves out before DDL).
+        engine = create_engine(url, transactional_ddl=True)
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("CREATE TABLE kept (id INTEGER)"))
+                connection.rollback()  # undone, unless DDL commits at once
+                assert sa.inspect(connection).has_table("kept") is not facts.transactional_ddl
+                connection.rollback()
+                metadata = sa.MetaData()
+                sa.Table("e", metadata, sa.Column("k", sa.Enum("a", "b", name="e_kind")))
+                metadata.create_all(connection)
+                connection.execute(sa.text("DROP TABLE e"))
+                connection.commit()
+                inspector = sa.inspect(connection)
+                enums = [e["name"] for e in getattr(inspector, "get_enums", list)()]
+                assert ("e_kind" in enums) is facts.native_enum_types  # it outlived its table
+                identity = facts.server_identity(connection)
+                assert str(connection.dialect.server_version_info[0]) in identity
+                connection.rollback()
+            database = sa.engine.make_url(url).database or ""
+            assert os.path.isfile(database) is facts.database_is_a_file
+        finally:
+            engine.dispose()
+    assert dialect_named("mariadb") is dialect_named("mysql")

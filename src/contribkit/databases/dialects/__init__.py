@@ -21,6 +21,6 @@ def dialect_named(name: str) -> Dialect:
     """The dialect object for a SQLAlchemy dialect name (``sqlite``, ``postgresql``, ``mysql``;
     MariaDB is ``mysql``)."""
     try:
-        return _DIALECTS[name]
+        return _DIALECTS["mysql" if name == "mariadb" else name]
     except KeyError:
         return Dialect()  # an unknown dialect reads nothing: its differences are autogenerate's

@@ -117,12 +117,40 @@ class Dialect:
     #: A CHECK the models leave unnamed gets a name the server derives from the table and
     #: columns, the same on every database (so the revision can drop it again).
     names_checks = False
-    #: Constraints and defaults change by rebuilding the table (Alembic's batch mode).
+    #: Constraints and defaults change by rebuilding the table (Alembic's batch mode); a
+    #: rebuild of a parent table needs foreign keys off around the revision (the PRAGMA lines).
     alters_by_rebuild = False
+    #: DDL runs in transactions, so a revision that fails is undone whole. Where it does not
+    #: (MySQL commits each DDL statement), a failed revision keeps what it ran: say what.
+    transactional_ddl = True
+    #: Foreign keys can be off while revisions run, so rows that reference nothing may be left:
+    #: look for them after each step (elsewhere every statement is checked).
+    foreign_keys_can_be_off = False
+    #: A database is the file its URL names.
+    database_is_a_file = False
+    #: A NOT NULL column added without a default fills the rows with its type's zero value
+    #: rather than failing on a table with rows.
+    fills_new_not_null_columns = False
+    #: Enum types live apart from the tables (``CREATE TYPE``) and outlive a dropped table.
+    native_enum_types = False
+    #: squawk lints its SQL (a linter for PostgreSQL's): the review runs it on the revision.
+    linted_by_squawk = False
 
     def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
         """The catalogue of ``tables`` (those that exist) in the connected database."""
         return Catalogue()
+
+    def server_identity(self, connection: Any) -> str:
+        """What decides what the connected server does with a revision's DDL (its build, and
+        where it has them the database's encoding and collation), as one string."""
+        return repr(connection.dialect.server_version_info)
+
+    def _identity_row(self, connection: Any, query: str) -> str:
+        import sqlalchemy as sa
+
+        row = connection.execute(sa.text(query)).one()
+        connection.rollback()
+        return repr(tuple(row))
 
     def extensions(self, connection: Any) -> tuple[str, ...]:
         """The extensions the connected database has installed, which the models may need."""

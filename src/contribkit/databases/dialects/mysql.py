@@ -45,6 +45,15 @@ class MySQL(Dialect):
     default_driver = "pymysql"
     # Indexes: those with a descending key, which autogenerate sees as ascending here.
     compares = frozenset({"checks", "defaults", "expression_indexes"})
+    transactional_ddl = False
+    fills_new_not_null_columns = True
+
+    def server_identity(self, connection: Any) -> str:
+        return self._identity_row(
+            connection,
+            "SELECT version(), @@character_set_database, @@collation_database, @@sql_mode, "
+            "@@lower_case_table_names",
+        )
 
     def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
         wanted = set(tables)

@@ -75,6 +75,8 @@ class SQLite(Dialect):
     # No native enums: SQLite stores an Enum as VARCHAR (and a CHECK, which is compared).
     compares = frozenset({"checks", "defaults", "expression_indexes"})
     alters_by_rebuild = True
+    foreign_keys_can_be_off = True  # PRAGMA foreign_keys, per connection
+    database_is_a_file = True
 
     def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
         import sqlalchemy as sa

@@ -28,6 +28,7 @@ from contribkit.core import console
 from contribkit.core.config import SHARED, ProjectConfig
 from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.databases.asyncdrivers import bridged
+from contribkit.databases.dialects import dialect_named
 from contribkit.databases.throwaway import anonymized, prewarm
 from contribkit.workflows.migrations import baseline as baselines
 from contribkit.workflows.migrations import (
@@ -174,7 +175,7 @@ def _file_problems(
             ]
         if not filenames.names(migrations.file_template, name, rev.revision):
             problems.append(f"{name}: not named {filenames.shown(migrations.file_template)}")
-        if dialect == "sqlite":
+        if dialect_named(dialect).alters_by_rebuild:
             problems += _pragma_bracket_problems(Path(rev.path), preludes)
         if rev.revision not in recorded:
             problems.append(f"{name}: revision {rev.revision} has no entry in the notes")

@@ -25,6 +25,7 @@ from alembic.operations import ops
 from contribkit.core import console
 from contribkit.core.errors import CheckFailed
 from contribkit.core.importing import one_metadata
+from contribkit.databases.dialects import dialect_named
 from contribkit.workflows.migrations import (
     filenames,
     guards,
@@ -101,7 +102,7 @@ def _bracket_with_pragmas(container: Any, statement: Any) -> None:
 
 def existing_enums(connection: Any) -> dict[str, list[str]]:
     """PostgreSQL enum types in the database → their labels."""
-    if connection.dialect.name != "postgresql":
+    if not dialect_named(connection.dialect.name).native_enum_types:
         return {}
 
     return {e["name"]: list(e["labels"]) for e in sa.inspect(connection).get_enums(schema="*")}

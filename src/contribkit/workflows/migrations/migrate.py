@@ -31,6 +31,7 @@ from contribkit.core.errors import CheckFailed, UsageError
 from contribkit.core.ownership import temporary_folder
 from contribkit.core.signals import deferred_signals, raise_if_interrupted
 from contribkit.databases.asyncdrivers import bridged
+from contribkit.databases.dialects import dialect_named
 from contribkit.databases.throwaway import prewarm
 from contribkit.workflows.migrations import baseline, notes, schemadiff
 from contribkit.workflows.migrations import review as reviewing
@@ -283,7 +284,7 @@ def _review(staged: Migrations, dialect: str, url: str, generated, allow_destruc
     concerns = reviewing.review_operations(
         generated.upgrade_ops, dialect, generated.existing_enums, staged.metadata, collation
     )
-    if dialect == "postgresql":
+    if dialect_named(dialect).linted_by_squawk:
         concerns += reviewing.squawk(_offline_sql(staged, generated), generated.path.name)
     for concern in concerns:
         console.warn(f"{dialect}: {concern}")

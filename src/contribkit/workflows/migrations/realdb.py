@@ -31,6 +31,7 @@ from contribkit.core.errors import (
     one_line,
 )
 from contribkit.databases.asyncdrivers import bridged
+from contribkit.databases.dialects import dialect_named
 from contribkit.databases.engines import redact
 from contribkit.workflows.migrations import runtime
 from contribkit.workflows.migrations.layout import project_migrations
@@ -81,7 +82,7 @@ def _sqlite_file(t: Target) -> Path | None:
     """The file of a SQLite target; ``None`` for other dialects and in-memory databases."""
 
     database = make_url(t.url).database
-    if t.dialect != "sqlite" or not database or database == ":memory:":
+    if not dialect_named(t.dialect).database_is_a_file or not database or database == ":memory:":
         return None
     return Path(database).expanduser()
 
@@ -121,14 +122,14 @@ def _run(t: Target, action: Callable[[Any], Any], *, create: bool = False) -> An
         except CommandError as exc:
             raise UsageError(f"{t.dialect} database {t.shown}: {exc}".rstrip(".") + ".") from exc
         except sa.exc.DBAPIError as exc:
-            # SQLite and PostgreSQL roll the failed revision back; MySQL keeps its DDL.
-            kept = kept_note(applied) if t.dialect == "mysql" else ""
+            # Transactional DDL rolls the failed revision back; MySQL keeps its DDL.
+            kept = "" if dialect_named(t.dialect).transactional_ddl else kept_note(applied)
             hint = KEPT_HINT if kept else ""
             raise CheckFailed(
                 f"{t.dialect} database {t.shown}: {one_line(exc)}{kept}{hint}."
             ) from exc
         except BaseException as exc:  # the revision's own error, or Ctrl-C/SIGTERM
-            kept = kept_note(applied) if t.dialect == "mysql" else ""
+            kept = "" if dialect_named(t.dialect).transactional_ddl else kept_note(applied)
             if not kept or isinstance(exc, ContribkitError):
                 raise
             if isinstance(exc, KeyboardInterrupt):
@@ -305,7 +306,7 @@ def _drop_everything(connection: Any) -> None:
     reflected = sa.MetaData()
     reflected.reflect(connection)
     reflected.drop_all(connection)
-    if connection.dialect.name == "postgresql":
+    if dialect_named(connection.dialect.name).native_enum_types:  # drop_all leaves them
         for enum in sa.inspect(connection).get_enums():
             connection.execute(sa.text(f'DROP TYPE IF EXISTS "{enum["name"]}"'))
     connection.commit()

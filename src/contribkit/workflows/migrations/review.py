@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql
 
 from contribkit.core.errors import UsageError
 from contribkit.core.tools import resolve_tool
+from contribkit.databases.dialects import dialect_named
 from contribkit.workflows.migrations.concerns import (
     DATA_DEPENDENT,
     DESTRUCTIVE,
@@ -129,7 +130,7 @@ def _operation_concerns(op: Any, new_tables: set[str], dialect: str) -> list[Con
         isinstance(op, ops.AddColumnOp)
         and not op.column.nullable
         and op.column.server_default is None
-        and dialect != "mysql"  # which does not fail, but fills (see mysqlreview)
+        and not dialect_named(dialect).fills_new_not_null_columns  # see mysqlreview
     ):
         found.append(
             Concern(DATA_DEPENDENT, f"{text} without a server default fails on a table with rows")

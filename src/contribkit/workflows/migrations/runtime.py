@@ -20,6 +20,7 @@ from alembic.runtime.environment import EnvironmentContext
 from sqlalchemy.engine import Engine
 
 from contribkit.core.errors import CheckFailed, UsageError
+from contribkit.databases.dialects import dialect_named
 from contribkit.databases.engines import create_engine
 from contribkit.databases.sqlite import revision_transactions
 from contribkit.workflows.migrations.storedtypes import stored_type
@@ -61,7 +62,7 @@ def context_options(dialect: str, metadata: Any, exclude_tables: frozenset[str] 
         "compare_type": True,
         "include_object": include_object,
         # SQLite cannot ALTER most things: batch mode rebuilds the table.
-        "render_as_batch": dialect == "sqlite",
+        "render_as_batch": dialect_named(dialect).alters_by_rebuild,
         # Each revision in its own transaction: all or nothing, on SQLite too (see
         # contribkit.databases.sqlite.revision_transactions).
         "transaction_per_migration": True,

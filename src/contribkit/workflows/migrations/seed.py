@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from contribkit.core.errors import one_line
+from contribkit.databases.dialects import dialect_named
 from contribkit.workflows.migrations.storedtypes import stored_type
 from contribkit.workflows.migrations.validated import accepted_value
 
@@ -306,7 +307,7 @@ def row_counts(connection: sa.Connection) -> dict[str, int]:
 
 def foreign_key_violations(connection: sa.Connection) -> list[str]:
     """SQLite only (PostgreSQL enforces FKs always): rows whose parent is missing."""
-    if connection.dialect.name != "sqlite":
+    if not dialect_named(connection.dialect.name).foreign_keys_can_be_off:
         return []
     rows = connection.execute(sa.text("PRAGMA foreign_key_check")).fetchall()
     if connection.in_transaction():

@@ -40,11 +40,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.schema import CreateTable
 
 import contribkit
 from contribkit.core import console
+from contribkit.databases.dialects import dialect_named
 from contribkit.workflows.migrations.setupcommand import SetUpCommand
 from contribkit.workflows.migrations.statestore import CodeHeld, SnapshotError, SnapshotStore
 from contribkit.workflows.migrations.storedtypes import stored_type
@@ -229,25 +229,7 @@ def _server(engine: Any) -> str:
     revision's DDL and a unique constraint do), or SQLite's library version."""
 
     with engine.connect() as connection:
-        if connection.dialect.name == "mysql":
-            row = connection.execute(
-                sa.text(
-                    "SELECT version(), @@character_set_database, @@collation_database, "
-                    "@@sql_mode, @@lower_case_table_names"
-                )
-            ).one()
-            connection.rollback()
-            return repr(tuple(row))
-        if connection.dialect.name != "postgresql":
-            return repr(connection.dialect.server_version_info)
-        row = connection.execute(
-            sa.text(
-                "SELECT version(), pg_encoding_to_char(encoding), datcollate, datctype "
-                "FROM pg_database WHERE datname = current_database()"
-            )
-        ).one()
-        connection.rollback()
-    return repr(tuple(row))
+        return dialect_named(connection.dialect.name).server_identity(connection)
 
 
 def _data_files(versions: Path) -> str:

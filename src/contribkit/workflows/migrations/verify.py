@@ -20,6 +20,7 @@ from alembic.runtime.migration import MigrationContext, MigrationStep
 
 from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.core.importing import one_metadata
+from contribkit.databases.dialects import dialect_named
 from contribkit.workflows.migrations import runtime, schemadiff, seed
 from contribkit.workflows.migrations.describe import accepted_line, describe, flatten
 from contribkit.workflows.migrations.setupcommand import SetUpCommand
@@ -71,7 +72,7 @@ class TrialDatabase:
             try:
                 self._run_env(connection, steps, destination)
             except sa.exc.DBAPIError as exc:
-                if self.dialect == "mysql" and applied:
+                if not dialect_named(self.dialect).transactional_ddl and applied:
                     # Carried to _checked, whose message names what stayed applied.
                     exc.applied_before = list(applied)  # type: ignore[attr-defined]
                 raise
@@ -152,8 +153,8 @@ class TrialDatabase:
             return seed.row_counts(connection)
 
     def fk_violations(self) -> list[str]:
-        if self.dialect != "sqlite":  # the others enforce foreign keys at every statement
-            return []
+        if not dialect_named(self.dialect).foreign_keys_can_be_off:
+            return []  # enforced at every statement
         with self.engine.connect() as connection:
             return seed.foreign_key_violations(connection)
 
