@@ -4,6 +4,8 @@ database lacks what they make (tests/template_project: one history, its own plai
 
 from __future__ import annotations
 
+import textwrap
+
 import sqlalchemy as sa
 from test_adopt_template import DIALECTS, MODELS, SECOND, STARS, alembic
 
@@ -148,10 +150,23 @@ def test_every_guarded_revision_runs_after_create_all_per_dialect(sample, tmp_pa
                 engine.dispose()
 
 
-UNGUARDED = '''"""Add review title
+def hand_written(  # type: ignore[no-untyped-def]
+    template, rev: str, title: str, upgrade: str, downgrade: str, *, noted: bool = False
+) -> str:
+    """A revision after SECOND as the shop writes them by hand (SQLite's PRAGMA lines around
+    each function's ``upgrade`` / ``downgrade`` statements), with its notes entry unless it
+    is ``noted`` already: its file name."""
+    slug = title.lower().replace(" ", "_")
+    name = f"20230201_{slug}_{rev}.py"
 
-Revision ID: 6f2e3b8d1c03
-Revises: 5e1d2a7c0b02
+    def body(statements: str) -> str:
+        return textwrap.indent(f"{PRAGMA.format('OFF')}{statements}{PRAGMA.format('ON')}", "    ")
+
+    (template.migrations / "versions" / name).write_text(
+        f'''"""{title}
+
+Revision ID: {rev}
+Revises: {SECOND}
 Create Date: 2023-02-01 10:00:00.000000
 
 """
@@ -160,30 +175,30 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '6f2e3b8d1c03'
-down_revision = '5e1d2a7c0b02'
+revision = '{rev}'
+down_revision = '{SECOND}'
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    """Apply: Add review title."""
-    if op.get_context().dialect.name == "sqlite":
-        op.execute("PRAGMA foreign_keys=OFF")
-    op.add_column("review", sa.Column("title", sa.String(120), nullable=True))
-    if op.get_context().dialect.name == "sqlite":
-        op.execute("PRAGMA foreign_keys=ON")
-
+    """Apply: {title}."""
+{body(upgrade)}
 
 def downgrade():
-    """Revert: Add review title."""
-    if op.get_context().dialect.name == "sqlite":
-        op.execute("PRAGMA foreign_keys=OFF")
-    with op.batch_alter_table("review") as batch_op:
-        batch_op.drop_column("title")
-    if op.get_context().dialect.name == "sqlite":
-        op.execute("PRAGMA foreign_keys=ON")
-'''
+    """Revert: {title}."""
+{body(downgrade)}'''
+    )
+    if not noted:
+        notes = template.migrations / "CHANGES.md"
+        entry = f"## {title}\nRevision: `{rev}`\n\n## Add review table"
+        notes.write_text(notes.read_text().replace("## Add review table", entry))
+    return name
+
+
+PRAGMA = 'if op.get_context().dialect.name == "sqlite":\n    op.execute("PRAGMA foreign_keys={}")\n'
+ADD_TITLE = 'op.add_column("review", sa.Column("title", sa.String(120), nullable=True))\n'
+DROP_TITLE = 'with op.batch_alter_table("review") as batch_op:\n    batch_op.drop_column("title")\n'
 
 
 def test_check_holds_a_hand_written_revision_to_the_guards(template) -> None:
@@ -194,15 +209,7 @@ def test_check_holds_a_hand_written_revision_to_the_guards(template) -> None:
     )
     assert template.cli("baseline").code == 0
     template.edit(MODELS, STARS, STARS + '    sa.Column("title", sa.String(120), nullable=True),\n')
-    name = "20230201_add_review_title_6f2e3b8d1c03.py"
-    (template.migrations / "versions" / name).write_text(UNGUARDED)
-    notes = template.migrations / "CHANGES.md"
-    notes.write_text(
-        notes.read_text().replace(
-            "## Add review table",
-            "## Add review title\nRevision: `6f2e3b8d1c03`\n\n## Add review table",
-        )
-    )
+    name = hand_written(template, "6f2e3b8d1c03", "Add review title", ADD_TITLE, DROP_TITLE)
     outcome = template.cli("check")
     assert outcome.code == 1, outcome.out + outcome.err
     for dialect in DIALECTS:
@@ -214,58 +221,26 @@ def test_check_holds_a_hand_written_revision_to_the_guards(template) -> None:
         assert "on a database create_all of the models made, upgrade to it failed" in found
         assert found.endswith("(guarded = true)")
 
-    guarded = UNGUARDED.replace(
-        '    op.add_column("review"',
-        '    if "title" not in [c["name"] for c in sa.inspect(op.get_bind()).get_columns("review")]:\n'
-        '        op.add_column("review"',
+    guarded = (
+        'if "title" not in [c["name"] for c in sa.inspect(op.get_bind()).get_columns("review")]:\n'
     )
-    (template.migrations / "versions" / name).write_text(guarded)
+    title = "Add review title"
+    hand_written(
+        template, "6f2e3b8d1c03", title, guarded + "    " + ADD_TITLE, DROP_TITLE, noted=True
+    )
     passed = template.cli("check")
     assert passed.code == 0, passed.out + passed.err
 
 
-KEYED_LATER = '''"""Add tag table
-
-Revision ID: 7a1b2c3d4e05
-Revises: 5e1d2a7c0b02
-Create Date: 2023-03-01 10:00:00.000000
-
+KEYED_LATER = """op.create_table(
+    "tag",
+    sa.Column("id", sa.Integer, nullable=False, autoincrement=False),
+    sa.Column("label", sa.String(40), nullable=False),
+    sa.UniqueConstraint("id"),
+)
+with op.batch_alter_table("tag") as batch_op:
+    batch_op.create_primary_key("pk_tag", ["id"])
 """
-from alembic import op
-import sqlalchemy as sa
-
-
-# revision identifiers, used by Alembic.
-revision = '7a1b2c3d4e05'
-down_revision = '5e1d2a7c0b02'
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-    """Apply: Add tag table, unique first and keyed later."""
-    if op.get_context().dialect.name == "sqlite":
-        op.execute("PRAGMA foreign_keys=OFF")
-    op.create_table(
-        "tag",
-        sa.Column("id", sa.Integer, nullable=False, autoincrement=False),
-        sa.Column("label", sa.String(40), nullable=False),
-        sa.UniqueConstraint("id"),
-    )
-    with op.batch_alter_table("tag") as batch_op:
-        batch_op.create_primary_key("pk_tag", ["id"])
-    if op.get_context().dialect.name == "sqlite":
-        op.execute("PRAGMA foreign_keys=ON")
-
-
-def downgrade():
-    """Revert: Add tag table."""
-    if op.get_context().dialect.name == "sqlite":
-        op.execute("PRAGMA foreign_keys=OFF")
-    op.drop_table("tag")
-    if op.get_context().dialect.name == "sqlite":
-        op.execute("PRAGMA foreign_keys=ON")
-'''
 KEYED_TAG = """
 tag = sa.Table(
     "tag",
@@ -280,16 +255,7 @@ def test_what_create_all_itself_leaves_different_is_no_fault_of_the_revision(tem
     """PostgreSQL does not create a unique constraint beside the primary key on the same
     column: a database create_all made differs from the models there (Langflow's), before the
     new revision as after it; the history, keyed after its unique constraint, has both."""
-    (template.migrations / "versions" / "20230301_add_tag_table_7a1b2c3d4e05.py").write_text(
-        KEYED_LATER
-    )
-    notes = template.migrations / "CHANGES.md"
-    notes.write_text(
-        notes.read_text().replace(
-            "## Add review table",
-            "## Add tag table\nRevision: `7a1b2c3d4e05`\n\n## Add review table",
-        )
-    )
+    hand_written(template, "7a1b2c3d4e05", "Add tag table", KEYED_LATER, 'op.drop_table("tag")\n')
     (template.root / MODELS).write_text((template.root / MODELS).read_text() + KEYED_TAG)
     template.edit(
         "pyproject.toml",
