@@ -36,6 +36,7 @@ from contribkit.workflows.migrations import (
 )
 from contribkit.workflows.migrations.baseline import without_known_drift, without_operations
 from contribkit.workflows.migrations.describe import flatten
+from contribkit.workflows.migrations.layout import Migrations
 from contribkit.workflows.migrations.review import created_enums, enums_of_added_columns
 from contribkit.workflows.migrations.schemadiff import literal, quoted_name, rebuilt_tables
 from contribkit.workflows.migrations.snapshots import HistoryCache
@@ -109,7 +110,7 @@ def existing_enums(connection: Any) -> dict[str, list[str]]:
 
 
 def generate_revision(
-    migrations: Any,
+    migrations: Migrations,
     dialect: str,
     url: str,
     *,
@@ -351,7 +352,7 @@ def _drop_tables_with_their_indexes(container: Any) -> None:
     container.ops = [op for op in container.ops if kept(op)]
 
 
-def upgrade_to_head(db: Any) -> None:
+def upgrade_to_head(db: TrialDatabase) -> None:
     """Upgrade the empty database to the head, starting from the furthest state a plain upgrade
     of this very history reached in an earlier run (see :mod:`snapshots`), and save the head's."""
 

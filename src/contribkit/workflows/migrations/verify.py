@@ -17,17 +17,21 @@ from alembic.autogenerate import produce_migrations
 from alembic.operations import ops
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext, MigrationStep
+from alembic.script import ScriptDirectory
 
 from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.core.importing import one_metadata
 from contribkit.databases.dialects import dialect_named
 from contribkit.workflows.migrations import runtime, schemadiff, seed
 from contribkit.workflows.migrations.describe import accepted_line, describe, flatten
+from contribkit.workflows.migrations.layout import Migrations
 from contribkit.workflows.migrations.setupcommand import SetUpCommand
 
 
 class TrialDatabase:
-    def __init__(self, migrations: Any, dialect: str, url: str, script: Any = None) -> None:
+    def __init__(
+        self, migrations: Migrations, dialect: str, url: str, script: ScriptDirectory | None = None
+    ) -> None:
         """``script``: the dialect's ``ScriptDirectory`` when the caller has loaded it already
         (loading one executes every revision file)."""
         self.migrations = migrations
