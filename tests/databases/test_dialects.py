@@ -134,6 +134,24 @@ def test_what_a_dialect_says_of_its_server_is_true_of_it(name: str, dialect: str
                 inspector = sa.inspect(connection)
                 enums = [e["name"] for e in getattr(inspector, "get_enums", list)()]
                 assert ("e_kind" in enums) is facts.native_enum_types  # it outlived its table
+                keyed = sa.MetaData()
+                sa.Table("p", keyed, sa.Column("id", sa.Integer, primary_key=True))
+                child = sa.Table(
+                    "c",
+                    keyed,
+                    sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("p_id", sa.ForeignKey("p.id"), index=True),
+                )
+                keyed.create_all(connection)
+                connection.commit()
+                try:  # the index the foreign key uses, before its table
+                    sa.Index("ix_c_p_id", child.c.p_id).drop(connection)
+                    connection.commit()
+                    refused = False
+                except sa.exc.DBAPIError:
+                    connection.rollback()
+                    refused = True
+                assert refused is facts.keeps_indexes_foreign_keys_need
                 identity = facts.server_identity(connection)
                 assert str(connection.dialect.server_version_info[0]) in identity
                 connection.rollback()

@@ -135,6 +135,9 @@ class Dialect:
     native_enum_types = False
     #: squawk lints its SQL (a linter for PostgreSQL's): the review runs it on the revision.
     linted_by_squawk = False
+    #: An index a foreign key needs cannot be dropped while the key is there: a downgrade that
+    #: drops a table drops it with its indexes, not them first (as autogenerate writes).
+    keeps_indexes_foreign_keys_need = False
 
     def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
         """The catalogue of ``tables`` (those that exist) in the connected database."""

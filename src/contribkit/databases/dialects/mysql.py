@@ -47,6 +47,7 @@ class MySQL(Dialect):
     compares = frozenset({"checks", "defaults", "expression_indexes"})
     transactional_ddl = False
     fills_new_not_null_columns = True
+    keeps_indexes_foreign_keys_need = True
 
     def server_identity(self, connection: Any) -> str:
         return self._identity_row(

@@ -91,14 +91,14 @@ def _render_foreign_keys_guard(autogen_context: Any, op: ForeignKeysOffGuardOp) 
     ]
 
 
-def _bracket_with_pragmas(container: Any, statement: Any) -> None:
+def _bracket_with_pragmas(container: Any, statement: Any, dialect: str) -> None:
     """Foreign keys off first and on last, outermost in the function body.
 
     Batch mode rebuilds a table by copying it and dropping the original; with foreign keys on,
     that drop would cascade into child tables and delete their rows.
     """
-    container.ops.insert(0, statement(PRAGMA_OFF, "sqlite"))
-    container.ops.append(statement(PRAGMA_ON, "sqlite"))
+    container.ops.insert(0, statement(PRAGMA_OFF, dialect))
+    container.ops.append(statement(PRAGMA_ON, dialect))
 
 
 def existing_enums(connection: Any) -> dict[str, list[str]]:
@@ -286,24 +286,25 @@ def _complete_for(
     tables a foreign key refers to, in the database or the models; ``guarded``: an enum type
     is created only where it does not exist yet."""
 
-    if "postgresql" in runs_on:
+    dialects = [dialect_named(name) for name in runs_on]
+    for dialect in (d for d in dialects if d.native_enum_types):
         for enum in reversed(enums_of_added_columns(upgrade_ops, enums)):
             create = _create_enum_sql(enum, guarded)
-            script.upgrade_ops.ops.insert(0, statement(create, "postgresql"))
-        # op.drop_table leaves a PostgreSQL enum type behind, and the next upgrade then fails
-        # with "type already exists": the downgrade drops the types it created.
+            script.upgrade_ops.ops.insert(0, statement(create, dialect.name))
+        # op.drop_table leaves an enum type behind, and the next upgrade then fails with "type
+        # already exists": the downgrade drops the types it created.
         for name in created_enums(upgrade_ops, enums):
             script.downgrade_ops.ops.append(
-                statement(f'DROP TYPE IF EXISTS "{name}"', "postgresql")
+                statement(f'DROP TYPE IF EXISTS "{name}"', dialect.name)
             )
-    if "mysql" in runs_on:
+    if any(d.keeps_indexes_foreign_keys_need for d in dialects):
         _drop_tables_with_their_indexes(script.downgrade_ops)
-    if "sqlite" in runs_on:  # last: the bracket is outermost
+    for dialect in (d for d in dialects if d.alters_by_rebuild):  # last: the bracket is outermost
         for container in (script.upgrade_ops, script.downgrade_ops):
-            rebuilt = sorted(rebuilt_tables("sqlite", container.ops) & parents)
+            rebuilt = sorted(rebuilt_tables(dialect.name, container.ops) & parents)
             if rebuilt:
                 container.ops.insert(0, ForeignKeysOffGuardOp(rebuilt))
-            _bracket_with_pragmas(container, statement)
+            _bracket_with_pragmas(container, statement, dialect.name)
 
 
 def _referenced_tables(connection: Any, metadata: Any) -> set[str]:

@@ -87,7 +87,7 @@ def review_operations(
         for c in _operation_concerns(op, new_tables, dialect)
     ]
     concerns += _likely_renames(leaf_ops)
-    if dialect == "postgresql":
+    if dialect_named(dialect).native_enum_types:
         concerns += _enum_hazards(leaf_ops, existing_enums or {})
     if dialect == "mysql":
         concerns += mysql_hazards(leaf_ops, models, collation)
