@@ -133,6 +133,8 @@ class Dialect:
     fills_new_not_null_columns = False
     #: Enum types live apart from the tables (``CREATE TYPE``) and outlive a dropped table.
     native_enum_types = False
+    #: The query whose one row is :meth:`server_identity`, where the server has more to say.
+    identity_query: str | None = None
     #: squawk lints its SQL (a linter for PostgreSQL's): the review runs it on the revision.
     linted_by_squawk = False
     #: An index a foreign key needs cannot be dropped while the key is there: a downgrade that
@@ -145,13 +147,13 @@ class Dialect:
 
     def server_identity(self, connection: Any) -> str:
         """What decides what the connected server does with a revision's DDL (its build, and
-        where it has them the database's encoding and collation), as one string."""
-        return repr(connection.dialect.server_version_info)
-
-    def _identity_row(self, connection: Any, query: str) -> str:
+        where it has them the database's encoding and collation), as one string: the row of
+        :attr:`identity_query`, else the driver's server version."""
+        if self.identity_query is None:
+            return repr(connection.dialect.server_version_info)
         import sqlalchemy as sa
 
-        row = connection.execute(sa.text(query)).one()
+        row = connection.execute(sa.text(self.identity_query)).one()
         connection.rollback()
         return repr(tuple(row))
 

@@ -48,13 +48,10 @@ class MySQL(Dialect):
     transactional_ddl = False
     fills_new_not_null_columns = True
     keeps_indexes_foreign_keys_need = True
-
-    def server_identity(self, connection: Any) -> str:
-        return self._identity_row(
-            connection,
-            "SELECT version(), @@character_set_database, @@collation_database, @@sql_mode, "
-            "@@lower_case_table_names",
-        )
+    identity_query = (
+        "SELECT version(), @@character_set_database, @@collation_database, @@sql_mode, "
+        "@@lower_case_table_names"
+    )
 
     def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
         wanted = set(tables)

@@ -75,13 +75,10 @@ class PostgreSQL(Dialect):
     names_checks = True
     native_enum_types = True
     linted_by_squawk = True
-
-    def server_identity(self, connection: Any) -> str:
-        return self._identity_row(
-            connection,
-            "SELECT version(), pg_encoding_to_char(encoding), datcollate, datctype "
-            "FROM pg_database WHERE datname = current_database()",
-        )
+    identity_query = (
+        "SELECT version(), pg_encoding_to_char(encoding), datcollate, datctype "
+        "FROM pg_database WHERE datname = current_database()"
+    )
 
     def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
         wanted = set(tables)

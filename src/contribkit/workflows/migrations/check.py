@@ -35,13 +35,12 @@ from contribkit.workflows.migrations import (
     filenames,
     revisionattrs,
     revisionfile,
-    schemadiff,
     snapshots,
 )
 from contribkit.workflows.migrations.generate import PRAGMA_OFF, PRAGMA_ON
 from contribkit.workflows.migrations.layout import Migrations, project_migrations
 from contribkit.workflows.migrations.notes import recorded_revisions, write_atomically
-from contribkit.workflows.migrations.progress import step
+from contribkit.workflows.migrations.progress import step, warnings_summed
 from contribkit.workflows.migrations.verify import (
     CREATED,
     TrialDatabase,
@@ -188,7 +187,6 @@ def _file_problems(
 
 @contextmanager
 def _fresh_database(migrations: Migrations, dialect: str, script: Any) -> Iterator[Any]:
-
     with (
         migrations.ephemeral_database(dialect) as url,
         TrialDatabase(migrations, dialect, url, script) as db,
@@ -425,7 +423,7 @@ def run_checks(
     )
     recorded = recorded_revisions(notes_text)
     reports = []
-    with console.summarized_warnings(schemadiff.HANDLED_WARNINGS):
+    with warnings_summed():
         for name in dialects:
             script = migrations.script(name)
             history = {rev.revision for rev in script.walk_revisions()}

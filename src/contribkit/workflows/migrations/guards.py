@@ -34,7 +34,6 @@ class GuardedOp(ops.MigrateOperation):
 
 @renderers.dispatch_for(GuardedOp)
 def _render_guarded(autogen_context: Any, op: GuardedOp) -> list[str]:
-
     alembic = autogen_context.opts.get("alembic_module_prefix") or "op."
     sa = autogen_context.opts.get("sqlalchemy_module_prefix") or "sa."
     # A new inspector for each test: one made earlier caches what the operations since changed.

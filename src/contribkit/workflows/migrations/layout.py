@@ -262,7 +262,6 @@ def _as_new_session(dbapi_connection: Any, record: Any) -> None:
 
 
 def _require_python(env: Path, text: str) -> None:
-
     try:
         ast.parse(text)
     except SyntaxError as exc:
@@ -350,7 +349,6 @@ def _refuse_undecodable(dialect: str, path: Path) -> None:
 
 @cache  # by size and time: script() runs several times per command, on every file
 def _undecodable(path: str, _size: int, _mtime: int) -> str | None:
-
     try:
         source(Path(path))
     except UnicodeDecodeError as exc:

@@ -33,7 +33,7 @@ from contribkit.core.signals import deferred_signals, raise_if_interrupted
 from contribkit.databases.asyncdrivers import bridged
 from contribkit.databases.dialects import dialect_named
 from contribkit.databases.throwaway import prewarm
-from contribkit.workflows.migrations import baseline, notes, schemadiff
+from contribkit.workflows.migrations import baseline, notes
 from contribkit.workflows.migrations import review as reviewing
 from contribkit.workflows.migrations.concerns import DESTRUCTIVE, SQUAWK
 from contribkit.workflows.migrations.generate import generate_revision, ruff_format, upgrade_to_head
@@ -43,7 +43,7 @@ from contribkit.workflows.migrations.layout import (
     project_migrations,
     state_folder,
 )
-from contribkit.workflows.migrations.progress import named, step
+from contribkit.workflows.migrations.progress import named, step, warnings_summed
 from contribkit.workflows.migrations.slug import message_to_slug, slug_to_title
 from contribkit.workflows.migrations.verify import (
     TrialDatabase,
@@ -119,7 +119,7 @@ def migrate(
     with (
         project_lock(config.root),
         temporary_folder("ck-stage-") as tmp,
-        console.summarized_warnings(schemadiff.HANDLED_WARNINGS),
+        warnings_summed(),
     ):
         staged = replace(live, folder=tmp / "migrations")
         shutil.copytree(live.folder, staged.folder, ignore=shutil.ignore_patterns("__pycache__"))

@@ -7,12 +7,22 @@ inside as ``sqlite: verify: <what went wrong>``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from contribkit.core import console
 from contribkit.core.config import KNOWN_DIALECTS
 from contribkit.core.errors import CheckFailed, ContribkitError, one_line
 from contribkit.core.signals import raise_if_interrupted
+from contribkit.workflows.migrations import runtime, schemadiff
+
+#: Warnings raised while revisions run that contribkit reports in its own words.
+HANDLED_WARNINGS = (*schemadiff.HANDLED_WARNINGS, runtime.OLD_RUN_ENV_WARNING)
+
+
+def warnings_summed() -> AbstractContextManager[None]:
+    """The warnings revisions raise, summed up in one line (those contribkit reports itself
+    left out)."""
+    return console.summarized_warnings(HANDLED_WARNINGS)
 
 
 @contextmanager

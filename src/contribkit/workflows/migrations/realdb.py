@@ -66,7 +66,6 @@ class Target:
 
 
 def target(config: ProjectConfig) -> Target:
-
     url = database_url(config)
     try:
         backend = make_url(url).get_backend_name()
@@ -113,7 +112,6 @@ def _connection(t: Target, *, create: bool = False) -> Iterator[Any]:
 
 
 def _run(t: Target, action: Callable[[Any], Any], *, create: bool = False) -> Any:
-
     with _connection(t, create=create) as connection, applied_ddl(connection) as applied:
         config = t.migrations.alembic_config(t.dialect, connection=connection)
         try:
@@ -158,7 +156,6 @@ def _revision_frame(exc: BaseException, folder: Path) -> str:
 
 
 def current_revision(t: Target) -> str | None:
-
     with _connection(t) as connection:
         try:
             rev = MigrationContext.configure(connection).get_current_revision()
@@ -255,7 +252,6 @@ def downgrade_plan(
 
 @bridged
 def downgrade(config: ProjectConfig, revision: str = "-1", *, yes: bool) -> str:
-
     t, current, plan = downgrade_plan(config, revision)
     if current is None:
         return f"{t.shown} is at base: nothing to downgrade"
@@ -272,7 +268,6 @@ def downgrade(config: ProjectConfig, revision: str = "-1", *, yes: bool) -> str:
 
 @bridged
 def stamp(config: ProjectConfig, revision: str) -> str:
-
     t = target(config)
     _run(t, lambda cfg: command.stamp(cfg, revision))
     return f"{t.shown} stamped at {revision}"
@@ -302,7 +297,6 @@ def reset(config: ProjectConfig, *, yes: bool) -> str:
 
 
 def _drop_everything(connection: Any) -> None:
-
     reflected = sa.MetaData()
     reflected.reflect(connection)
     reflected.drop_all(connection)

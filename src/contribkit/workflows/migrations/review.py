@@ -45,7 +45,6 @@ SQUAWK_EXCLUDED_RULES = "prefer-robust-stmts,transaction-nesting"
 
 @functools.cache
 def _postgresql() -> Any:
-
     return postgresql.dialect()
 
 

@@ -196,7 +196,6 @@ def run_project_env() -> None:
 
 
 def _run_online(context: Any, connection: Any, options: dict[str, Any]) -> None:
-
     with revision_transactions(connection) as on_version_apply:
         context.configure(connection=connection, on_version_apply=on_version_apply, **options)
         with context.begin_transaction():
@@ -205,14 +204,19 @@ def _run_online(context: Any, connection: Any, options: dict[str, Any]) -> None:
             connection.commit()
 
 
+#: How the warning of :func:`__getattr__` starts (``check`` and ``migrate`` say it in their own
+#: line, naming the env.py: see ``Migrations.ensure_exists``).
+OLD_RUN_ENV_WARNING = "contribkit.workflows.migrations.runtime.run_env is now"
+
+
 def __getattr__(name: str) -> Any:
     """``run_env`` from here: the path env.py files of contribkit 0.2 and 0.3 import, until 0.5."""
     if name == "run_env":
         import warnings
 
         warnings.warn(
-            "contribkit.workflows.migrations.runtime.run_env is now contribkit.env.run_env: "
-            "import it from there in env.py (this path goes in contribkit 0.5)",
+            f"{OLD_RUN_ENV_WARNING} contribkit.env.run_env: import it from there in env.py "
+            "(this path goes in contribkit 0.5)",
             FutureWarning,
             stacklevel=2,
         )

@@ -155,7 +155,6 @@ def _version(distribution: str) -> str:
 
 @cache
 def _contribkit_source() -> str:
-
     package = Path(contribkit.__file__).resolve().parent  # every layer, not just this one
     files = sorted(str(p) for p in package.rglob("*.py"))
     return extend(
