@@ -6,11 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from contribkit.core import reporting
 from contribkit.core.config import normalize_dialect
 from contribkit.frontends.cli import main
 from contribkit.workflows.quality import TEST_DIALECT_ENV
@@ -33,6 +34,16 @@ class Outcome:
     code: int
     out: str
     err: str
+    #: What the run reported (in-process runs only; a subprocess has its text alone).
+    events: list[reporting.Event] = field(default_factory=list)
+
+    def said(self, level: reporting.Level, dialect: str | None = None) -> list[str]:
+        """The messages of the ``level`` events (about ``dialect``, when given), in order."""
+        return [
+            e.message
+            for e in self.events
+            if e.level == level and (dialect is None or e.dialect == dialect)
+        ]
 
 
 @dataclass
@@ -60,12 +71,13 @@ class Project:
         self.forget_modules()
         self.monkeypatch.chdir(self.root)
         self.capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse refused the arguments
-            code = int(exc.code or 0)
+        with reporting.recorded(rendered=True) as events:
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse refused the arguments
+                code = int(exc.code or 0)
         captured = self.capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
+        return Outcome(code, captured.out, captured.err, events)
 
     def command(self, *argv: str) -> Outcome:
         env = {**os.environ, "PYTHONPATH": str(self.root / "src")}

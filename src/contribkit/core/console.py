@@ -1,12 +1,9 @@
-"""Short status lines and summaries; rich is imported only when something is printed."""
+"""The text renderer: short status lines and the final error line; rich is imported only when
+something is printed. Workflows report through :mod:`contribkit.core.reporting`, not here."""
 
 from __future__ import annotations
 
 import sys
-import warnings
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -20,19 +17,35 @@ def _console(stderr: bool = False) -> Any:
 
 def step(message: str) -> None:
     """A status line for one step of long work: ``→ sqlite: generate``."""
-    _console().print(f"[cyan]→[/] {message}")
+    _marked("[cyan]→[/]", message)
 
 
 def ok(message: str) -> None:
-    _console().print(f"[green]✓[/] {message}")
+    _marked("[green]✓[/]", message)
 
 
 def warn(message: str) -> None:
-    _console().print(f"[yellow]![/] {message}")
+    _marked("[yellow]![/]", message)
+
+
+def _marked(mark: str, message: str) -> None:
+    """``message`` after a coloured mark, as it is: ``[tool.contribkit]`` is not markup."""
+    from rich.markup import escape
+
+    _console().print(f"{mark} {escape(message)}")
 
 
 def info(message: str = "") -> None:
     _console().print(message, markup=False)
+
+
+def render(event: Any) -> None:
+    """The text rendering of a :class:`~contribkit.core.reporting.Event`: the reporter unless a
+    frontend chose another."""
+    if event.level == "out":
+        print(event.message, end="")
+    else:
+        {"step": step, "ok": ok, "warn": warn, "info": info}[event.level](event.text)
 
 
 def error(message: str) -> None:
@@ -41,23 +54,3 @@ def error(message: str) -> None:
         _console(stderr=True).print(f"[red]error:[/] {message}", markup=True)
     else:
         print(f"error: {message}", file=sys.stderr)
-
-
-@contextmanager
-def summarized_warnings(handled: tuple[str, ...] = ()) -> Iterator[None]:
-    """Warnings raised while revisions run (SQLAlchemy's reflection notes, mostly) are counted
-    and summed up in one line instead of being printed one by one; ``handled``: the starts of
-    warnings the caller deals with itself, which are not counted."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            caught[:] = [w for w in caught if not str(w.message).startswith(handled)]
-            if caught:
-                kinds = Counter(str(w.message).splitlines()[0] for w in caught)
-                common, times = kinds.most_common(1)[0]
-                info(
-                    f"{len(caught)} warning(s) while running the migrations, {len(kinds)} distinct; "
-                    f"most often ({times}x): {common[:150]}"
-                )

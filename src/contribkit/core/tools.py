@@ -27,10 +27,10 @@ def resolve_tool(name: str) -> str:
 
 def run(argv: Sequence[str], env: Mapping[str, str] | None = None) -> None:
     """Run one command; a non-zero exit becomes :class:`CheckFailed` naming it."""
-    from contribkit.core import console
+    from contribkit.core import reporting
 
     resolved = [resolve_tool(argv[0]), *argv[1:]]
-    console.step(" ".join(argv))
+    reporting.step(" ".join(argv))
     result = subprocess.run(resolved, env={**os.environ, **(env or {})})
     if result.returncode != 0:
         error = CheckFailed(f"{' '.join(argv)} failed (exit {result.returncode})")

@@ -161,10 +161,8 @@ def run_command(command: Command, options: dict[str, Any], *, debug: bool = Fals
 
 
 def show(result: Result) -> None:
-    from contribkit.core import console
+    """Report a command's result: its lines go through the one output channel as well."""
+    from contribkit.core import reporting
 
     for style, text in result.lines:
-        if style == "out":
-            print(text, end="")
-        else:
-            getattr(console, style)(text)
+        reporting.report(style, text)

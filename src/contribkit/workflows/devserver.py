@@ -149,7 +149,7 @@ def run_services(services: Sequence[Service], out: IO[str] | None = None) -> Non
     its own is a failure (:class:`CheckFailed` naming it and how it ended): dev servers run until
     stopped.
     """
-    from contribkit.core import console
+    from contribkit.core import reporting
 
     out = out or sys.stdout
     width = max(len(service.name) for service in services)
@@ -182,7 +182,7 @@ def run_services(services: Sequence[Service], out: IO[str] | None = None) -> Non
                     raise CheckFailed(f"{name} {describe_exit(code)}{stopping}.")
             time.sleep(0.1)
     except KeyboardInterrupt:
-        console.step(f"stopping {', '.join(running)}")
+        reporting.step(f"stopping {', '.join(running)}")
     finally:
         uninterrupted(stop, list(running.values()))
         for pump in pumps:
@@ -216,7 +216,7 @@ def run_with_reload(argv: Sequence[str], paths: Sequence[Path], cwd: Path | None
     """
     from watchfiles import PythonFilter, watch
 
-    from contribkit.core import console
+    from contribkit.core import reporting
 
     service = Service(argv[0], list(argv), cwd=cwd)
     running: dict[str, subprocess.Popen[bytes]] = {}
@@ -235,17 +235,17 @@ def run_with_reload(argv: Sequence[str], paths: Sequence[Path], cwd: Path | None
         process = start_recorded(running, service.name, partial(start, service))
         for changes in changes_or_timeouts:
             if changes:
-                console.step(f"{len(changes)} file(s) changed: restarting {' '.join(argv)}")
+                reporting.step(f"{len(changes)} file(s) changed: restarting {' '.join(argv)}")
                 process = uninterrupted(restart)
                 reported = False
             elif process.poll() is not None and not reported:
-                console.warn(
+                reporting.warn(
                     f"{' '.join(argv)} {describe_exit(process.returncode)}; "
                     "waiting for a change to restart it."
                 )
                 reported = True
     except KeyboardInterrupt:
-        console.step(f"stopping {' '.join(argv)}")
+        reporting.step(f"stopping {' '.join(argv)}")
     finally:
         uninterrupted(stop, list(running.values()))
 

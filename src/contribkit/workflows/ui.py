@@ -109,9 +109,9 @@ def check_node(config: ProjectConfig) -> str:
 
 def npm(args: Sequence[str], ui_dir: Path) -> None:
     """Run npm quietly; on failure, raise with the tail of what it printed."""
-    from contribkit.core import console
+    from contribkit.core import reporting
 
-    console.step(f"npm {' '.join(args)}")
+    reporting.step(f"npm {' '.join(args)}")
     result = subprocess.run(
         ["npm", *args],
         cwd=ui_dir,

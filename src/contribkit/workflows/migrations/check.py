@@ -24,7 +24,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
-from contribkit.core import console
+from contribkit.core import reporting
 from contribkit.core.config import SHARED, ProjectConfig
 from contribkit.core.errors import CheckFailed, ContribkitError, UsageError, one_line
 from contribkit.databases.asyncdrivers import bridged
@@ -452,17 +452,17 @@ def _print_parity(reports: list[DialectReport], accepted: baselines.Baseline) ->
 
     differing = [r.dialect for r in reports if differs(r.problems)]
     if not differing:
-        console.ok(
+        reporting.ok(
             f"{', '.join(r.dialect for r in reports)}: every head matches the models "
             "(tables, columns, types, keys, indexes, CHECK constraints, server defaults, enum values)"
         )
     elif not any(differs(r.new(accepted.of(r.dialect))) for r in reports):
-        console.info(
+        reporting.info(
             f"heads that do not match the models, only as the baseline accepts: "
             f"{', '.join(differing)}"
         )
     else:
-        console.info(f"heads that do not match the models: {', '.join(differing)}")
+        reporting.info(f"heads that do not match the models: {', '.join(differing)}")
 
 
 def _print_report(
@@ -471,25 +471,26 @@ def _print_report(
     name = report.dialect
     unchecked = [p for p in report.problems if p.startswith(UNCHECKED)]
     if as_baseline:
-        line = f"{name}: {report.revisions} revisions, {len(report.problems)} known problem(s)"
+        line = f"{report.revisions} revisions, {len(report.problems)} known problem(s)"
         if unchecked:
-            console.warn(f"{line}; {unchecked[0]}")
+            reporting.warn(f"{line}; {unchecked[0]}", name)
         else:
-            console.ok(line)
+            reporting.ok(line, name)
         return
     for problem in report.new(accepted):
-        console.warn(f"{name}: {problem}")
+        reporting.warn(problem, name)
     fixed = report.fixed(accepted)
     if fixed:
-        console.info(
-            f"{name}: {len(fixed)} problem(s) of the baseline are gone: "
-            "run 'contribkit baseline' to drop them"
+        reporting.info(
+            f"{len(fixed)} problem(s) of the baseline are gone: "
+            "run 'contribkit baseline' to drop them",
+            name,
         )
     if not report.new(accepted):
         known = len(report.problems)
         suffix = f" ({known} known to the baseline)" if known else ""
         if unchecked:  # accepted by the baseline, but never "no drift"
-            console.warn(f"{name}: {report.revisions} revisions: {unchecked[0]}{suffix}")
+            reporting.warn(f"{report.revisions} revisions: {unchecked[0]}{suffix}", name)
             return
         # Drift the baseline accepts is still drift: only what is new is "no".
         drift = (
@@ -497,9 +498,9 @@ def _print_report(
             if any(p.startswith(baselines.DRIFT) for p in report.problems)
             else "no drift"
         )
-        console.ok(
-            f"{name}: {report.revisions} revisions: single head, round trips, {drift}, "
-            f"notes match{suffix}"
+        reporting.ok(
+            f"{report.revisions} revisions: single head, round trips, {drift}, notes match{suffix}",
+            name,
         )
 
 

@@ -22,7 +22,7 @@ from alembic import command
 from alembic.autogenerate import renderers
 from alembic.operations import ops
 
-from contribkit.core import console
+from contribkit.core import reporting
 from contribkit.core.errors import CheckFailed
 from contribkit.core.importing import one_metadata
 from contribkit.databases.dialects import dialect_named
@@ -183,9 +183,10 @@ def _set_attributes(path: Path, carried: dict[str, object], configured: Any, dia
 
     for name, value in carried.items():
         if name not in configured:
-            console.info(
-                f"{dialect}: {name} = {value!r}, as in the head revision "
-                "(revision_attributes sets another value)"
+            reporting.info(
+                f"{name} = {value!r}, as in the head revision "
+                "(revision_attributes sets another value)",
+                dialect,
             )
     values = {**carried, **configured}
     if values:

@@ -31,7 +31,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from contribkit.core import console
+from contribkit.core import reporting
 from contribkit.core.config import KNOWN_DIALECTS, PER_DIALECT, SHARED
 from contribkit.core.errors import UsageError
 from contribkit.core.importing import load_metadata, load_row_factories
@@ -167,7 +167,7 @@ class Migrations:
                 "change that import to 'from contribkit.env import run_env'."
             )
         if "contribkit.workflows.migrations.runtime import run_env" in text:  # 0.2 and 0.3
-            console.warn(
+            reporting.warn(
                 f"{env} imports run_env from contribkit.workflows.migrations.runtime, which "
                 "goes in contribkit 0.5: import it with 'from contribkit.env import run_env'"
             )
@@ -425,7 +425,7 @@ def _cache_folder(root: Path) -> Path | None:
     linked = [p for p in (folder.parent, folder, *_subfolders(folder)) if p.is_symlink()]
     if linked:
         # A link can lead anywhere: to states another user or checkout can write.
-        console.info(f"{linked[0]} is a symbolic link: the cache is not used (make it a folder)")
+        reporting.info(f"{linked[0]} is a symbolic link: the cache is not used (make it a folder)")
         return None
     try:
         tracked = subprocess.run(
@@ -437,12 +437,14 @@ def _cache_folder(root: Path) -> Path | None:
     except OSError:  # no git: nothing can be tracked
         tracked = ""
     if tracked:
-        console.info(f"{folder} is tracked by git: its states are not used (remove them from git)")
+        reporting.info(
+            f"{folder} is tracked by git: its states are not used (remove them from git)"
+        )
         return None
     try:
         state_folder(root)
     except OSError as exc:
-        console.info(f"cannot keep states in {folder} ({exc.strerror}): replaying every revision")
+        reporting.info(f"cannot keep states in {folder} ({exc.strerror}): replaying every revision")
         return None
     return folder
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 
-from contribkit.core import console
+from contribkit.core import reporting
 from contribkit.core.config import SHARED, ProjectConfig
 from contribkit.core.errors import CheckFailed, UsageError
 from contribkit.core.ownership import temporary_folder
@@ -74,7 +74,7 @@ def project_lock(root: Path) -> Iterator[None]:
         lock = FileLock(state_folder(root) / "migrate.lock")
         lock.acquire(timeout=0)
     except Timeout:  # before OSError, which it subclasses (via TimeoutError)
-        console.step("another migrate is running on this project; waiting for it to finish")
+        reporting.step("another migrate is running on this project; waiting for it to finish")
         try:
             lock.acquire(timeout=LOCK_WAIT_SECONDS)
         except Timeout:
@@ -136,7 +136,7 @@ def migrate(
                 result.revisions[SHARED if live.shared else writer] = verified.revision
                 result.concerns += verified.concerns
         if not staged_files:
-            console.ok("the models match the migrations of every dialect: nothing to do")
+            reporting.ok("the models match the migrations of every dialect: nothing to do")
             return result
         _commit(config, live, staged_files, slug, result)
         return result
@@ -149,7 +149,7 @@ def _ensure_template(folder: Path) -> None:
     if not template.exists():
         from contribkit.workflows.scaffold import SCRIPT_TEMPLATE
 
-        console.info("the migrations folder has no script.py.mako: using contribkit's template")
+        reporting.info("the migrations folder has no script.py.mako: using contribkit's template")
         template.write_text(SCRIPT_TEMPLATE, encoding="utf-8")
 
 
@@ -214,7 +214,7 @@ def _one_revision(run: _Run, writer: str, verify_on: tuple[str, ...]) -> _Verifi
                 shared_with=run.runs_on,
             )
         if generated is None:
-            console.ok(f"{writer}: the models match the migrations; nothing to do")
+            reporting.ok("the models match the migrations; nothing to do", writer)
             return None
         with step(writer, "format"):
             ruff_format(generated.path, run.live.versions(writer) / generated.path.name)
@@ -233,7 +233,7 @@ def _one_revision(run: _Run, writer: str, verify_on: tuple[str, ...]) -> _Verifi
                     touched_tables(generated.upgrade_ops),
                 )
                 for table in verification.unseeded:
-                    console.warn(f"{name}: verify could not seed {table}")
+                    reporting.warn(f"verify could not seed {table}", name)
             if verification.empty:  # verified, but not with the rows it could lose
                 empty = ", ".join(verification.empty)
                 if run.require_rows:
@@ -241,9 +241,9 @@ def _one_revision(run: _Run, writer: str, verify_on: tuple[str, ...]) -> _Verifi
                         f"{name}: verify: no rows in {empty}, which the revision changes "
                         "(--require-rows): see why the seeder could not fill it above"
                     )
-                console.warn(f"{name}: {generated.path.name} verified without rows in {empty}")
+                reporting.warn(f"{generated.path.name} verified without rows in {empty}", name)
             else:
-                console.ok(f"{name}: {generated.path.name} verified")
+                reporting.ok(f"{generated.path.name} verified", name)
         if staged.guarded:
             for name in verify_on:
                 _verify_guards(staged, name, generated)
@@ -260,7 +260,7 @@ def _verify_guards(staged: Migrations, name: str, generated) -> None:  # type: i
         TrialDatabase(staged, name, url) as db,
     ):
         verify_on_created_database(db, generated.revision, generated.down_revision)
-    console.ok(f"{name}: {generated.path.name} runs on a database create_all made")
+    reporting.ok(f"{generated.path.name} runs on a database create_all made", name)
 
 
 @contextmanager
@@ -287,7 +287,7 @@ def _review(staged: Migrations, dialect: str, url: str, generated, allow_destruc
     if dialect_named(dialect).linted_by_squawk:
         concerns += reviewing.squawk(_offline_sql(staged, generated), generated.path.name)
     for concern in concerns:
-        console.warn(f"{dialect}: {concern}")
+        reporting.warn(str(concern), dialect)
     destructive = [c.text for c in concerns if c.kind == DESTRUCTIVE]
     if destructive and not allow_destructive:
         raise CheckFailed(

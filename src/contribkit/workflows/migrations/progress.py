@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-from contribkit.core import console
+from contribkit.core import reporting
 from contribkit.core.config import KNOWN_DIALECTS
 from contribkit.core.errors import CheckFailed, ContribkitError, one_line
 from contribkit.core.signals import raise_if_interrupted
@@ -22,7 +22,7 @@ HANDLED_WARNINGS = (*schemadiff.HANDLED_WARNINGS, runtime.OLD_RUN_ENV_WARNING)
 def warnings_summed() -> AbstractContextManager[None]:
     """The warnings revisions raise, summed up in one line (those contribkit reports itself
     left out)."""
-    return console.summarized_warnings(HANDLED_WARNINGS)
+    return reporting.summarized_warnings(HANDLED_WARNINGS)
 
 
 @contextmanager
@@ -30,7 +30,7 @@ def step(dialect: str, name: str, detail: str = "") -> Iterator[None]:
     """A status line for the step (``detail`` after it, in parentheses); any failure raised
     inside names the dialect and step."""
     raise_if_interrupted()
-    console.step(f"{dialect}: {name}" + (f" ({detail})" if detail else ""))
+    reporting.step(name + (f" ({detail})" if detail else ""), dialect)
     with named(dialect, name):
         yield
 

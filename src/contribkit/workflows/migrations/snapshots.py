@@ -43,7 +43,7 @@ from typing import Any
 from sqlalchemy.schema import CreateTable
 
 import contribkit
-from contribkit.core import console
+from contribkit.core import reporting
 from contribkit.databases.dialects import dialect_named
 from contribkit.workflows.migrations.setupcommand import SetUpCommand
 from contribkit.workflows.migrations.statestore import CodeHeld, SnapshotError, SnapshotStore
@@ -337,14 +337,14 @@ class HistoryCache:
                 self.store.restore(key, meta, db.engine, self.revisions[index])
             except SnapshotError as exc:
                 self.store.forget(key)
-                console.info(
-                    f"{self.store.dialect}: a state in the cache could not be used ({exc}); "
-                    "it is removed"
+                reporting.info(
+                    f"a state in the cache could not be used ({exc}); it is removed",
+                    self.store.dialect,
                 )
                 continue
-            console.info(
-                f"{self.store.dialect}: {index + 1} of {len(keys)} revisions {done} by an "
-                "earlier run (cache)"
+            reporting.info(
+                f"{index + 1} of {len(keys)} revisions {done} by an earlier run (cache)",
+                self.store.dialect,
             )
             return index + 1, meta
         return 0, {}
@@ -369,9 +369,10 @@ class HistoryCache:
         except CodeHeld as exc:
             if not self._told_code_held:  # once a run: the states after it mostly hold it too
                 self._told_code_held = True
-                console.info(
-                    f"{self.store.dialect}: a state is not kept in the cache where {exc}: a "
-                    "state may hold no code (docs/caching.md)"
+                reporting.info(
+                    f"a state is not kept in the cache where {exc}: a state may hold no code "
+                    "(docs/caching.md)",
+                    self.store.dialect,
                 )
         except SnapshotError as exc:
-            console.info(f"{self.store.dialect}: could not save to the cache ({exc})")
+            reporting.info(f"could not save to the cache ({exc})", self.store.dialect)
