@@ -29,7 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from benchmarks.projects import Workspace, prepare, replace_in
@@ -78,22 +80,29 @@ def interrupts(
             process = ws.start("migrate", "-m", "widen_city")
             time.sleep(delay)
             process.send_signal(signum)
-            _, err = process.communicate(timeout=120)
-            if process.returncode == 0:
-                outcome = first(ws.complete(), ws.debris())
-            else:
-                # -signum: killed during interpreter start-up, before any handler existed.
-                expected = (130, -signum)
-                outcome = first(
-                    None
-                    if process.returncode in expected
-                    else f"exit {process.returncode}: {err.strip()[-200:]}",
-                    ws.unchanged(),
-                    ws.debris(),
-                )
+            outcome = _after_the_signal(ws, process, signum, ws.complete)
             label = f"{signal.Signals(signum).name} at {delay:.2f} s ({'finished' if process.returncode == 0 else 'interrupted'})"
             category.record(label, outcome)
     return category
+
+
+def _after_the_signal(
+    ws: Workspace, process: subprocess.Popen[str], signum: int, complete: Callable[[], str | None]
+) -> str | None:
+    """What is wrong once a signalled run ended: a run that finished must be ``complete``, one
+    that stopped must have the expected code and leave the project as it was; neither may
+    leave anything behind."""
+    _, err = process.communicate(timeout=120)
+    if process.returncode == 0:
+        return first(complete(), ws.debris())
+    # -signum: killed during interpreter start-up, before any handler existed.
+    return first(
+        None
+        if process.returncode in (130, -signum)
+        else f"exit {process.returncode}: {err.strip()[-200:]}",
+        ws.unchanged(),
+        ws.debris(),
+    )
 
 
 def concurrency(pristine: Path, trials: int = 3) -> Category:
@@ -634,6 +643,88 @@ def mysql_upgrade_terminated(on_mysql: Path, trials: int = 3) -> Category:
     return category
 
 
+def two_branches(base: Path) -> Path:
+    """The sample project in git: branch ``a`` widened a column and was merged into main,
+    branch ``b`` added a column and has just merged main (its notes file in conflict): two
+    heads per dialect, for ``rebase``."""
+    project = prepare(base, pending_change=False)
+    root = project.with_name("two-branches")
+    project.rename(root)
+    env = {**os.environ, "PYTHONPATH": str(root)}
+
+    def run(*argv: str) -> None:
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"] if argv[0] == "git" else []
+        command = [*git, *argv[1:]] if git else [sys.executable, "-m", "contribkit", *argv]
+        result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+        if result.returncode != 0 and argv[:2] != ("git", "merge"):
+            raise SystemExit(f"faults set-up: {' '.join(argv)}: {result.stderr.strip()[-300:]}")
+
+    (root / ".gitignore").write_text("__pycache__/\n.contribkit/\n")
+    run("git", "init", "-q", "-b", "main")
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "initial")
+    models = root / "inventory" / "models.py"
+    for branch, old, new in (
+        ("a", "sa.String(80)", "sa.String(120)"),
+        (
+            "b",
+            '    sa.Column("sku"',
+            '    sa.Column("note", sa.String(20), nullable=True),\n    sa.Column("sku"',
+        ),
+    ):
+        run("git", "checkout", "-q", "-b", branch, "main")
+        replace_in(models, old, new)
+        run("migrate", "-m", f"change_{branch}")
+        run("git", "add", "-A")
+        run("git", "commit", "-q", "-m", branch)
+        if branch == "a":
+            run("git", "checkout", "-q", "main")
+            run("git", "merge", "-q", "a")
+    run("git", "merge", "-q", "main")
+    return root
+
+
+def _one_head_each(ws: Workspace) -> str | None:
+    """A finished rebase: one head per dialect, and notes without conflict markers."""
+    notes = (ws.project / "NOTES.md").read_text()
+    if "<<<<<<<" in notes:
+        return "the notes still hold a conflict"
+    for folder in (ws.project / "migrations" / "versions").iterdir():
+        ids, parents = set(), set()
+        for path in folder.glob("*.py"):
+            for line in path.read_text().splitlines():
+                if line.startswith(("revision", "down_revision")):
+                    value = line.split("=", 1)[1].strip().strip("'\"")
+                    (ids if line.startswith("revision") else parents).add(value)
+        if len(ids - parents) != 1:
+            return f"{folder.name}: {len(ids - parents)} heads after the rebase"
+    return None
+
+
+def rebase_interrupts(pristine: Path, rng: random.Random, trials: int = 10) -> Category:
+    category = Category("rebase interrupt")
+    with Workspace(pristine) as ws:
+        started = time.perf_counter()
+        process = ws.start("rebase")
+        _, err = process.communicate(timeout=300)
+        duration = time.perf_counter() - started
+        failed = f"exit {process.returncode}: {err.strip()[-200:]}" if process.returncode else None
+        category.record(
+            f"uninterrupted, {duration:.2f} s", first(failed, _one_head_each(ws), ws.debris())
+        )
+    for n in range(trials):
+        signum = signal.SIGINT if n % 2 == 0 else signal.SIGTERM
+        delay = rng.uniform(0.05, duration)
+        with Workspace(pristine) as ws:
+            process = ws.start("rebase")
+            time.sleep(delay)
+            process.send_signal(signum)
+            outcome = _after_the_signal(ws, process, signum, partial(_one_head_each, ws))
+            label = f"{signal.Signals(signum).name} at {delay:.2f} s ({'finished' if process.returncode == 0 else 'interrupted'})"
+            category.record(label, outcome)
+    return category
+
+
 def main() -> int:
     rng = random.Random(SEED)
     base = Path(tempfile.mkdtemp(prefix="ckf-", dir="/tmp"))
@@ -642,6 +733,7 @@ def main() -> int:
         on_mysql = prepare(base, second="mysql")
         settled = prepare(base, pending_change=False)
         settled_mysql = prepare(base, pending_change=False, second="mysql")
+        branches = two_branches(base)
         started = time.perf_counter()
         categories = [
             interrupts(pristine, rng),
@@ -657,6 +749,7 @@ def main() -> int:
             killed_runs(pristine, rng),
             mysql_upgrade_terminated(on_mysql),
             workers_under_contention(),
+            rebase_interrupts(branches, rng),
         ]
         elapsed = time.perf_counter() - started
     finally:
@@ -696,7 +789,10 @@ a good history copied over the state a broken round trip saved; `check` must sti
 SIGKILLed run: `migrate` killed at a random point, then run again in the same TMPDIR; it must
 finish the change and leave the TMPDIR empty. MySQL upgrade terminated: a revision adds a
 column, pauses, adds another; SIGTERM once the first exists must exit 130 with one line naming
-the kept `ALTER`, and the database must hold that column only, at the old version.
+the kept `ALTER`, and the database must hold that column only, at the old version. Rebase
+interrupt: `contribkit rebase` after two branches each added a revision (the notes in conflict),
+SIGINT and SIGTERM alternately at random points of an uninterrupted rebase's duration; the
+project must be byte-identical, or rebased whole (one head per dialect, no conflict markers).
 {chr(10).join(["", "Failures:", *failures]) if failures else ""}"""
     print(f"wrote {write_section('faults', body)}")
     return 1 if failures else 0

@@ -109,7 +109,7 @@ def test_multiple_heads_suggest_a_merge(adopted) -> None:
         first.with_name(first.name.replace(rev, branch)).write_text(text)
     before = adopted.snapshot()
     outcome = adopted.cli("migrate", "-m", "x", "--dialect", "sqlite")
-    assert_refused(adopted, outcome, "sqlite migrations have 2 heads", "merge them first")
+    assert_refused(adopted, outcome, "sqlite migrations have 2 heads", "run 'contribkit rebase'")
     assert adopted.snapshot() == before
 
 

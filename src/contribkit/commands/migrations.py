@@ -1,4 +1,4 @@
-"""``init``, ``migrate``, ``check`` and ``baseline``: the migration commands.
+"""``init``, ``migrate``, ``check``, ``rebase`` and ``baseline``: the migration commands.
 
 Each command imports its workflow when it runs: ``contribkit --help`` and ``invoke --list``
 load this module, and must not pay for SQLAlchemy and Alembic.
@@ -57,6 +57,20 @@ def check_migrations(config: ProjectConfig, dialect: str | None, no_cache: bool)
 
     run_check(config, dialect, cache=not no_cache)  # prints its progress; raises on a problem
     return Result()
+
+
+def rebase(config: ProjectConfig, onto: str | None, ours: tuple[str, ...] | None) -> Result:
+    from contribkit.workflows.migrations.rebase import rebase as run_rebase
+
+    done = run_rebase(config, onto, ours or ())
+    result = Result()
+    for path in done.written:
+        result.ok(f"wrote {shown(config, path)}")
+    if done.notes is not None:
+        result.ok(f"updated {shown(config, done.notes)}")
+    if done.written:
+        result.info("next: git add the rebased files (and the old names' removal), then commit")
+    return result
 
 
 def baseline(config: ProjectConfig, dialect: str | None, no_cache: bool) -> Result:

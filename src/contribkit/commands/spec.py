@@ -8,6 +8,7 @@ every frontend.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -97,6 +98,16 @@ class Result:
     def out(self, text: str) -> Result:
         self.lines.append(("out", text))
         return self
+
+
+def revision_ids(text: str) -> tuple[str, ...]:
+    """``--ours abc123,def456``: revision ids, comma- or space-separated."""
+    ids = tuple(part for part in re.split(r"[,\s]+", text) if part)
+    if not ids or any(not re.fullmatch(r"\w+", rev) for rev in ids):
+        raise UsageError(
+            f"not revision ids: {text!r} (give them comma-separated, e.g. abc123,def456)."
+        )
+    return ids
 
 
 def shown(config: ProjectConfig, path: Path) -> str:

@@ -8,7 +8,7 @@ functions import their workflows when they run, so building a frontend stays fas
 from __future__ import annotations
 
 from contribkit.commands import database, migrations, quality, servers
-from contribkit.commands.spec import Command, Option, port
+from contribkit.commands.spec import Command, Option, port, revision_ids
 
 DIALECT = Option(
     "dialect",
@@ -47,6 +47,19 @@ COMMANDS = (
         migrations.check_migrations,
         "heads, round trips, drift and notes, for each dialect",
         (DIALECT, NO_CACHE),
+    ),
+    Command(
+        ("rebase",),
+        migrations.rebase,
+        "put this branch's new revisions after the other branch's, on every dialect",
+        (
+            Option("onto", "the branch or commit to go after (default: the upstream, else main)"),
+            Option(
+                "ours",
+                "this branch's revision ids, comma-separated, instead of asking git",
+                convert=revision_ids,
+            ),
+        ),
     ),
     Command(
         ("baseline",),

@@ -324,7 +324,7 @@ def test_a_baseline_is_not_written_for_a_history_with_two_heads(legacy) -> None:
     before = legacy.snapshot()
     outcome = legacy.cli("baseline", "--dialect", "sqlite")
     assert outcome.code == 2, outcome.out + outcome.err
-    assert "2 heads" in outcome.err and "merge them first" in outcome.err
+    assert "2 heads" in outcome.err and "run 'contribkit rebase'" in outcome.err
     assert legacy.snapshot() == before
     assert not (legacy.root / "contribkit-baseline.toml").exists()
 

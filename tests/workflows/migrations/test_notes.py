@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from contribkit.workflows.migrations import notes
 
 HASH_STYLE = """# Migration notes
@@ -31,3 +33,29 @@ def test_a_file_without_entries_gets_the_default_style_after_its_preamble() -> N
     entry = notes.render_entry("Initial", {"postgresql": "bbbbbbbbbbbb"}, ["a concern"])
     text = notes.with_entry(notes.PREAMBLE, entry)
     assert text.endswith("\n\n## Initial\n\nPostgres: `bbbbbbbbbbbb`\n\n- a concern\n")
+
+
+OLD = "## Initial\n\nSQLite: `aaaaaaaaaaaa`\n"
+THEIRS = "## Add a\n\nSQLite: `bbbbbbbbbbbb`\n"
+OURS = "## Add b\n\nSQLite: `cccccccccccc`\n\n- data-dependent: x\n"
+
+
+def test_a_merge_conflict_between_two_new_entries_resolves_with_ours_first() -> None:
+    conflicted = f"{notes.PREAMBLE}\n<<<<<<< HEAD\n{OURS}||||||| base\n=======\n{THEIRS}>>>>>>> main\n\n{OLD}"
+    expected = f"{notes.PREAMBLE}\n{OURS}\n{THEIRS}\n{OLD}"
+    assert notes.rebased(conflicted, {"cccccccccccc"}) == expected
+    # merged without a conflict (a union merge), ours below theirs: moved up all the same
+    assert notes.rebased(f"{notes.PREAMBLE}\n{THEIRS}\n{OURS}\n{OLD}", {"cccccccccccc"}) == expected
+
+
+def test_a_conflict_in_anything_but_whole_new_entries_is_refused() -> None:
+    edited_old = OLD.replace("Initial", "Initial schema")
+    cases = {
+        "changed the text before the entries": f"<<<<<<< HEAD\n# Notes\n=======\n{notes.PREAMBLE}>>>>>>> m\n\n{OLD}",
+        "differ in entries other than": f"{notes.PREAMBLE}\n<<<<<<< HEAD\n{OURS}\n{OLD}=======\n{THEIRS}\n{edited_old}>>>>>>> m\n",
+        "is not closed": f"{notes.PREAMBLE}\n<<<<<<< HEAD\n{OURS}=======\n{THEIRS}",
+        "out of place": f"{notes.PREAMBLE}\n=======\n{OURS}",
+    }
+    for why, text in cases.items():
+        with pytest.raises(ValueError, match=why):
+            notes.rebased(text, {"cccccccccccc"})

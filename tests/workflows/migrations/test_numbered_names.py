@@ -81,3 +81,25 @@ def test_a_token_nothing_fills_is_one_line(template) -> None:
     assert outcome.err.startswith("error: sqlite: generate: file_template names %(airflow_version)")
     assert len(outcome.err.strip().splitlines()) == 1
     assert template.snapshot() == before
+
+
+def test_a_rebased_name_takes_a_new_time_or_number_and_keeps_the_rest() -> None:
+    from datetime import datetime
+
+    from contribkit.workflows.migrations import filenames
+
+    later = datetime(2026, 12, 6, 21, 0, 5)
+    assert (
+        filenames.renamed(
+            filenames.DEFAULT_TEMPLATE,
+            "2026_11_21_051500_1a2b3c4d5e6f_add_x.py",
+            "1a2b3c4d5e6f",
+            later,
+            1,
+        )
+        == "2026_12_06_210005_1a2b3c4d5e6f_add_x.py"
+    )
+    numbered = "%(number).4d_%(rev)s_%(slug)s"
+    assert filenames.renamed(numbered, "0007_abc_add_x.py", "abc", later, 12) == "0012_abc_add_x.py"
+    assert filenames.renamed(filenames.ALEMBIC_TEMPLATE, "abc_add_x.py", "abc", later, 3) is None
+    assert filenames.renamed(numbered, "handmade.py", "abc", later, 3) is None

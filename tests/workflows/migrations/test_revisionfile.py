@@ -38,3 +38,18 @@ def test_an_unreadable_file_names_no_table(tmp_path: Path) -> None:
     path.write_text("def upgrade(:\n")
     assert touched_tables(path) == frozenset()
     assert touched_tables(tmp_path / "missing.py") == frozenset()
+
+
+def test_what_upgrade_changes_by_name_on_op_and_in_batches(tmp_path: Path) -> None:
+    from contribkit.workflows.migrations.revisionfile import changed_items
+
+    path = tmp_path / "rev.py"
+    path.write_text(REVISION)
+    assert changed_items(path) == {
+        "table fresh",
+        "index ix_fresh_id",
+        "column flow_run.x",
+        "column log.y",
+        "constraint fk",
+        "index ix_old",  # op.f("...") is read through
+    }  # op.alter_column(name, ...) names its table with a variable: not read; downgrade() neither

@@ -38,7 +38,7 @@ from contribkit.workflows.migrations import (
     snapshots,
 )
 from contribkit.workflows.migrations.generate import PRAGMA_OFF, PRAGMA_ON
-from contribkit.workflows.migrations.layout import Migrations, project_migrations
+from contribkit.workflows.migrations.layout import SEVERAL_HEADS, Migrations, project_migrations
 from contribkit.workflows.migrations.notes import recorded_revisions, write_atomically
 from contribkit.workflows.migrations.progress import step, warnings_summed
 from contribkit.workflows.migrations.verify import (
@@ -355,7 +355,7 @@ def check_dialect(
     script = script if script is not None else migrations.script(dialect)
     heads = script.get_heads()
     if len(heads) > 1:
-        report.problems.append(f"{len(heads)} heads ({', '.join(sorted(heads))}): merge them")
+        report.problems.append(f"{len(heads)} heads ({', '.join(sorted(heads))}): {SEVERAL_HEADS}")
         return report
     revisions = list(reversed(list(script.walk_revisions())))
     report.revisions = len(revisions)
@@ -421,23 +421,42 @@ def run_checks(
     notes_text = (
         config.notes.read_text(encoding="utf-8") if config.notes and config.notes.exists() else ""
     )
+    with warnings_summed():
+        return _checked(config, dialects, migrations, notes_text, accepted, as_baseline)
+
+
+def checked_copy(
+    config: ProjectConfig, migrations: Migrations, notes_text: str, accepted: baselines.Baseline
+) -> list[DialectReport]:
+    """Check every configured dialect of ``migrations`` (a staged copy of the project's, with
+    ``notes_text`` as its notes), printing what each found, as ``check`` does."""
+    return _checked(config, config.dialects, migrations, notes_text, accepted, False)
+
+
+def _checked(
+    config: ProjectConfig,
+    dialects: tuple[str, ...],
+    migrations: Migrations,
+    notes_text: str,
+    accepted: baselines.Baseline,
+    as_baseline: bool,
+) -> list[DialectReport]:
     recorded = recorded_revisions(notes_text)
     reports = []
-    with warnings_summed():
-        for name in dialects:
-            script = migrations.script(name)
-            history = {rev.revision for rev in script.walk_revisions()}
-            if as_baseline:
-                migrations.single_head(name)  # a baseline of several heads would accept them
-                old = frozenset(history)
-            else:
-                baselines.require_known_revisions(accepted, config.baseline, name, history)
-                old = accepted.of(name).revisions
-            noted = recorded.get(SHARED if migrations.shared else name, set())
-            with step(name, "check", f"driver {migrations.driver(name)}"):
-                report = check_dialect(migrations, name, noted, old, script)
-            reports.append(report)
-            _print_report(report, accepted.of(name), as_baseline)
+    for name in dialects:
+        script = migrations.script(name)
+        history = {rev.revision for rev in script.walk_revisions()}
+        if as_baseline:
+            migrations.single_head(name)  # a baseline of several heads would accept them
+            old = frozenset(history)
+        else:
+            baselines.require_known_revisions(accepted, config.baseline, name, history)
+            old = accepted.of(name).revisions
+        noted = recorded.get(SHARED if migrations.shared else name, set())
+        with step(name, "check", f"driver {migrations.driver(name)}"):
+            report = check_dialect(migrations, name, noted, old, script)
+        reports.append(report)
+        _print_report(report, accepted.of(name), as_baseline)
     if len(reports) > 1 and not as_baseline:
         _print_parity(reports, accepted)
     return reports
@@ -448,7 +467,10 @@ def _print_parity(reports: list[DialectReport], accepted: baselines.Baseline) ->
     on its own, so one dialect's mistake (an index on the wrong table) shows only here."""
 
     def differs(problems: list[str]) -> bool:
-        return any(p.startswith((baselines.DRIFT, UNCHECKED)) for p in problems)
+        # Several heads stop the check before the head is compared: not a match either.
+        return any(
+            p.startswith((baselines.DRIFT, UNCHECKED)) or SEVERAL_HEADS in p for p in problems
+        )
 
     differing = [r.dialect for r in reports if differs(r.problems)]
     if not differing:

@@ -101,6 +101,40 @@ def next_number(template: str, names: list[str]) -> int:
     return max(found, default=0) + 1
 
 
+def renamed(template: str, name: str, rev: str, created: datetime, number: int) -> str | None:
+    """``name`` (written by ``template`` for ``rev``) with its time from ``created`` and its
+    ``%(number)`` set to ``number``, the rest as it was; ``None`` where the template orders
+    names by neither, or did not write ``name``."""
+    found = list(_TOKEN.finditer(template))
+    ordering = {*_DATE_PARTS, "epoch", NUMBER}
+    if not any(token["name"] in ordering for token in found):
+        return None
+    parts, end = [], 0
+    for index, token in enumerate(found):
+        parts += [
+            re.escape(template[end : token.start()]),
+            f"(?P<t{index}>{_token_pattern(token, rev)})",
+        ]
+        end = token.end()
+    parts.append(re.escape(template[end:]))
+    match = re.fullmatch("".join(parts) + r"\.py", name)
+    if match is None:
+        return None
+    values: dict[str, object] = {part: getattr(created, part) for part in _DATE_PARTS}
+    values["epoch"] = int(created.timestamp())
+    values[NUMBER] = number
+    text, end = "", 0
+    for index, token in enumerate(found):
+        text += template[end : token.start()]
+        text += (
+            ("%" + token["format"]) % values[token["name"]]
+            if token["name"] in ordering
+            else match[f"t{index}"]
+        )
+        end = token.end()
+    return text + template[end:] + ".py"
+
+
 def names(template: str, name: str, rev: str) -> bool:
     """Whether ``template`` could have written ``name`` for revision ``rev``."""
     return re.fullmatch(_pattern(template, rev), name) is not None

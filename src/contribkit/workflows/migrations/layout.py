@@ -50,6 +50,11 @@ if TYPE_CHECKING:
     from contribkit.core.config import ProjectConfig
 
 SLUG_LENGTH = 60
+#: What to do about a history with several heads, which ``check`` and ``migrate`` both say.
+SEVERAL_HEADS = (
+    "two branches each added revisions: run 'contribkit rebase' to put this branch's after "
+    "the other's (or 'alembic merge heads' for that dialect where both are released)"
+)
 
 
 @dataclass(frozen=True)
@@ -237,7 +242,7 @@ class Migrations:
         if len(heads) > 1:
             raise UsageError(
                 f"{dialect} migrations have {len(heads)} heads ({', '.join(sorted(heads))}): "
-                f"merge them first, e.g. 'alembic merge heads' for that dialect."
+                f"{SEVERAL_HEADS}."
             )
         return heads[0] if heads else None
 

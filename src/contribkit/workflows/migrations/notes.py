@@ -123,3 +123,68 @@ def write_atomically(path: Path, text: str) -> None:
         if tmp is not None:
             uninterrupted(Path(tmp).unlink, missing_ok=True)
         raise
+
+
+def rebased(text: str, ours: set[str]) -> str:
+    """The notes of a merge of two branches with the entries naming ``ours`` first, git's
+    conflict markers between them resolved; :class:`ValueError` (why) where the two sides
+    differ in anything else."""
+    first, second = _sides(text)
+    preamble, entries = _entries(first)
+    other_preamble, other_entries = _entries(second)
+    if preamble.strip() != other_preamble.strip():
+        raise ValueError("the two branches changed the text before the entries: merge it by hand")
+    mine = list(dict.fromkeys(e for e in (*entries, *other_entries) if _names_any(e, ours)))
+    rest, other_rest = ([e for e in side if e not in mine] for side in (entries, other_entries))
+    if rest[len(rest) - len(other_rest) :] == other_rest:
+        kept = rest
+    elif other_rest[len(other_rest) - len(rest) :] == rest:
+        kept = other_rest
+    else:
+        raise ValueError(
+            "the two branches differ in entries other than this branch's new ones: merge them "
+            "by hand"
+        )
+    return preamble.rstrip("\n") + "\n\n" + "\n".join(e + "\n" for e in (*mine, *kept))
+
+
+def _sides(text: str) -> tuple[str, str]:
+    """The two versions of a file holding git's conflict markers (the same text twice without)."""
+    sides: tuple[list[str], list[str]] = ([], [])
+    state = "both"
+    for line in text.splitlines(keepends=True):
+        marker = line[:7]
+        if marker == "<<<<<<<" and state == "both":
+            state = "first"
+        elif marker == "|||||||" and state == "first":
+            state = "base"  # diff3's common ancestor: neither side
+        elif marker == "=======" and state in ("first", "base"):
+            state = "second"
+        elif marker == ">>>>>>>" and state == "second":
+            state = "both"
+        elif marker in ("<<<<<<<", "|||||||", "=======", ">>>>>>>"):
+            raise ValueError(f"a conflict marker out of place: {line.strip()!r}")
+        else:
+            if state in ("both", "first"):
+                sides[0].append(line)
+            if state in ("both", "second"):
+                sides[1].append(line)
+    if state != "both":
+        raise ValueError("a conflict is not closed (no '>>>>>>>' line)")
+    return "".join(sides[0]), "".join(sides[1])
+
+
+def _entries(text: str) -> tuple[str, list[str]]:
+    """The text before the first entry, and each entry (its heading to the next entry's, without
+    the blank lines after it)."""
+    newest = _newest_entry(text)
+    if newest is None:
+        return text, []
+    level = re.compile(rf"^{newest['marks']} ", flags=re.MULTILINE)
+    starts = [m.start() for m in level.finditer(text) if m.start() >= newest.start()]
+    bounds = zip(starts, [*starts[1:], len(text)], strict=True)
+    return text[: newest.start()], [text[a:b].rstrip() for a, b in bounds]
+
+
+def _names_any(entry: str, revisions: set[str]) -> bool:
+    return any(rev in revisions for found in recorded_revisions(entry).values() for rev in found)

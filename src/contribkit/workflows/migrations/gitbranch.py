@@ -1,0 +1,65 @@
+"""What git says of the branch being worked on: the target it will join, and the files there.
+
+``rebase`` asks git which revision files are this branch's: those the target branch does not
+have. The target is ``--onto``, else the current branch's upstream (unless that is the same
+branch on a remote, which holds this branch's own revisions once pushed), else ``main``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from contribkit.core.errors import UsageError
+
+NO_GIT = "name this branch's revisions with --ours REV (one per dialect's history)"
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """git's output, or ``None`` when it fails."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
+        )
+    except OSError:
+        raise UsageError(f"git cannot be run here: {NO_GIT}.") from None
+    return result.stdout if result.returncode == 0 else None
+
+
+def _exists(root: Path, rev: str) -> bool:
+    return _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") is not None
+
+
+def target(root: Path, onto: str | None) -> str:
+    """The branch or commit this branch's revisions go on top of."""
+    if _git(root, "rev-parse", "--is-inside-work-tree") is None:
+        raise UsageError(f"{root} is not in a git repository: {NO_GIT}.")
+    if onto:
+        if not _exists(root, onto):
+            raise UsageError(f"--onto {onto}: no such branch or commit in this repository.")
+        return onto
+    branch = (_git(root, "rev-parse", "--abbrev-ref", "HEAD") or "").strip()
+    upstream = (
+        _git(root, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}") or ""
+    ).strip()
+    if upstream and upstream.rsplit("/", 1)[-1] != branch:
+        return upstream
+    for name in ("main", "origin/main", "master"):
+        if name != branch and _exists(root, name):
+            return name
+    raise UsageError(
+        "no upstream branch, and no 'main' to rebase onto: name the target with --onto BRANCH."
+    )
+
+
+def files_at(root: Path, rev: str, folder: Path) -> set[Path]:
+    """The files under ``folder`` (absolute, resolved) in commit ``rev``."""
+    top = _git(root, "rev-parse", "--show-toplevel")
+    assert top is not None  # target() checked that this is a repository
+    base = Path(top.strip()).resolve()
+    try:
+        inside = folder.resolve().relative_to(base)
+    except ValueError:
+        raise UsageError(f"{folder} is outside the git repository at {base}: {NO_GIT}.") from None
+    listed = _git(base, "ls-tree", "-r", "-z", "--name-only", rev, "--", inside.as_posix())
+    return {(base / name).resolve() for name in (listed or "").split("\0") if name}

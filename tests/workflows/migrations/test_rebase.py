@@ -1,0 +1,235 @@
+"""``contribkit rebase``: two branches that each added a migration, in real git repositories."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from migrations_support import SAMPLE_SERVER, Project, plain_alembic
+
+from contribkit.databases.throwaway import ephemeral_database
+
+MODELS = "inventory/models.py"
+CITY = '    sa.Column("city", sa.String(80), nullable=True),\n'
+SKU = '    sa.Column("sku", sa.String(40), nullable=False),\n'
+DIALECTS = ("sqlite", SAMPLE_SERVER)
+
+
+def git(project: Project, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0 or args[0] == "merge", result.stderr
+    return result.stdout
+
+
+def migrate(project: Project, slug: str) -> None:
+    outcome = project.cli("migrate", "-m", slug)
+    assert outcome.code == 0, outcome.out + outcome.err
+
+
+def on_branch(project: Project, branch: str, start: str, line: str, after: str, slug: str) -> None:
+    """A branch from ``start`` that adds the model line ``line`` after ``after`` and migrates."""
+    git(project, "checkout", "-q", "-b", branch, start)
+    project.edit(MODELS, after, after + line)
+    migrate(project, slug)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", slug)
+
+
+def column(name: str) -> str:
+    return f'    sa.Column("{name}", sa.String(20), nullable=True),\n'
+
+
+@pytest.fixture(params=["per-dialect", "shared"])
+def layouts(request, sample: Project) -> Project:  # type: ignore[no-untyped-def]
+    """The sample project in git, per dialect or shared, its first migration on ``main``."""
+    if request.param == "shared":
+        sample.edit(
+            "pyproject.toml", 'notes = "NOTES.md"\n', 'notes = "NOTES.md"\nlayout = "shared"\n'
+        )
+    return in_git(sample)
+
+
+@pytest.fixture
+def repo(sample: Project) -> Project:
+    """The sample project in git, its first migration on ``main``."""
+    return in_git(sample)
+
+
+def in_git(sample: Project) -> Project:
+    git(sample, "init", "-q", "-b", "main")
+    (sample.root / ".gitignore").write_text("__pycache__/\n.contribkit/\n")
+    assert sample.cli("init").code == 0
+    migrate(sample, "initial inventory")
+    git(sample, "add", "-A")
+    git(sample, "commit", "-q", "-m", "initial")
+    return sample
+
+
+def two_branches(
+    repo: Project, theirs: tuple[str, str], ours: tuple[str, str], *, models: str = "both"
+) -> None:
+    """``a`` adds ``theirs`` (line, after) and is merged into main; ``b`` adds ``ours``, then
+    merges main (the notes conflict). Where the models conflict too, the merge keeps both
+    sides' lines, or ``models="ours"``: b's."""
+    on_branch(repo, "a", "main", *theirs, "add note a")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "a")
+    on_branch(repo, "b", "main~1", *ours, "add note b")
+    git(repo, "merge", "-q", "main")
+    path = repo.root / MODELS
+    if models == "ours":
+        git(repo, "checkout", "--ours", MODELS)
+    elif "<<<<<<<" in path.read_text():
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text(
+            "".join(x for x in lines if not x.startswith(("<<<<<<<", "=======", ">>>>>>>")))
+        )
+
+
+def refused(repo: Project, *said: str) -> None:
+    """``rebase`` exits 1 saying each of ``said``, and every file is as it was."""
+    before = repo.snapshot()
+    outcome = repo.cli("rebase")
+    assert outcome.code == 1, outcome.out + outcome.err
+    for text in said:
+        assert text in outcome.err
+    assert repo.snapshot() == before
+
+
+def down_revision(path) -> str:  # type: ignore[no-untyped-def]
+    line = next(x for x in path.read_text().splitlines() if x.startswith("down_revision"))
+    return line.split("=")[1].strip().strip("'\"")
+
+
+def versions(repo: Project, dialect: str) -> list:  # type: ignore[type-arg]
+    """The revision files ``dialect`` runs: its own folder's, or the shared one's."""
+    shared = repo.migrations / "versions"
+    return sorted(shared.glob("*.py")) or repo.versions(dialect)
+
+
+def columns_after_plain_alembic(repo: Project, dialect: str, table: str, tmp_path) -> set[str]:  # type: ignore[no-untyped-def]
+    """The columns of ``table`` once plain Alembic ran the history to its head, on a real
+    database; the downgrade to base must leave no table behind."""
+    with ephemeral_database(dialect) as url:
+        folder = versions(repo, dialect)[0].parent
+        config = plain_alembic(folder, url, tmp_path / dialect)
+        command.upgrade(config, "head")
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as connection:
+                found = {c["name"] for c in sa.inspect(connection).get_columns(table)}
+            command.downgrade(config, "base")
+            with engine.connect() as connection:
+                left = set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
+        finally:
+            engine.dispose()
+    assert left == set()
+    return found
+
+
+def test_two_branches_adding_columns_to_different_tables_are_put_in_one_line(
+    layouts, tmp_path
+) -> None:
+    repo = layouts
+    two_branches(repo, (column("note_a"), CITY), (column("note_b"), SKU))
+    assert "<<<<<<<" in (repo.root / "NOTES.md").read_text()
+    assert repo.cli("check").code == 1
+
+    outcome = repo.cli("rebase")
+    assert outcome.code == 0, outcome.out + outcome.err
+    for dialect in DIALECTS:
+        files = versions(repo, dialect)
+        assert [p.name.split("_", 5)[5] for p in files] == [
+            "initial_inventory.py",
+            "add_note_a.py",
+            "add_note_b.py",
+        ]  # renamed: the names order by time, and ours now comes last
+        assert down_revision(files[2]) == files[1].name.split("_")[4]
+        assert f"Revises: {files[1].name.split('_')[4]}" in files[2].read_text()
+    notes = (repo.root / "NOTES.md").read_text()
+    assert "<<<<<<<" not in notes and "=======" not in notes
+    assert notes.index("## Add note b") < notes.index("## Add note a") < notes.index("## Initial")
+    assert repo.cli("check").code == 0
+    for dialect in DIALECTS:
+        assert {"note_a"} <= columns_after_plain_alembic(repo, dialect, "warehouse", tmp_path)
+        assert {"note_b"} <= columns_after_plain_alembic(repo, dialect, "item", tmp_path / "i")
+
+
+def test_two_columns_of_one_table_and_a_third_branch_after_them(repo) -> None:
+    two_branches(repo, (column("note_a"), CITY), (column("note_b"), CITY))
+    assert repo.cli("rebase").code == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "merge main")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "b")
+    # c started before b was merged: after the merge its one revision follows b's
+    on_branch(repo, "c", "a", column("note_c"), SKU, "add note c")
+    git(repo, "merge", "-q", "main")
+    outcome = repo.cli("rebase")
+    assert outcome.code == 0, outcome.out + outcome.err
+    for dialect in DIALECTS:
+        slugs = [p.name.split("_", 5)[5] for p in repo.versions(dialect)]
+        assert slugs[-1] == "add_note_c.py" and len(slugs) == 4
+    assert repo.cli("check").code == 0
+
+
+def test_the_same_column_on_both_branches_is_refused_and_nothing_changes(repo) -> None:
+    two_branches(
+        repo,
+        (column("note"), CITY),
+        ('    sa.Column("note", sa.String(40), nullable=True),\n', CITY),
+        models="ours",
+    )
+    refused(repo, "column warehouse.note is changed by", "(this branch) and")
+
+
+def test_a_rebased_revision_that_fails_its_check_changes_nothing(repo) -> None:
+    two_branches(repo, (column("note_a"), CITY), (column("note_b"), SKU))
+    ours = next(p for p in repo.versions("sqlite") if p.name.endswith("_add_note_b.py"))
+    ours.write_text(
+        ours.read_text().replace(
+            "def upgrade() -> None:\n", "def upgrade() -> None:\n    raise RuntimeError('no')\n"
+        )
+    )
+    refused(repo, "the rebased history fails its check on sqlite", "nothing was changed")
+
+
+def test_notes_changed_outside_the_entries_on_both_branches_are_refused(repo) -> None:
+    two_branches(repo, (column("note_a"), CITY), (column("note_b"), SKU))
+    repo.edit(
+        "NOTES.md",
+        "# Migration notes\n",
+        "<<<<<<< HEAD\n# Migration notes (b)\n=======\n# Migration notes\n>>>>>>> main\n",
+    )
+    refused(repo, "NOTES.md: the two branches changed the text before the entries")
+
+
+def test_without_git_the_branch_names_its_revisions(repo, tmp_path) -> None:
+    two_branches(repo, (column("note_a"), CITY), (column("note_b"), SKU))
+    shutil.rmtree(repo.root / ".git")
+    unnamed = repo.cli("rebase")
+    assert unnamed.code == 2 and "--ours" in unnamed.err
+    ours = [p.name.split("_")[4] for d in DIALECTS for p in repo.versions(d) if "note_b" in p.name]
+    outcome = repo.cli("rebase", "--ours", ",".join(ours))
+    assert outcome.code == 0, outcome.out + outcome.err
+    assert repo.cli("check").code == 0
+
+
+def test_one_head_is_nothing_to_rebase_and_a_bad_target_is_one_line(repo) -> None:
+    outcome = repo.cli("rebase")
+    assert outcome.code == 0
+    assert "every history has one head: nothing to rebase" in outcome.said("ok")
+    bad = repo.cli("rebase", "--onto", "no-such-branch")
+    assert bad.code == 2
+    assert (
+        bad.err.strip()
+        == "error: --onto no-such-branch: no such branch or commit in this repository."
+    )
