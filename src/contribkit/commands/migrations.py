@@ -31,6 +31,7 @@ def migrate(
     require_rows: bool,
     check: bool,
     no_cache: bool,
+    amend: bool,
 ) -> Result:
     if check:
         return check_migrations(config, dialect, no_cache)
@@ -43,6 +44,7 @@ def migrate(
         allow_destructive=allow_destructive,
         require_rows=require_rows,
         cache=not no_cache,
+        amend=amend,
     )
     result = Result()
     for path in written.written:

@@ -40,6 +40,12 @@ COMMANDS = (
             ),
             Option("check", "run the check instead: heads, round trips, drift, notes", flag=True),
             NO_CACHE,
+            Option(
+                "amend",
+                "fold the change into this branch's newest revision instead of adding one "
+                "(not once it is on the target branch or in the configured database)",
+                flag=True,
+            ),
         ),
     ),
     Command(

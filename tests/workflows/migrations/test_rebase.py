@@ -1,4 +1,5 @@
-"""``contribkit rebase``: two branches that each added a migration, in real git repositories."""
+"""``contribkit rebase`` (two branches that each added a migration) and ``migrate --amend`` (a
+second change folded into the branch's revision), in real git repositories."""
 
 from __future__ import annotations
 
@@ -233,3 +234,83 @@ def test_one_head_is_nothing_to_rebase_and_a_bad_target_is_one_line(repo) -> Non
         bad.err.strip()
         == "error: --onto no-such-branch: no such branch or commit in this repository."
     )
+
+
+def test_amend_folds_a_second_change_into_the_branch_revision_on_every_dialect(
+    repo, tmp_path
+) -> None:
+    on_branch(repo, "b", "main", column("note_b"), SKU, "add note b")
+    first = {d: versions(repo, d)[-1] for d in DIALECTS}
+    repo.edit(MODELS, column("note_b"), column("note_b") + column("note_b2"))
+    outcome = repo.cli("migrate", "--amend")
+    assert outcome.code == 0, outcome.out + outcome.err
+    for dialect in DIALECTS:
+        files = versions(repo, dialect)
+        assert len(files) == 2  # still one revision for the branch
+        assert files[-1].name.split("_")[4] == first[dialect].name.split("_")[4]  # its id kept
+        assert not first[dialect].exists() or first[dialect] == files[-1]
+        assert {"note_b", "note_b2"} <= columns_after_plain_alembic(repo, dialect, "item", tmp_path)
+    notes = (repo.root / "NOTES.md").read_text()
+    assert notes.count("## Add note b") == 1
+    assert repo.cli("check").code == 0
+
+
+def test_amend_refuses_a_revision_the_target_branch_has(repo) -> None:
+    on_branch(repo, "b", "main", column("note_b"), SKU, "add note b")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "b")
+    git(repo, "checkout", "-q", "-b", "c")
+    repo.edit(MODELS, column("note_b"), column("note_b") + column("note_c"))
+    before = repo.snapshot()
+    outcome = repo.cli("migrate", "--amend")
+    assert outcome.code == 2
+    assert "add_note_b.py is on main already" in outcome.err
+    assert repo.snapshot() == before
+
+
+def test_amend_refuses_a_revision_the_configured_database_ran(repo, tmp_path) -> None:
+    on_branch(repo, "b", "main", column("note_b"), SKU, "add note b")
+    repo.monkeypatch.setenv("INVENTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'real.db'}")
+    assert repo.cli("db", "upgrade").code == 0
+    repo.edit(MODELS, column("note_b"), column("note_b") + column("note_b2"))
+    before = repo.snapshot()
+    outcome = repo.cli("migrate", "--amend")
+    assert outcome.code == 2
+    assert "is at " in outcome.err and "downgrade it first" in outcome.err
+    assert repo.snapshot() == before
+    assert repo.cli("migrate", "--amend", "--dialect", "sqlite").code == 2  # one change, all
+    assert repo.cli("db", "downgrade", "-y").code == 0
+    assert repo.cli("migrate", "--amend").code == 0
+    assert repo.cli("check").code == 0
+
+
+def test_amend_refuses_a_revision_with_code_of_its_own(repo) -> None:
+    on_branch(repo, "b", "main", column("note_b"), SKU, "add note b")
+    ours = versions(repo, "sqlite")[-1]
+    ours.write_text(
+        ours.read_text().replace(
+            "def downgrade() -> None:",
+            '    op.execute("UPDATE item SET note_b = sku")\n\n\ndef downgrade() -> None:',
+        )
+    )
+    repo.edit(MODELS, column("note_b"), column("note_b") + column("note_b2"))
+    before = repo.snapshot()
+    outcome = repo.cli("migrate", "--amend")
+    assert outcome.code == 2
+    assert "holds code outside the block autogenerate wrote" in outcome.err
+    assert repo.snapshot() == before
+
+
+def test_a_rebase_after_the_other_branch_amended_its_revision(repo) -> None:
+    on_branch(repo, "a", "main", column("note_a"), CITY, "add note a")
+    repo.edit(MODELS, column("note_a"), column("note_a") + column("note_a2"))
+    assert repo.cli("migrate", "--amend").code == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "amended")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "a")
+    on_branch(repo, "b", "main~2", column("note_b"), SKU, "add note b")
+    git(repo, "merge", "-q", "main")
+    outcome = repo.cli("rebase")
+    assert outcome.code == 0, outcome.out + outcome.err
+    assert repo.cli("check").code == 0

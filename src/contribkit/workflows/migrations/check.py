@@ -73,7 +73,7 @@ class DialectReport:
 
 def _pragma_bracket_problems(path: Path, preludes: dict[str, set[str]]) -> list[str]:
     """SQLite revisions must switch foreign keys off first and on last in both functions,
-    after what the revision template puts first (``preludes``, see :func:`_template_preludes`)."""
+    after what the revision template puts first (``preludes``, see :func:`revisionfile.template_preludes`)."""
 
     tree = ast.parse(revisionfile.source(path))
     problems = []
@@ -117,31 +117,6 @@ def _required_attributes(
     return required
 
 
-def _template_preludes(folder: Path) -> dict[str, set[str]]:
-    """The statements the project's script.py.mako puts in ``upgrade()`` and ``downgrade()``
-    before the operations (Langflow's: ``conn = op.get_bind()``), by function: migrate writes
-    SQLite's PRAGMA lines after them."""
-    try:
-        lines = (folder / "script.py.mako").read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return {}
-    preludes: dict[str, set[str]] = {}
-    function = None
-    for line in lines:
-        started = re.match(r"def (upgrade|downgrade)\(", line)
-        if started:
-            function = started[1]
-            preludes[function] = set()
-        elif function is not None and re.search(r"\$\{\s*(up|down)grades\b", line):
-            function = None  # the operations go here
-        elif function is not None:
-            try:
-                preludes[function].update(ast.unparse(n) for n in ast.parse(line.strip()).body)
-            except SyntaxError:
-                continue  # a template expression or a line of a longer statement
-    return preludes
-
-
 def _is_docstring(node: ast.stmt) -> bool:
     return (
         isinstance(node, ast.Expr)
@@ -159,7 +134,7 @@ def _file_problems(
 ) -> list[str]:
     """The rules for revisions written after the baseline, and notes that name missing files."""
     problems = []
-    preludes = _template_preludes(migrations.folder)
+    preludes = revisionfile.template_preludes(migrations.folder)
     required = _required_attributes(migrations, revisions, old)
     for rev in revisions:
         if rev.revision in old:

@@ -35,6 +35,7 @@ from contribkit.databases.dialects import dialect_named
 from contribkit.databases.throwaway import prewarm
 from contribkit.workflows.migrations import baseline, notes
 from contribkit.workflows.migrations import review as reviewing
+from contribkit.workflows.migrations.amend import amended_revisions
 from contribkit.workflows.migrations.concerns import DESTRUCTIVE, SQUAWK
 from contribkit.workflows.migrations.generate import generate_revision, ruff_format, upgrade_to_head
 from contribkit.workflows.migrations.layout import (
@@ -101,15 +102,25 @@ def migrate(
     allow_destructive: bool = False,
     require_rows: bool = False,
     cache: bool = True,
+    amend: bool = False,
 ) -> MigrateResult:
     """Create the revisions for the models' pending changes (see the module's docstring for
     which); ``require_rows``: refuse a revision verified without rows in a table it changes;
     ``cache``: start from the head's state an earlier run saved instead of replaying the
-    history."""
-    slug = message_to_slug(message)
+    history; ``amend``: generate this branch's newest revisions again instead, with the
+    change folded in (:mod:`amend`; ``message`` may then be empty: theirs is kept)."""
     dialects = config.select_dialects(dialect)
     live = project_migrations(config, dialects, cache=cache)
     plan = _plan(live, config.dialects, dialects)
+    if amend and not live.shared and dialects != config.dialects:
+        raise UsageError(
+            "--amend generates the revision again on every dialect, as one change: leave out "
+            "--dialect."
+        )
+    amended = amended_revisions(config, live, tuple(w for w, _ in plan)) if amend else {}
+    if amend and not message.strip():
+        message = next(iter(amended.values())).message
+    slug = message_to_slug(message)
     prewarm(tuple(dict.fromkeys(d for writer, verify_on in plan for d in (writer, *verify_on))))
     accepted = baseline.load(config.baseline)
     for name in dialects:
@@ -123,6 +134,8 @@ def migrate(
     ):
         staged = replace(live, folder=tmp / "migrations")
         shutil.copytree(live.folder, staged.folder, ignore=shutil.ignore_patterns("__pycache__"))
+        for old in amended.values():  # generated again from the history before it
+            (staged.folder / old.path.relative_to(live.folder)).unlink()
         _ensure_template(staged.folder)
         created = datetime.now(timezone.utc)
         runs_on = config.dialects if live.shared else ()
@@ -130,7 +143,8 @@ def migrate(
         result = MigrateResult()
         staged_files: dict[str, Path] = {}
         for writer, verify_on in plan:
-            verified = _one_revision(run, writer, verify_on)
+            old = amended.get(writer)
+            verified = _one_revision(run, writer, verify_on, old.revision if old else None)
             if verified is not None:
                 staged_files[writer] = verified.path
                 result.revisions[SHARED if live.shared else writer] = verified.revision
@@ -138,7 +152,7 @@ def migrate(
         if not staged_files:
             reporting.ok("the models match the migrations of every dialect: nothing to do")
             return result
-        _commit(config, live, staged_files, slug, result)
+        _commit(config, live, staged_files, slug, result, [old.path for old in amended.values()])
         return result
 
 
@@ -187,12 +201,14 @@ class _Verified:
     concerns: list[str]
 
 
-def _one_revision(run: _Run, writer: str, verify_on: tuple[str, ...]) -> _Verified | None:
-    """Generate ``writer``'s revision in the staged copy; format, review and verify it on each
-    dialect of ``verify_on``."""
+def _one_revision(
+    run: _Run, writer: str, verify_on: tuple[str, ...], rev_id: str | None
+) -> _Verified | None:
+    """Generate ``writer``'s revision (with id ``rev_id``, else a new one) in the staged copy;
+    format, review and verify it on each dialect of ``verify_on``."""
 
     staged, accepted = run.staged, run.accepted
-    rev_id = uuid.uuid4().hex[:12]
+    rev_id = rev_id or uuid.uuid4().hex[:12]
     needed = tuple(dict.fromkeys((writer, *verify_on)))
     with ExitStack() as databases:
         urls = {name: databases.enter_context(_database(staged, name)) for name in needed}
@@ -320,8 +336,10 @@ def _commit(
     staged_files: dict[str, Path],
     slug: str,
     result: MigrateResult,
+    replaced: list[Path],
 ) -> None:
-    """Move staged files into the project and record the notes entry; undo on any failure.
+    """Move staged files into the project and record the notes entry (in place of the entry
+    of the ``replaced`` files, an amend's); undo on any failure.
 
     Only a handful of renames: signals are held meanwhile, so an interrupt cannot land between
     a move and its undo. One that arrived meanwhile is dropped once the commit has succeeded:
@@ -329,6 +347,7 @@ def _commit(
     """
 
     moved: list[Path] = []
+    originals = {path: path.read_bytes() for path in replaced}
     with deferred_signals() as deferral:
         try:
             raise_if_interrupted()  # in case it was lost: nothing is committed after a Ctrl-C
@@ -339,6 +358,9 @@ def _commit(
                 moved.append(tmp)
                 os.replace(tmp, target)
                 moved[-1] = target
+            for path in replaced:
+                if path not in moved:  # an amended revision's file, now under a new name
+                    path.unlink()
             if config.notes is not None:
                 path = config.notes
                 existing = path.read_text(encoding="utf-8") if path.exists() else None
@@ -348,11 +370,14 @@ def _commit(
                     _unique(result.concerns),
                     notes.entry_style(existing),
                 )
-                notes.write_atomically(path, notes.with_entry(existing, entry))
+                notes.write_atomically(path, notes.with_entry(existing, entry, result.revisions))
                 result.notes = path
         except BaseException:
             for path in moved:
                 path.unlink(missing_ok=True)
+            for path, data in originals.items():
+                if not path.exists() or path.read_bytes() != data:
+                    path.write_bytes(data)
             result.revisions.clear()
             raise
         deferral.finish_work()

@@ -96,9 +96,16 @@ def render_entry(
     return "\n".join(lines) + "\n"
 
 
-def with_entry(existing: str | None, entry: str) -> str:
-    """The notes text with ``entry`` inserted before the newest existing entry."""
+def with_entry(existing: str | None, entry: str, replacing: dict[str, str] | None = None) -> str:
+    """The notes text with ``entry`` inserted before the newest existing entry; an existing
+    entry naming any revision of ``replacing`` (dialect → revision id, an amended change's)
+    is replaced by it instead, where it is."""
     text = existing if existing and existing.strip() else PREAMBLE
+    ids = set((replacing or {}).values())
+    preamble, entries = _entries(text)
+    if ids and any(_names_any(e, ids) for e in entries):
+        kept = [entry.rstrip("\n") if _names_any(e, ids) else e for e in entries]
+        return preamble.rstrip("\n") + "\n\n" + "\n".join(e + "\n" for e in dict.fromkeys(kept))
     match = _newest_entry(text)
     if match is None:
         return text.rstrip("\n") + "\n\n" + entry

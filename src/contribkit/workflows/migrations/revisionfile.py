@@ -9,6 +9,7 @@ branch's revisions.
 from __future__ import annotations
 
 import ast
+import re
 import tokenize
 from pathlib import Path
 
@@ -166,3 +167,28 @@ def _column_literal(node: ast.expr) -> str | None:
     if isinstance(node, ast.Call) and node.args:  # sa.Column("name", ...)
         return _literal_name(node.args[0])
     return _literal_name(node)
+
+
+def template_preludes(folder: Path) -> dict[str, set[str]]:
+    """The statements the project's script.py.mako puts in ``upgrade()`` and ``downgrade()``
+    before the operations (Langflow's: ``conn = op.get_bind()``), by function: migrate writes
+    SQLite's PRAGMA lines after them."""
+    try:
+        lines = (folder / "script.py.mako").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    preludes: dict[str, set[str]] = {}
+    function = None
+    for line in lines:
+        started = re.match(r"def (upgrade|downgrade)\(", line)
+        if started:
+            function = started[1]
+            preludes[function] = set()
+        elif function is not None and re.search(r"\$\{\s*(up|down)grades\b", line):
+            function = None  # the operations go here
+        elif function is not None:
+            try:
+                preludes[function].update(ast.unparse(n) for n in ast.parse(line.strip()).body)
+            except SyntaxError:
+                continue  # a template expression or a line of a longer statement
+    return preludes
