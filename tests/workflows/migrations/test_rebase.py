@@ -44,6 +44,11 @@ def on_branch(project: Project, branch: str, start: str, line: str, after: str, 
     git(project, "commit", "-q", "-m", slug)
 
 
+def into_main(project: Project, branch: str) -> None:
+    git(project, "checkout", "-q", "main")
+    git(project, "merge", "-q", branch)
+
+
 def column(name: str) -> str:
     return f'    sa.Column("{name}", sa.String(20), nullable=True),\n'
 
@@ -81,8 +86,7 @@ def two_branches(
     merges main (the notes conflict). Where the models conflict too, the merge keeps both
     sides' lines, or ``models="ours"``: b's."""
     on_branch(repo, "a", "main", *theirs, "add note a")
-    git(repo, "checkout", "-q", "main")
-    git(repo, "merge", "-q", "a")
+    into_main(repo, "a")
     on_branch(repo, "b", "main~1", *ours, "add note b")
     git(repo, "merge", "-q", "main")
     path = repo.root / MODELS
@@ -169,8 +173,7 @@ def test_two_columns_of_one_table_and_a_third_branch_after_them(repo) -> None:
     assert repo.cli("rebase").code == 0
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "merge main")
-    git(repo, "checkout", "-q", "main")
-    git(repo, "merge", "-q", "b")
+    into_main(repo, "b")
     # c started before b was merged: after the merge its one revision follows b's
     on_branch(repo, "c", "a", column("note_c"), SKU, "add note c")
     git(repo, "merge", "-q", "main")
@@ -257,8 +260,7 @@ def test_amend_folds_a_second_change_into_the_branch_revision_on_every_dialect(
 
 def test_amend_refuses_a_revision_the_target_branch_has(repo) -> None:
     on_branch(repo, "b", "main", column("note_b"), SKU, "add note b")
-    git(repo, "checkout", "-q", "main")
-    git(repo, "merge", "-q", "b")
+    into_main(repo, "b")
     git(repo, "checkout", "-q", "-b", "c")
     repo.edit(MODELS, column("note_b"), column("note_b") + column("note_c"))
     before = repo.snapshot()
@@ -307,8 +309,7 @@ def test_a_rebase_after_the_other_branch_amended_its_revision(repo) -> None:
     assert repo.cli("migrate", "--amend").code == 0
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "amended")
-    git(repo, "checkout", "-q", "main")
-    git(repo, "merge", "-q", "a")
+    into_main(repo, "a")
     on_branch(repo, "b", "main~2", column("note_b"), SKU, "add note b")
     git(repo, "merge", "-q", "main")
     outcome = repo.cli("rebase")
