@@ -201,21 +201,31 @@ def _rewritten(live: Migrations, dialect: str, chain: list[Any], head: str) -> l
     numbered = filenames.NUMBER in filenames.tokens(live.file_template)
     number = filenames.next_number(live.file_template, others) if numbered else 0
     start = datetime.now(timezone.utc).replace(microsecond=0)
+    names = _names(live.file_template, chain, start, number)
+    # Revisions written within one second share their time: a later one makes the order sure.
+    for _ in range(3600):
+        if not others or names[0] is None or names[0] > others[-1]:
+            break
+        start += timedelta(seconds=1)
+        names = _names(live.file_template, chain, start, number)
     moved = []
-    for index, rev in enumerate(chain):
+    for index, (rev, name) in enumerate(zip(chain, names, strict=True)):
         path = Path(rev.path)
         text = revisionfile.source(path)
         if index == 0:
             text = _reparented(text, path, head)
-        name = filenames.renamed(
-            live.file_template,
-            path.name,
-            rev.revision,
-            start + timedelta(seconds=index),
-            number + index,
-        )
         moved.append(_Moved(rev.revision, path, path.with_name(name or path.name), text))
     return moved
+
+
+def _names(template: str, chain: list[Any], start: datetime, number: int) -> list[str | None]:
+    """The chain's new file names, a second (and a number) apart, in order."""
+    return [
+        filenames.renamed(
+            template, Path(rev.path).name, rev.revision, start + timedelta(seconds=i), number + i
+        )
+        for i, rev in enumerate(chain)
+    ]
 
 
 def _reparented(text: str, path: Path, head: str) -> str:
