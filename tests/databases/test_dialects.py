@@ -3,7 +3,9 @@ database read back as create_all built it."""
 
 from __future__ import annotations
 
+import ast
 import os
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -160,3 +162,31 @@ def test_what_a_dialect_says_of_its_server_is_true_of_it(name: str, dialect: str
         finally:
             engine.dispose()
     assert dialect_named("mariadb") is dialect_named("mysql")
+
+
+#: Where a dialect's own code lives: its object, and its server's package.
+DIALECT_OWNED = ("databases/dialects/", "databases/mysql/", "databases/postgresql/")
+DIALECT_NAMES = {"sqlite", "postgresql", "postgres", "mysql", "mariadb"}
+
+
+def _names_a_dialect(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return node.value in DIALECT_NAMES
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return any(_names_a_dialect(element) for element in node.elts)
+    return False
+
+
+def test_no_module_outside_the_dialects_compares_dialect_names() -> None:
+    """Everything else asks the dialect object (``dialect_named(name).<fact>``): adding a
+    dialect, or a rule for one, is one file."""
+    package = Path(__file__).resolve().parents[2] / "src" / "contribkit"
+    found = [
+        f"{path.relative_to(package)}:{node.lineno}: {ast.unparse(node)}"
+        for path in sorted(package.rglob("*.py"))
+        if not str(path.relative_to(package)).startswith(DIALECT_OWNED)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Compare)
+        and any(map(_names_a_dialect, [node.left, *node.comparators]))
+    ]
+    assert found == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from contribkit.core.errors import UsageError, one_line
+from contribkit.databases.dialects import dialect_named
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
@@ -60,10 +61,7 @@ def create_engine(url: str | URL, *, transactional_ddl: bool = False, **kwargs: 
         ) from exc
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
         raise UsageError(f"not a valid database URL: {redact(url)} ({one_line(exc)}).") from exc
-    if engine.dialect.name == "sqlite":
-        from contribkit.databases.sqlite import enforce_foreign_keys
-
-        enforce_foreign_keys(engine, transactional_ddl=transactional_ddl)
+    dialect_named(engine.dialect.name).prepare_engine(engine, transactional_ddl=transactional_ddl)
     return engine
 
 

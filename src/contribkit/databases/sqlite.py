@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from contribkit.databases.dialects import dialect_named
+
 #: ``Connection.info`` key: the statement a transactional-DDL SQLite engine begins with.
 BEGIN_STATEMENT = "contribkit_begin"
 
@@ -54,7 +56,10 @@ def revision_transactions(connection: Any) -> Iterator[list[Any]]:
     children), and each revision must leave no dangling foreign key before it commits. Yields
     the ``on_version_apply`` callbacks for ``context.configure``.
     """
-    if connection.dialect.name != "sqlite" or connection.in_transaction():
+    if (
+        not dialect_named(connection.dialect.name).foreign_keys_can_be_off
+        or connection.in_transaction()
+    ):
         yield []
         return
     import sqlalchemy as sa

@@ -27,6 +27,7 @@ from contribkit.core.ownership import (
     temporary_folder,
     uninterrupted,
 )
+from contribkit.databases.dialects import dialect_named
 from contribkit.databases.engines import with_driver
 from contribkit.databases.mysql.embedded import EXTERNAL_URL_ENV as MYSQL_URL_ENV
 from contribkit.databases.postgresql.server import EXTERNAL_URL_ENV as POSTGRESQL_URL_ENV
@@ -42,15 +43,9 @@ _starting: dict[str, Any] = {}
 
 def _classes(dialect: str) -> tuple[Any, Any]:
     """``dialect``'s throw-away server and the admin object that runs a server's databases."""
-    if dialect == "postgresql":
-        from contribkit.databases.postgresql.embedded import EmbeddedPostgres
-        from contribkit.databases.postgresql.server import PostgresServer
-
-        return EmbeddedPostgres, PostgresServer
-    from contribkit.databases.mysql.embedded import ThrowawayMySQL
-    from contribkit.databases.mysql.server import MySQLServer
-
-    return ThrowawayMySQL, MySQLServer
+    classes = dialect_named(dialect).throwaway_classes()
+    assert classes is not None, dialect  # asked only for the dialects of SERVER_URL_ENVS
+    return classes
 
 
 def prewarm(dialects: Iterable[str]) -> None:
@@ -69,18 +64,13 @@ def prewarm(dialects: Iterable[str]) -> None:
 
 def missing_debian_packages(dialects: Iterable[str]) -> list[str]:
     """The Debian packages the throw-away servers of ``dialects`` need and this machine lacks
-    (none for a dialect whose ``CONTRIBKIT_*_URL`` names a server). A MySQL server counts as
-    missing MariaDB: CI runs on the server contribkit is tested with (a GitHub runner comes
-    with MySQL 8)."""
-    from contribkit.databases.mysql.embedded import DEBIAN_PACKAGES, find_installation
-
-    if "mysql" not in dialects or os.environ.get(MYSQL_URL_ENV):
-        return []
-    try:
-        is_mariadb = find_installation().install_db is not None
-    except UsageError:
-        is_mariadb = False
-    return [] if is_mariadb else list(DEBIAN_PACKAGES)
+    (none for a dialect whose ``CONTRIBKIT_*_URL`` names a server)."""
+    return [
+        package
+        for dialect in dialects
+        if not os.environ.get(SERVER_URL_ENVS.get(dialect, ""))
+        for package in dialect_named(dialect).missing_debian_packages()
+    ]
 
 
 def database_server(dialect: str) -> Any:
@@ -153,7 +143,7 @@ def sweep_databases(server: Any) -> None:
 def ephemeral_database(dialect: str, driver: str | None = None) -> Iterator[str]:
     """Yield the URL of a new, empty database of ``dialect``, reached through ``driver`` (default:
     SQLAlchemy's); remove it afterwards."""
-    if dialect == "sqlite":
+    if dialect_named(dialect).database_is_a_file:
         with temporary_folder("ck-sqlite-") as folder:
             yield with_driver(f"sqlite:///{folder / 'db.sqlite'}", driver)
     elif dialect in SERVER_URL_ENVS:

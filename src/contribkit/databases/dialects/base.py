@@ -109,6 +109,8 @@ class Dialect:
     """A dialect whose catalogue contribkit does not read (the base of every real one)."""
 
     name = ""
+    #: How messages name it.
+    label = ""
     #: The driver of contribkit's throw-away databases when the project names none.
     default_driver = ""
     #: What the catalogue holds on this dialect: "checks", "defaults", "enums",
@@ -140,6 +142,26 @@ class Dialect:
     #: An index a foreign key needs cannot be dropped while the key is there: a downgrade that
     #: drops a table drops it with its indexes, not them first (as autogenerate writes).
     keeps_indexes_foreign_keys_need = False
+    #: What returns a pooled connection to the state of a new session (settings, temporary
+    #: tables), so that what one revision set does not reach the next.
+    session_reset: tuple[str, ...] = ()
+
+    def prepare_engine(self, engine: Any, *, transactional_ddl: bool) -> None:
+        """What every engine of this dialect needs before its first connection."""
+
+    def database_collation(self, engine: Any) -> str:
+        """The collation new string columns of ``engine``'s database get (``""``: none that
+        compares differently from byte order, or not read)."""
+        return ""
+
+    def missing_debian_packages(self) -> list[str]:
+        """The Debian packages its throw-away server needs that this machine lacks."""
+        return []
+
+    def throwaway_classes(self) -> tuple[Any, Any] | None:
+        """The throw-away server contribkit starts for this dialect and the admin object that
+        makes its databases (``None``: its databases are files)."""
+        return None
 
     def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
         """The catalogue of ``tables`` (those that exist) in the connected database."""

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from contribkit.core.errors import UsageError
 from contribkit.databases.dialects.base import (
     Catalogue,
     Check,
@@ -41,6 +42,7 @@ _NOW = {"current_timestamp()", "current_timestamp", "now()"}
 
 class MySQL(Dialect):
     name = "mysql"
+    label = "MySQL"
     #: PyMySQL: maintained and pure Python, so it installs everywhere with nothing to compile.
     default_driver = "pymysql"
     # Indexes: those with a descending key, which autogenerate sees as ascending here.
@@ -52,6 +54,35 @@ class MySQL(Dialect):
         "SELECT version(), @@character_set_database, @@collation_database, @@sql_mode, "
         "@@lower_case_table_names"
     )
+    #: InnoDB's key limit with the DYNAMIC / COMPRESSED row formats (the default since 5.7 /
+    #: 10.2), and ``utf8mb4``'s 4 bytes reserved per character.
+    max_key_bytes = 3072
+    bytes_per_char = 4
+
+    def database_collation(self, engine: Any) -> str:
+        import sqlalchemy as sa
+
+        with engine.connect() as connection:
+            collation = connection.scalar(sa.text("SELECT @@collation_database"))
+            connection.rollback()
+        return str(collation)
+
+    def missing_debian_packages(self) -> list[str]:
+        """A MySQL server counts as missing MariaDB: CI runs on the server contribkit is tested
+        with (a GitHub runner comes with MySQL 8)."""
+        from contribkit.databases.mysql.embedded import DEBIAN_PACKAGES, find_installation
+
+        try:
+            is_mariadb = find_installation().install_db is not None
+        except UsageError:
+            is_mariadb = False
+        return [] if is_mariadb else list(DEBIAN_PACKAGES)
+
+    def throwaway_classes(self) -> tuple[Any, Any]:
+        from contribkit.databases.mysql.embedded import ThrowawayMySQL
+        from contribkit.databases.mysql.server import MySQLServer
+
+        return ThrowawayMySQL, MySQLServer
 
     def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
         wanted = set(tables)

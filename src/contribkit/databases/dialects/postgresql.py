@@ -69,6 +69,7 @@ _CAST = re.compile(r"::[a-z_]+(?: [a-z_]+)*(?:\(\d+\))?(?:\[\])?")
 
 class PostgreSQL(Dialect):
     name = "postgresql"
+    label = "PostgreSQL"
     #: psycopg 3 (SQLAlchemy's own default is psycopg2, which coerces some types differently).
     default_driver = "psycopg"
     compares = frozenset({"checks", "defaults", "enums", "expression_indexes"})
@@ -79,6 +80,13 @@ class PostgreSQL(Dialect):
         "SELECT version(), pg_encoding_to_char(encoding), datcollate, datctype "
         "FROM pg_database WHERE datname = current_database()"
     )
+    session_reset = ("RESET ALL", "DISCARD TEMP")
+
+    def throwaway_classes(self) -> tuple[Any, Any]:
+        from contribkit.databases.postgresql.embedded import EmbeddedPostgres
+        from contribkit.databases.postgresql.server import PostgresServer
+
+        return EmbeddedPostgres, PostgresServer
 
     def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
         wanted = set(tables)

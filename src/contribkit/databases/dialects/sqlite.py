@@ -71,12 +71,18 @@ def _top_level_parts(body: str) -> list[str]:
 
 class SQLite(Dialect):
     name = "sqlite"
+    label = "SQLite"
     default_driver = "pysqlite"
     # No native enums: SQLite stores an Enum as VARCHAR (and a CHECK, which is compared).
     compares = frozenset({"checks", "defaults", "expression_indexes"})
     alters_by_rebuild = True
     foreign_keys_can_be_off = True  # PRAGMA foreign_keys, per connection
     database_is_a_file = True
+
+    def prepare_engine(self, engine: Any, *, transactional_ddl: bool) -> None:
+        from contribkit.databases.sqlite import enforce_foreign_keys
+
+        enforce_foreign_keys(engine, transactional_ddl=transactional_ddl)
 
     def catalogue(self, connection: Any, tables: Iterable[str]) -> Catalogue:
         import sqlalchemy as sa

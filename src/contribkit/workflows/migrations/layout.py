@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,18 +106,19 @@ class Migrations:
             backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
         except Exception:  # create_engine says, in one line, what is wrong with the URL
             backend, driver = "sqlite", ""
-        level = self.isolation_levels.get("mysql" if backend == "mariadb" else backend)
+        facts = dialect_named(backend)
+        level = self.isolation_levels.get(facts.name or backend)
         isolation = {"isolation_level": level} if level else {}
-        if backend == "sqlite":
+        if facts.database_is_a_file:
             return create_engine(
                 url, poolclass=NullPool, transactional_ddl=self.transactional_ddl, **isolation
             )
         unprepared = _UNPREPARED.get(driver, {})
         engine = create_engine(url, pool_size=1, connect_args=unprepared, **isolation)
-        if backend == "postgresql":
+        if facts.session_reset:
             import sqlalchemy as sa
 
-            sa.event.listen(engine, "checkin", _as_new_session)
+            sa.event.listen(engine, "checkin", partial(_as_new_session, facts.session_reset))
         return engine
 
     def start(self, dialect: str) -> tuple[str, Any] | None:
@@ -254,12 +255,13 @@ _UNPREPARED: dict[str, dict[str, Any]] = {
 }
 
 
-def _as_new_session(dbapi_connection: Any, record: Any) -> None:
-    """Pool check-in: what a revision set or created for its session does not outlive it."""
+def _as_new_session(statements: tuple[str, ...], dbapi_connection: Any, record: Any) -> None:
+    """Pool check-in: what a revision set or created for its session does not outlive it
+    (``statements``: the dialect's :attr:`~contribkit.databases.dialects.Dialect.session_reset`)."""
     try:
         cursor = dbapi_connection.cursor()
-        cursor.execute("RESET ALL")
-        cursor.execute("DISCARD TEMP")
+        for statement in statements:
+            cursor.execute(statement)
         cursor.close()
         dbapi_connection.commit()
     except Exception:  # the connection is broken or busy: never hand it out again

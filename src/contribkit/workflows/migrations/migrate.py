@@ -288,15 +288,11 @@ def _database(migrations: Migrations, dialect: str) -> Iterator[str]:
 
 def _review(staged: Migrations, dialect: str, url: str, generated, allow_destructive: bool) -> list:  # type: ignore[no-untyped-def]
     """The review's concerns, printed; destructive ones refused unless allowed."""
-    collation = ""
-    if dialect == "mysql":
-        from contribkit.workflows.migrations.mysqlreview import database_collation
-
-        engine = staged.engine(url)
-        try:
-            collation = database_collation(engine)
-        finally:
-            engine.dispose()
+    engine = staged.engine(url)  # connects only where the dialect has a collation to read
+    try:
+        collation = dialect_named(dialect).database_collation(engine)
+    finally:
+        engine.dispose()
     concerns = reviewing.review_operations(
         generated.upgrade_ops, dialect, generated.existing_enums, staged.metadata, collation
     )

@@ -23,13 +23,12 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.operations import ops
 
+from contribkit.databases.dialects.mysql import MySQL
 from contribkit.workflows.migrations.concerns import DATA_DEPENDENT, HAZARD, Concern
 from contribkit.workflows.migrations.describe import describe
 
-#: InnoDB's key limit with the DYNAMIC / COMPRESSED row formats (the default since 5.7 / 10.2).
-MAX_KEY_BYTES = 3072
-#: Bytes per character in ``utf8mb4``, which a key's length is reserved for.
-BYTES_PER_CHAR = 4
+MAX_KEY_BYTES = MySQL.max_key_bytes
+BYTES_PER_CHAR = MySQL.bytes_per_char
 
 
 def mysql_hazards(leaf_ops: list[Any], models: sa.MetaData | None, collation: str) -> list[Concern]:
@@ -193,11 +192,3 @@ def _longer_varchar(old: Any, new: Any) -> bool:
         and not isinstance(new, sa.Text)
         and bool(old.length and new.length and new.length >= old.length)
     )
-
-
-def database_collation(engine: Any) -> str:
-    """The default collation of the engine's database, which new string columns get."""
-    with engine.connect() as connection:
-        collation = connection.scalar(sa.text("SELECT @@collation_database"))
-        connection.rollback()
-    return str(collation)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import subprocess
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from sqlalchemy.dialects import postgresql
 from contribkit.core.errors import UsageError
 from contribkit.core.tools import resolve_tool
 from contribkit.databases.dialects import dialect_named
+from contribkit.databases.dialects.mysql import MySQL
 from contribkit.workflows.migrations.concerns import (
     DATA_DEPENDENT,
     DESTRUCTIVE,
@@ -88,9 +90,17 @@ def review_operations(
     concerns += _likely_renames(leaf_ops)
     if dialect_named(dialect).native_enum_types:
         concerns += _enum_hazards(leaf_ops, existing_enums or {})
-    if dialect == "mysql":
-        concerns += mysql_hazards(leaf_ops, models, collation)
+    rules = DIALECT_RULES.get(dialect_named(dialect).name)
+    if rules is not None:
+        concerns += rules(leaf_ops, models, collation)
     return concerns
+
+
+#: Review rules one dialect alone has, by dialect: they are written with the review's own
+#: concerns and descriptions, which sit above the dialect objects, so they live here.
+DIALECT_RULES: dict[str, Callable[[list[Any], sa.MetaData | None, str], list[Concern]]] = {
+    MySQL.name: mysql_hazards
+}
 
 
 def _dropped_name(op: Any) -> tuple[str, str, str] | None:
@@ -129,7 +139,7 @@ def _operation_concerns(op: Any, new_tables: set[str], dialect: str) -> list[Con
         isinstance(op, ops.AddColumnOp)
         and not op.column.nullable
         and op.column.server_default is None
-        and not dialect_named(dialect).fills_new_not_null_columns  # see mysqlreview
+        and not dialect_named(dialect).fills_new_not_null_columns  # see mysqlreview.py
     ):
         found.append(
             Concern(DATA_DEPENDENT, f"{text} without a server default fails on a table with rows")
