@@ -162,12 +162,28 @@ def test_the_readme_links_to_files_that_exist_and_stays_short() -> None:
     assert len(readme.encode()) <= 8 * 1024
 
 
-#: The seams a newcomer calls through: every command, and the migration workflow's generate and
-#: verify (``generate_revision``, ``TrialDatabase``), typed so that mypy --strict accepts them.
+#: The seams a newcomer calls through, typed so that mypy --strict accepts them: every command,
+#: the migration workflow's entry points (migrate, check, rebase and amend), generate and verify
+#: (``generate_revision``, ``TrialDatabase``), what they write (notes, names) and read (revision
+#: files, git), and the output channel.
 STRICTLY_TYPED = (
     "src/contribkit/commands",
-    "src/contribkit/workflows/migrations/generate.py",
-    "src/contribkit/workflows/migrations/verify.py",
+    "src/contribkit/core/reporting.py",
+    *(
+        f"src/contribkit/workflows/migrations/{name}.py"
+        for name in (
+            "migrate",
+            "check",
+            "rebase",
+            "amend",
+            "gitbranch",
+            "generate",
+            "verify",
+            "notes",
+            "filenames",
+            "revisionfile",
+        )
+    ),
 )
 
 

@@ -251,7 +251,9 @@ def _resume(
     return cache.walk_keys(seeded_at, passes), passes, 0, {}
 
 
-def _passes_from_cache_or_run(db: Any, cache: Any, keys: list[str], last: str, passes: int) -> bool:
+def _passes_from_cache_or_run(
+    db: Any, cache: Any, keys: list[str | None], last: str, passes: int
+) -> bool:
     """The baseline's revisions as whole passes up to ``last``; on success both states it
     reached are saved: a plain upgrade's (where migrate starts) and the check's own."""
 

@@ -36,8 +36,13 @@ from contribkit.databases.throwaway import prewarm
 from contribkit.workflows.migrations import baseline, notes
 from contribkit.workflows.migrations import review as reviewing
 from contribkit.workflows.migrations.amend import amended_revisions
-from contribkit.workflows.migrations.concerns import DESTRUCTIVE, SQUAWK
-from contribkit.workflows.migrations.generate import generate_revision, ruff_format, upgrade_to_head
+from contribkit.workflows.migrations.concerns import DESTRUCTIVE, SQUAWK, Concern
+from contribkit.workflows.migrations.generate import (
+    Generated,
+    generate_revision,
+    ruff_format,
+    upgrade_to_head,
+)
 from contribkit.workflows.migrations.layout import (
     STATE_FOLDER,
     Migrations,
@@ -143,8 +148,8 @@ def migrate(
         result = MigrateResult()
         staged_files: dict[str, Path] = {}
         for writer, verify_on in plan:
-            old = amended.get(writer)
-            verified = _one_revision(run, writer, verify_on, old.revision if old else None)
+            previous = amended.get(writer)
+            verified = _one_revision(run, writer, verify_on, previous.revision if previous else None)
             if verified is not None:
                 staged_files[writer] = verified.path
                 result.revisions[SHARED if live.shared else writer] = verified.revision
@@ -267,7 +272,7 @@ def _one_revision(
     return _Verified(generated.path, generated.revision, own)
 
 
-def _verify_guards(staged: Migrations, name: str, generated) -> None:  # type: ignore[no-untyped-def]
+def _verify_guards(staged: Migrations, name: str, generated: Generated) -> None:
     """The guarded revision, where the project's own set-up made the database from the models."""
 
     with (
@@ -286,7 +291,9 @@ def _database(migrations: Migrations, dialect: str) -> Iterator[str]:
         yield url
 
 
-def _review(staged: Migrations, dialect: str, url: str, generated, allow_destructive: bool) -> list:  # type: ignore[no-untyped-def]
+def _review(
+    staged: Migrations, dialect: str, url: str, generated: Generated, allow_destructive: bool
+) -> list[Concern]:
     """The review's concerns, printed; destructive ones refused unless allowed."""
     engine = staged.engine(url)  # connects only where the dialect has a collation to read
     try:
@@ -309,7 +316,7 @@ def _review(staged: Migrations, dialect: str, url: str, generated, allow_destruc
     return concerns
 
 
-def _offline_sql(staged: Migrations, generated) -> str:  # type: ignore[no-untyped-def]
+def _offline_sql(staged: Migrations, generated: Generated) -> str:
     """The new revision's upgrade as PostgreSQL SQL, rendered without a database.
 
     Run directly rather than through env.py: a project's own env.py may render offline SQL
