@@ -79,7 +79,7 @@ def autogenerate_floor(pending: Path) -> list[float]:
     from contribkit.core.config import load_config
     from contribkit.databases.engines import create_engine
     from contribkit.databases.throwaway import ephemeral_database
-    from contribkit.workflows.migrations.layout import project_migrations
+    from contribkit.workflows.migrations.project import project_migrations
 
     sys.path.insert(0, str(pending))
     config = load_config(pending)

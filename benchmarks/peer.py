@@ -38,7 +38,7 @@ import pytest
 from contribkit.core.config import load_config
 from contribkit.databases.engines import create_engine
 from contribkit.databases.throwaway import ephemeral_database
-from contribkit.workflows.migrations.layout import project_migrations
+from contribkit.workflows.migrations.project import project_migrations
 
 DIALECT = "{dialect}"
 

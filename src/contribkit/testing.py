@@ -40,7 +40,7 @@ class MigratedDatabases:
         from contribkit.databases.asyncdrivers import bridged
         from contribkit.databases.engines import with_driver
         from contribkit.databases.throwaway import database_server, unique_name
-        from contribkit.workflows.migrations.layout import project_migrations
+        from contribkit.workflows.migrations.project import project_migrations
         from contribkit.workflows.migrations.verify import TrialDatabase
 
         migrations = project_migrations(self.config, (self.dialect,))

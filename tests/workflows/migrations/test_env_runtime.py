@@ -8,7 +8,7 @@ from alembic import command
 from contribkit.core.config import load_config
 from contribkit.databases.engines import create_engine
 from contribkit.databases.throwaway import ephemeral_database
-from contribkit.workflows.migrations.layout import project_migrations
+from contribkit.workflows.migrations.project import project_migrations
 
 
 def test_an_engine_passed_as_the_connection_is_used_as_pytest_alembic_passes_it(

@@ -38,9 +38,10 @@ from contribkit.workflows.migrations import (
     snapshots,
 )
 from contribkit.workflows.migrations.generate import PRAGMA_OFF, PRAGMA_ON
-from contribkit.workflows.migrations.layout import SEVERAL_HEADS, Migrations, project_migrations
+from contribkit.workflows.migrations.layout import SEVERAL_HEADS, Migrations
 from contribkit.workflows.migrations.notes import recorded_revisions, write_atomically
 from contribkit.workflows.migrations.progress import step, warnings_summed
+from contribkit.workflows.migrations.project import project_migrations
 from contribkit.workflows.migrations.verify import (
     CREATED,
     TrialDatabase,

@@ -43,13 +43,9 @@ from contribkit.workflows.migrations.generate import (
     ruff_format,
     upgrade_to_head,
 )
-from contribkit.workflows.migrations.layout import (
-    STATE_FOLDER,
-    Migrations,
-    project_migrations,
-    state_folder,
-)
+from contribkit.workflows.migrations.layout import Migrations
 from contribkit.workflows.migrations.progress import named, step, warnings_summed
+from contribkit.workflows.migrations.project import STATE_FOLDER, project_migrations, state_folder
 from contribkit.workflows.migrations.slug import message_to_slug, slug_to_title
 from contribkit.workflows.migrations.verify import (
     TrialDatabase,
@@ -149,7 +145,9 @@ def migrate(
         staged_files: dict[str, Path] = {}
         for writer, verify_on in plan:
             previous = amended.get(writer)
-            verified = _one_revision(run, writer, verify_on, previous.revision if previous else None)
+            verified = _one_revision(
+                run, writer, verify_on, previous.revision if previous else None
+            )
             if verified is not None:
                 staged_files[writer] = verified.path
                 result.revisions[SHARED if live.shared else writer] = verified.revision

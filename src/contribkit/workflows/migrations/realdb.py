@@ -34,7 +34,7 @@ from contribkit.databases.asyncdrivers import bridged
 from contribkit.databases.dialects import dialect_named
 from contribkit.databases.engines import redact
 from contribkit.workflows.migrations import runtime
-from contribkit.workflows.migrations.layout import project_migrations
+from contribkit.workflows.migrations.project import project_migrations
 from contribkit.workflows.migrations.verify import applied_ddl, kept_note
 
 

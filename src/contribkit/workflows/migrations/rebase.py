@@ -30,9 +30,10 @@ from contribkit.databases.asyncdrivers import bridged
 from contribkit.databases.throwaway import prewarm
 from contribkit.workflows.migrations import baseline, filenames, gitbranch, notes, revisionfile
 from contribkit.workflows.migrations.check import checked_copy
-from contribkit.workflows.migrations.layout import Migrations, project_migrations
+from contribkit.workflows.migrations.layout import Migrations
 from contribkit.workflows.migrations.migrate import project_lock
 from contribkit.workflows.migrations.progress import warnings_summed
+from contribkit.workflows.migrations.project import project_migrations
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ Seeded rows also follow from the models, where a model column decides a value (i
 variant's, an enum's labels). A state records which model columns its rows came from and what
 they were (types and the source of their classes); it is used only while the models still say
 the same of those columns. Adding a column to one model thus keeps every state whose rows it
-did not shape. States that git tracks are never used (:func:`layout._cache_folder`).
+did not shape. States that git tracks are never used (:func:`project._cache_folder`).
 
 A later run restores the longest prefix of its own history that has a saved state and replays
 only the rest; an edited revision, model, env.py or version changes every key after it, so
