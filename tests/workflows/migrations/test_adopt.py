@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from migrations_support import Outcome
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,8 +37,9 @@ UNCOMPARED = {
 }
 
 
-def problems(output: str, dialect: str) -> list[str]:
-    return [line[2:] for line in output.splitlines() if line.startswith(f"! {dialect}: ")]
+def problems(outcome: Outcome, dialect: str) -> list[str]:
+    """What the run warned of about ``dialect``, as ``dialect: problem``."""
+    return [f"{dialect}: {message}" for message in outcome.said("warn", dialect)]
 
 
 def migrate_memo(legacy, dialect: str):  # type: ignore[no-untyped-def]
@@ -54,7 +56,7 @@ def test_check_reports_every_problem_and_goes_on_past_a_failed_revision(legacy, 
     outcome = legacy.cli("check", "--dialect", dialect)
     assert outcome.code == 1, outcome.out + outcome.err
     assert "Traceback" not in outcome.out + outcome.err
-    found = problems(outcome.out, dialect)
+    found = problems(outcome, dialect)
     assert f"{dialect}: 0001_initial.py: not named YYYY_MM_DD_HHMMSS_<rev>_<slug>.py" in found
     currency = [p for p in found if "_add_entry_currency.py: upgrade to" in p]
     assert len(currency) == 1, found  # the revision that cannot run on a table with rows
@@ -86,7 +88,7 @@ def test_baseline_accepts_the_history_and_check_then_fails_only_on_news(legacy, 
     legacy.edit(MODELS, AMOUNT, AMOUNT + MEMO)
     news = legacy.cli("check", "--dialect", dialect)
     assert news.code == 1
-    assert problems(news.out, dialect) == [f"{dialect}: drift: add column entry.memo VARCHAR(120)"]
+    assert problems(news, dialect) == [f"{dialect}: drift: add column entry.memo VARCHAR(120)"]
 
     # Fixing a known problem shrinks the baseline once it is written again.
     legacy.edit(MODELS, AMOUNT + MEMO, AMOUNT)
@@ -124,7 +126,7 @@ def test_a_baseline_revision_that_breaks_is_named(legacy, dialect) -> None:
     )
     outcome = legacy.cli("check", "--dialect", dialect)
     assert outcome.code == 1, outcome.out + outcome.err
-    assert problems(outcome.out, dialect) == [f"{dialect}: {tags.name}: RuntimeError: no way back"]
+    assert problems(outcome, dialect) == [f"{dialect}: {tags.name}: RuntimeError: no way back"]
 
 
 def test_migrate_writes_only_the_change_in_the_projects_own_style(legacy, dialect) -> None:
@@ -284,7 +286,7 @@ def test_revisions_run_on_the_projects_driver(legacy) -> None:
     legacy.edit("pyproject.toml", 'postgresql = "asyncpg"', 'postgresql = "psycopg"')
     outcome = legacy.cli("check", "--dialect", "postgresql")
     assert outcome.code == 1
-    assert any("_add_entry_tags.py" in p and "%" in p for p in problems(outcome.out, "postgresql"))
+    assert any("_add_entry_tags.py" in p and "%" in p for p in problems(outcome, "postgresql"))
 
 
 def test_db_commands_take_the_projects_async_url(legacy, dialect) -> None:
@@ -357,6 +359,7 @@ def test_an_env_py_that_ignores_the_passed_connection_migrates_nothing(legacy) -
 CLASSIC_ENV = """import os
 
 import sqlalchemy as sa
+from migrations_support import Outcome
 from alembic import context
 
 from ledger.models import metadata

@@ -119,7 +119,8 @@ def migrate(
             "--dialect."
         )
     amended = amended_revisions(config, live, tuple(w for w, _ in plan)) if amend else {}
-    if amend and not message.strip():
+    same_name = amend and not message.strip()  # no new message: the file keeps its name
+    if same_name:
         message = next(iter(amended.values())).message
     slug = message_to_slug(message)
     prewarm(tuple(dict.fromkeys(d for writer, verify_on in plan for d in (writer, *verify_on))))
@@ -148,6 +149,10 @@ def migrate(
             verified = _one_revision(
                 run, writer, verify_on, previous.revision if previous else None
             )
+            if verified is not None and previous is not None and same_name:
+                verified = replace(
+                    verified, path=verified.path.rename(verified.path.with_name(previous.path.name))
+                )
             if verified is not None:
                 staged_files[writer] = verified.path
                 result.revisions[SHARED if live.shared else writer] = verified.revision
