@@ -66,7 +66,7 @@ def test_check_holds_a_new_file_to_the_numbered_names(template) -> None:
     outcome = template.cli("check", "--dialect", "sqlite")
     assert outcome.code == 1
     assert "sqlite: 3_add_review_title.py: not named NNNN_<shop_release>_<slug>.py" in problems(
-        outcome.out
+        outcome
     )
 
 

@@ -54,7 +54,7 @@ def test_a_new_revision_without_it_is_a_problem(legacy, dialect) -> None:
     assert (
         f"{dialect}: {written.name}: sets no ledger_release, which every revision of the "
         "baseline sets (revision_attributes)"
-    ) in problems(checked.out, dialect)
+    ) in problems(checked, dialect)
 
 
 def test_a_bad_revision_attributes_table_is_one_line(legacy) -> None:
