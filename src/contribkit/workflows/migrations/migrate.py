@@ -379,11 +379,7 @@ def _commit(
                 notes.write_atomically(path, notes.with_entry(existing, entry, result.revisions))
                 result.notes = path
         except BaseException:
-            for path in moved:
-                path.unlink(missing_ok=True)
-            for path, data in originals.items():
-                if not path.exists() or path.read_bytes() != data:
-                    path.write_bytes(data)
+            notes.put_back(moved, originals)
             result.revisions.clear()
             raise
         deferral.finish_work()

@@ -132,6 +132,18 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def put_back(created: list[Path], originals: dict[Path, bytes]) -> None:
+    """Undo a group of writes: remove the files it ``created`` and give each file of
+    ``originals`` its bytes back, each in one rename."""
+    for path in created:
+        path.unlink(missing_ok=True)
+    for path, data in originals.items():
+        if not path.exists() or path.read_bytes() != data:
+            tmp = path.with_name(f".{path.name}.restore")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+
+
 def rebased(text: str, ours: set[str]) -> str:
     """The notes of a merge of two branches with the entries naming ``ours`` first, git's
     conflict markers between them resolved; :class:`ValueError` (why) where the two sides

@@ -13,7 +13,6 @@ column or create the same name are refused before that, naming both.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from dataclasses import dataclass, field, replace
@@ -285,18 +284,8 @@ def _commit(
                 notes.write_atomically(notes_path, notes_text)
                 result.notes = notes_path
         except BaseException:
-            for path in created:
-                path.unlink(missing_ok=True)
-            for path, data in originals.items():
-                if not path.exists() or path.read_bytes() != data:
-                    _restore(path, data)
+            notes.put_back(created, originals)
             result.rebased.clear()
             raise
         deferral.finish_work()
     result.written = [item.target for item in moved]
-
-
-def _restore(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.restore")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
