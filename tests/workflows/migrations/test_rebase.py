@@ -293,6 +293,19 @@ def test_amend_refuses_a_revision_the_configured_database_ran(repo, tmp_path) ->
     assert repo.cli("check").code == 0
 
 
+def test_amend_without_git_is_refused_saying_why(repo) -> None:
+    on_branch(repo, "b", "main", column("note_b"), SKU, "add note b")
+    shutil.rmtree(repo.root / ".git")
+    repo.edit(MODELS, column("note_b"), column("note_b") + column("note_b2"))
+    before = repo.snapshot()
+    outcome = repo.cli("migrate", "--amend")
+    assert outcome.code == 2
+    assert (
+        outcome.err.startswith("error: --amend: ") and "is not in a git repository" in outcome.err
+    )
+    assert repo.snapshot() == before
+
+
 def test_amend_refuses_a_revision_with_code_of_its_own(repo) -> None:
     on_branch(repo, "b", "main", column("note_b"), SKU, "add note b")
     ours = revision_file(repo, "sqlite", "add_note_b")

@@ -54,9 +54,16 @@ def amended_revisions(
 
 
 def _refuse_on_target(config: ProjectConfig, live: Migrations, found: dict[str, Amended]) -> None:
-    target = gitbranch.target(config.root, None)
+    try:
+        target = gitbranch.target(config.root, None)
+        theirs = {w: gitbranch.files_at(config.root, target, live.versions(w)) for w in found}
+    except gitbranch.NotInGit as exc:
+        raise UsageError(
+            f"--amend: {exc.message}, and it asks git whether the revision is on the target "
+            "branch already: write a new revision (migrate without --amend)."
+        ) from None
     for writer, amended in found.items():
-        if amended.path.resolve() in gitbranch.files_at(config.root, target, live.versions(writer)):
+        if amended.path.resolve() in theirs[writer]:
             raise UsageError(
                 f"--amend: {amended.path.name} is on {target} already, where others build on "
                 "it: write a new revision (migrate without --amend)."

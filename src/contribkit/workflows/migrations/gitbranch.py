@@ -12,7 +12,9 @@ from pathlib import Path
 
 from contribkit.core.errors import UsageError
 
-NO_GIT = "name this branch's revisions with --ours REV (one per dialect's history)"
+
+class NotInGit(UsageError):
+    """git cannot say: no git, or not a repository; the caller adds what to do instead."""
 
 
 def _git(root: Path, *args: str) -> str | None:
@@ -22,7 +24,7 @@ def _git(root: Path, *args: str) -> str | None:
             ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
         )
     except OSError:
-        raise UsageError(f"git cannot be run here: {NO_GIT}.") from None
+        raise NotInGit("git cannot be run here") from None
     return result.stdout if result.returncode == 0 else None
 
 
@@ -33,7 +35,7 @@ def _exists(root: Path, rev: str) -> bool:
 def target(root: Path, onto: str | None) -> str:
     """The branch or commit this branch's revisions go on top of."""
     if _git(root, "rev-parse", "--is-inside-work-tree") is None:
-        raise UsageError(f"{root} is not in a git repository: {NO_GIT}.")
+        raise NotInGit(f"{root} is not in a git repository")
     if onto:
         if not _exists(root, onto):
             raise UsageError(f"--onto {onto}: no such branch or commit in this repository.")
@@ -60,6 +62,6 @@ def files_at(root: Path, rev: str, folder: Path) -> set[Path]:
     try:
         inside = folder.resolve().relative_to(base)
     except ValueError:
-        raise UsageError(f"{folder} is outside the git repository at {base}: {NO_GIT}.") from None
+        raise NotInGit(f"{folder} is outside the git repository at {base}") from None
     listed = _git(base, "ls-tree", "-r", "-z", "--name-only", rev, "--", inside.as_posix())
     return {(base / name).resolve() for name in (listed or "").split("\0") if name}

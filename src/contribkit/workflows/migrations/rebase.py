@@ -102,10 +102,16 @@ def _added_on_this_branch(
     config: ProjectConfig, live: Migrations, scripts: dict[str, Any], onto: str | None
 ) -> set[str]:
     """The revisions whose files the target branch does not have."""
-    target = gitbranch.target(config.root, onto)
     theirs: set[Path] = set()
-    for name in scripts:
-        theirs |= gitbranch.files_at(config.root, target, live.versions(name))
+    try:
+        target = gitbranch.target(config.root, onto)
+        for name in scripts:
+            theirs |= gitbranch.files_at(config.root, target, live.versions(name))
+    except gitbranch.NotInGit as exc:
+        raise UsageError(
+            f"{exc.message}: name this branch's revisions with --ours REV,REV (one per "
+            "dialect's history)."
+        ) from None
     return {
         rev.revision
         for script in scripts.values()
