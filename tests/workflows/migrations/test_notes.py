@@ -59,3 +59,15 @@ def test_a_conflict_in_anything_but_whole_new_entries_is_refused() -> None:
     for why, text in cases.items():
         with pytest.raises(ValueError, match=why):
             notes.rebased(text, {"cccccccccccc"})
+
+
+def test_an_entry_naming_both_branches_revisions_is_refused_and_setext_lines_are_not_markers() -> (
+    None
+):
+    edited = OLD + "SQLite: `cccccccccccc`\n"  # this branch added its id to an older entry
+    with pytest.raises(ValueError, match="names revisions of both branches"):
+        notes.rebased(f"{notes.PREAMBLE}\n{THEIRS}\n{edited}", {"cccccccccccc"})
+    setext = "Migration notes\n===============\n\nNewest first.\n\n"
+    assert (
+        notes.rebased(f"{setext}{THEIRS}\n{OURS}", {"cccccccccccc"}) == f"{setext}{OURS}\n{THEIRS}"
+    )

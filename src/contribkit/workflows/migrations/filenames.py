@@ -135,6 +135,11 @@ def renamed(template: str, name: str, rev: str, created: datetime, number: int) 
     return text + template[end:] + ".py"
 
 
+def written_by(template: str, name: str) -> bool:
+    """Whether ``template`` could have written ``name`` for any revision."""
+    return re.fullmatch(_pattern(template, None), name) is not None
+
+
 def names(template: str, name: str, rev: str) -> bool:
     """Whether ``template`` could have written ``name`` for revision ``rev``."""
     return re.fullmatch(_pattern(template, rev), name) is not None

@@ -44,13 +44,17 @@ def target(root: Path, onto: str | None) -> str:
     upstream = (
         _git(root, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}") or ""
     ).strip()
-    if upstream and upstream.rsplit("/", 1)[-1] != branch:
+    # The upstream is often this branch on a remote (after `git push -u`): its name there is
+    # what the branch's configuration merges from.
+    merges = (_git(root, "config", "--get", f"branch.{branch}.merge") or "").strip()
+    if upstream and merges != f"refs/heads/{branch}":
         return upstream
-    for name in ("main", "origin/main", "master"):
-        if name != branch and _exists(root, name):
+    for name in ("main", "origin/main", "master", "origin/master"):
+        if branch not in (name, name.split("/", 1)[-1]) and _exists(root, name):
             return name
-    raise UsageError(
-        "no upstream branch, and no 'main' to rebase onto: name the target with --onto BRANCH."
+    raise NotInGit(
+        f"no target branch: {branch or 'HEAD'} has no upstream other than itself, and no 'main' "
+        "other than itself"
     )
 
 

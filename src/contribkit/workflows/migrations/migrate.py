@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -120,8 +121,8 @@ def migrate(
         )
     amended = amended_revisions(config, live, tuple(w for w, _ in plan)) if amend else {}
     same_name = amend and not message.strip()  # no new message: the file keeps its name
-    if same_name:
-        message = next(iter(amended.values())).message
+    if same_name:  # its file keeps its name; the slug is the notes entry's title
+        message = _slug_of(next(iter(amended.values())).message)
     slug = message_to_slug(message)
     prewarm(tuple(dict.fromkeys(d for writer, verify_on in plan for d in (writer, *verify_on))))
     accepted = baseline.load(config.baseline)
@@ -149,6 +150,12 @@ def migrate(
             verified = _one_revision(
                 run, writer, verify_on, previous.revision if previous else None
             )
+            if verified is None and previous is not None:
+                raise CheckFailed(
+                    f"--amend: {writer}: the models now match the history before "
+                    f"{previous.path.name}, so nothing is left to fold into it: delete it and "
+                    "its notes entry by hand if its change is gone."
+                )
             if verified is not None and previous is not None and same_name:
                 verified = replace(
                     verified, path=verified.path.rename(verified.path.with_name(previous.path.name))
@@ -384,6 +391,12 @@ def _commit(
             raise
         deferral.finish_work()
     result.written = moved
+
+
+def _slug_of(message: str) -> str:
+    """An amended revision's own message as a slug, whatever wrote it ("Add user.email")."""
+    folded = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")
+    return folded[:60].rstrip("_") or "amended"
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -113,18 +113,20 @@ def with_entry(existing: str | None, entry: str, replacing: dict[str, str] | Non
     return head.rstrip("\n") + "\n\n" + entry + "\n" + tail
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one rename: readers see the old or the new file."""
+def write_atomically(path: Path, text: str | bytes, *, mode_of: Path | None = None) -> None:
+    """Replace ``path`` with ``text`` (UTF-8, ``\\n``; bytes as they are) in one rename: readers
+    see the old or the new file. It keeps the permissions of ``mode_of`` (default: its own)."""
     tmp: str | None = None
     try:
         # Held, so that no interrupt lands between creating the file and owning its removal.
         with deferred_signals():
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            handle = os.fdopen(fd, "w", encoding="utf-8", newline="\n")  # owns fd from here
+            handle = os.fdopen(fd, "wb")  # owns fd from here
         with handle:
-            handle.write(text)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
+            handle.write(text if isinstance(text, bytes) else text.encode("utf-8"))
+        like = mode_of or path
+        if like.exists():
+            os.chmod(tmp, like.stat().st_mode & 0o777)
         os.replace(tmp, path)
     except BaseException:
         if tmp is not None:
@@ -154,6 +156,13 @@ def rebased(text: str, ours: set[str]) -> str:
     if preamble.strip() != other_preamble.strip():
         raise ValueError("the two branches changed the text before the entries: merge it by hand")
     mine = list(dict.fromkeys(e for e in (*entries, *other_entries) if _names_any(e, ours)))
+    for entry in mine:
+        named = {rev for found in recorded_revisions(entry).values() for rev in found}
+        if named - ours:  # an older entry this branch edited: which version holds?
+            raise ValueError(
+                f"the entry {entry.splitlines()[0]!r} names revisions of both branches: merge it "
+                "by hand"
+            )
     rest, other_rest = ([e for e in side if e not in mine] for side in (entries, other_entries))
     if rest[len(rest) - len(other_rest) :] == other_rest:
         kept = rest
@@ -172,7 +181,7 @@ def _sides(text: str) -> tuple[str, str]:
     sides: tuple[list[str], list[str]] = ([], [])
     state = "both"
     for line in text.splitlines(keepends=True):
-        marker = line[:7]
+        marker = _marker(line)
         if marker == "<<<<<<<" and state == "both":
             state = "first"
         elif marker == "|||||||" and state == "first":
@@ -181,7 +190,7 @@ def _sides(text: str) -> tuple[str, str]:
             state = "second"
         elif marker == ">>>>>>>" and state == "second":
             state = "both"
-        elif marker in ("<<<<<<<", "|||||||", "=======", ">>>>>>>"):
+        elif marker:
             raise ValueError(f"a conflict marker out of place: {line.strip()!r}")
         else:
             if state in ("both", "first"):
@@ -191,6 +200,18 @@ def _sides(text: str) -> tuple[str, str]:
     if state != "both":
         raise ValueError("a conflict is not closed (no '>>>>>>>' line)")
     return "".join(sides[0]), "".join(sides[1])
+
+
+def _marker(line: str) -> str:
+    """The conflict marker ``line`` is (``""``: none). ``=======`` alone on its line, the others
+    followed by a space or nothing: a longer run of ``=`` underlines a heading."""
+    stripped = line.rstrip("\r\n")
+    head = stripped[:7]
+    if head == "=======":
+        return head if stripped == head else ""
+    if head in ("<<<<<<<", "|||||||", ">>>>>>>") and stripped[7:8] in ("", " "):
+        return head
+    return ""
 
 
 def _entries(text: str) -> tuple[str, list[str]]:
@@ -203,6 +224,11 @@ def _entries(text: str) -> tuple[str, list[str]]:
     starts = [m.start() for m in level.finditer(text) if m.start() >= newest.start()]
     bounds = zip(starts, [*starts[1:], len(text)], strict=True)
     return text[: newest.start()], [text[a:b].rstrip() for a, b in bounds]
+
+
+def entry_naming(text: str, revision: str) -> str | None:
+    """The entry of the notes ``text`` that names ``revision`` (``None``: none does)."""
+    return next((e for e in _entries(text)[1] if _names_any(e, {revision})), None)
 
 
 def _names_any(entry: str, revisions: set[str]) -> bool:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from contribkit.core import reporting
 from contribkit.core.config import SHARED, ProjectConfig
@@ -42,7 +43,8 @@ class _Moved:
     revision: str
     path: Path
     target: Path
-    text: str
+    #: Its bytes: the edits touch ASCII alone, so its encoding and line ends stay its own.
+    data: bytes
 
 
 @dataclass
@@ -59,7 +61,7 @@ def rebase(config: ProjectConfig, onto: str | None, ours: tuple[str, ...]) -> Re
     module's docstring); ``onto``: the target branch or commit (default: the upstream, else
     ``main``); ``ours``: this branch's revision ids, instead of asking git."""
     if onto:  # bad input is refused even where there is nothing to do
-        gitbranch.target(config.root, onto)
+        _asking_git(lambda: gitbranch.target(config.root, onto))
     live = project_migrations(config, config.dialects, cache=True)
     histories = (config.dialects[0],) if live.shared else config.dialects
     scripts = {name: live.script(name) for name in histories}
@@ -67,6 +69,15 @@ def rebase(config: ProjectConfig, onto: str | None, ours: tuple[str, ...]) -> Re
     result = RebaseResult()
     if not scripts:
         reporting.ok("every history has one head: nothing to rebase")
+        if (
+            config.notes is not None
+            and config.notes.exists()
+            and "\n<<<<<<< " in ("\n" + config.notes.read_text(encoding="utf-8"))
+        ):
+            reporting.warn(
+                f"{config.notes.name} still holds git's conflict markers: with one head per "
+                "history there is no branch order to take from, so merge them by hand"
+            )
         return result
     mine = set(ours) or _added_on_this_branch(config, live, scripts, onto)
     moved: list[_Moved] = []
@@ -102,22 +113,36 @@ def _added_on_this_branch(
     config: ProjectConfig, live: Migrations, scripts: dict[str, Any], onto: str | None
 ) -> set[str]:
     """The revisions whose files the target branch does not have."""
-    theirs: set[Path] = set()
-    try:
+
+    def theirs_files() -> set[Path]:
         target = gitbranch.target(config.root, onto)
-        for name in scripts:
-            theirs |= gitbranch.files_at(config.root, target, live.versions(name))
-    except gitbranch.NotInGit as exc:
-        raise UsageError(
-            f"{exc.message}: name this branch's revisions with --ours REV,REV (one per "
-            "dialect's history)."
-        ) from None
+        return {
+            path
+            for name in scripts
+            for path in gitbranch.files_at(config.root, target, live.versions(name))
+        }
+
+    theirs = _asking_git(theirs_files)
     return {
         rev.revision
         for script in scripts.values()
         for rev in script.walk_revisions()
         if Path(rev.path).resolve() not in theirs
     }
+
+
+T = TypeVar("T")
+
+
+def _asking_git(question: Callable[[], T]) -> T:
+    """git's answer; where git cannot say, what to give instead."""
+    try:
+        return question()
+    except gitbranch.NotInGit as exc:
+        raise UsageError(
+            f"{exc.message}: name the target with --onto BRANCH, or this branch's revisions with "
+            "--ours REV,REV (one per dialect's history)."
+        ) from None
 
 
 def _plan(
@@ -148,8 +173,8 @@ def _chain(label: str, script: Any, head: str, mine: set[str]) -> list[Any]:
     while current is not None and current.revision in mine:
         if isinstance(current.down_revision, tuple | list):
             raise UsageError(
-                f"{label}: {Path(current.path).name} merges {len(current.down_revision)} "
-                "revisions: rebase moves a line of revisions, not merge points."
+                f"{label}: {Path(current.path).name} has a tuple of parents (a merge point): "
+                "rebase moves a line of revisions, not merge points."
             )
         chain.append(current)
         current = script.get_revision(current.down_revision) if current.down_revision else None
@@ -194,33 +219,41 @@ def _name(rev: Any) -> str:
 
 
 _DOWN_REVISION = re.compile(
-    r"^(?P<lead>down_revision\b[^=\n]*=\s*)(?P<value>None|(?P<q>['\"])\w+(?P=q))", re.MULTILINE
+    rb"^(?P<lead>down_revision\b[^=\n]*=\s*)(?P<value>None|(?P<q>['\"])\w+(?P=q))", re.MULTILINE
 )
-_REVISES = re.compile(r"^(?P<lead>Revises:[ \t]*)(?P<value>\S*)[ \t]*$", re.MULTILINE)
+_REVISES = re.compile(rb"^(?P<lead>Revises:[ \t]*)(?P<value>\S*)(?P<end>[ \t\r]*)$", re.MULTILINE)
 
 
 def _rewritten(live: Migrations, dialect: str, chain: list[Any], head: str) -> list[_Moved]:
     """The chain's files: the oldest one's parent is ``head``; every file renamed after the
     other branch's newest where the names order by time or number."""
-    folder = live.versions(dialect)
-    others = sorted(p.name for p in folder.glob("*.py") if p not in {Path(r.path) for r in chain})
-    numbered = filenames.NUMBER in filenames.tokens(live.file_template)
-    number = filenames.next_number(live.file_template, others) if numbered else 0
+    folder, template = live.versions(dialect), live.file_template
+    ours = {Path(r.path) for r in chain}
+    others = sorted(
+        p.name
+        for p in folder.glob("*.py")
+        if p not in ours and filenames.written_by(template, p.name)
+    )
+    numbered = filenames.NUMBER in filenames.tokens(template)
+    number = filenames.next_number(template, others) if numbered else 0
     start = datetime.now(timezone.utc).replace(microsecond=0)
-    names = _names(live.file_template, chain, start, number)
-    # Revisions written within one second share their time: a later one makes the order sure.
-    for _ in range(3600):
-        if not others or names[0] is None or names[0] > others[-1]:
-            break
-        start += timedelta(seconds=1)
-        names = _names(live.file_template, chain, start, number)
+    names = _names(template, chain, start, number)
+    # Revisions written within one second share their time, and names another tool wrote in
+    # local time may be hours ahead: a later time makes the order sure.
+    step = timedelta(seconds=1)
+    while others and names[0] is not None and names[0] <= others[-1] and step.days < 400:
+        start += step
+        step *= 2
+        names = _names(template, chain, start, number)
+    if others and names[0] is not None and names[0] <= others[-1]:
+        reporting.warn(f"{names[0]} does not sort after {others[-1]}: rename it by hand", dialect)
     moved = []
     for index, (rev, name) in enumerate(zip(chain, names, strict=True)):
         path = Path(rev.path)
-        text = revisionfile.source(path)
+        data = path.read_bytes()
         if index == 0:
-            text = _reparented(text, path, head)
-        moved.append(_Moved(rev.revision, path, path.with_name(name or path.name), text))
+            data = _reparented(data, path, head)
+        moved.append(_Moved(rev.revision, path, path.with_name(name or path.name), data))
     return moved
 
 
@@ -234,17 +267,18 @@ def _names(template: str, chain: list[Any], start: datetime, number: int) -> lis
     ]
 
 
-def _reparented(text: str, path: Path, head: str) -> str:
-    found = list(_DOWN_REVISION.finditer(text))
+def _reparented(data: bytes, path: Path, head: str) -> bytes:
+    found = list(_DOWN_REVISION.finditer(data))
     if len(found) != 1:
         raise UsageError(
             f"{path.name}: cannot find its one 'down_revision = ...' line to point it at {head}: "
             "nothing was changed."
         )
     match = found[0]
-    quote = match["q"] or '"'
-    text = text[: match.start("value")] + f"{quote}{head}{quote}" + text[match.end("value") :]
-    return _REVISES.sub(lambda m: m["lead"] + head, text, count=1)
+    quote = match["q"] or b'"'
+    value = quote + head.encode() + quote
+    data = data[: match.start("value")] + value + data[match.end("value") :]
+    return _REVISES.sub(lambda m: m["lead"] + head.encode() + m["end"], data, count=1)
 
 
 def _rebased_notes(config: ProjectConfig, mine: set[str]) -> str | None:
@@ -264,7 +298,7 @@ def _staged(live: Migrations, tmp: Path, moved: list[_Moved]) -> Migrations:
     for item in moved:
         inside = staged.folder / item.path.relative_to(live.folder)
         inside.unlink()
-        inside.with_name(item.target.name).write_text(item.text, encoding="utf-8")
+        inside.with_name(item.target.name).write_bytes(item.data)
     return staged
 
 
@@ -282,13 +316,15 @@ def _commit(
         try:
             raise_if_interrupted()
             for item in moved:
-                notes.write_atomically(item.target, item.text)
                 if item.target != item.path:
                     created.append(item.target)
-                    item.path.unlink()
+                notes.write_atomically(item.target, item.data, mode_of=item.path)
             if notes_path is not None and notes_text is not None:
                 notes.write_atomically(notes_path, notes_text)
                 result.notes = notes_path
+            for item in moved:  # the old names go last: until here, every original is on disk
+                if item.target != item.path:
+                    item.path.unlink()
         except BaseException:
             notes.put_back(created, originals)
             result.rebased.clear()
