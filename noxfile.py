@@ -30,11 +30,12 @@ nox_sessions.find_interpreters()
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 DIALECTS = ["sqlite", "postgresql", "mysql"]
 #: Each dialect runs on some Pythons only: what differs between Pythons is the project's own
-#: code, which SQLite covers on every one; PostgreSQL runs on the oldest and newest (its
-#: driver's range), MySQL (the throw-away MariaDB server) on the default. Every session on
-#: every Python would not fit in CI's 30 minutes.
+#: code, which every Python runs the suite for once: SQLite on all but the default, whose
+#: MySQL session (the throw-away MariaDB server) runs every test but the SQLite-only ones;
+#: PostgreSQL on the oldest and newest (its driver's range). Every session on every Python
+#: would not fit in CI's 30 minutes.
 DIALECT_PYTHONS = {
-    "sqlite": PYTHONS,
+    "sqlite": ["3.10", "3.12", "3.13"],
     "postgresql": ["3.10", "3.13"],
     "mysql": ["3.11"],
 }

@@ -647,9 +647,9 @@ def two_branches(base: Path) -> Path:
     """The sample project in git: branch ``a`` widened a column and was merged into main,
     branch ``b`` added a column and has just merged main (its notes file in conflict): two
     heads per dialect, for ``rebase``."""
-    project = prepare(base, pending_change=False)
-    root = project.with_name("two-branches")
-    project.rename(root)
+    holder = base / "two-branches"  # prepare() names its copy as the other trials' own
+    holder.mkdir()
+    root = prepare(holder, pending_change=False)
     env = {**os.environ, "PYTHONPATH": str(root)}
 
     def run(*argv: str) -> None:
