@@ -17,6 +17,7 @@ MODELS = "inventory/models.py"
 CITY = '    sa.Column("city", sa.String(80), nullable=True),\n'
 SKU = '    sa.Column("sku", sa.String(40), nullable=False),\n'
 DIALECTS = ("sqlite", SAMPLE_SERVER)
+AMEND = ("migrate", "--amend")
 
 
 def git(project: Project, *args: str) -> str:
@@ -40,8 +41,18 @@ def on_branch(project: Project, branch: str, start: str, line: str, after: str, 
     git(project, "checkout", "-q", "-b", branch, start)
     project.edit(MODELS, after, after + line)
     migrate(project, slug)
+    commit_all(project, slug)
+
+
+def commit_all(project: Project, message: str) -> None:
     git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", slug)
+    git(project, "commit", "-q", "-m", message)
+
+
+def merge_main_and_rebase(project: Project) -> None:
+    git(project, "merge", "-q", "main")
+    outcome = project.cli("rebase")
+    assert outcome.code == 0, outcome.out + outcome.err
 
 
 def into_main(project: Project, branch: str) -> None:
@@ -74,8 +85,7 @@ def in_git(sample: Project) -> Project:
     (sample.root / ".gitignore").write_text("__pycache__/\n.contribkit/\n")
     assert sample.cli("init").code == 0
     migrate(sample, "initial inventory")
-    git(sample, "add", "-A")
-    git(sample, "commit", "-q", "-m", "initial")
+    commit_all(sample, "initial")
     return sample
 
 
@@ -102,11 +112,11 @@ def two_branches(
         )
 
 
-def refused(repo: Project, *said: str) -> None:
-    """``rebase`` exits 1 saying each of ``said``, and every file is as it was."""
+def refused(repo: Project, *said: str, args: tuple[str, ...] = ("rebase",), code: int = 1) -> None:
+    """The command ``args`` exits ``code`` saying each of ``said``, and every file is as it was."""
     before = repo.snapshot()
-    outcome = repo.cli("rebase")
-    assert outcome.code == 1, outcome.out + outcome.err
+    outcome = repo.cli(*args)
+    assert outcome.code == code, outcome.out + outcome.err
     for text in said:
         assert text in outcome.err
     assert repo.snapshot() == before
@@ -182,14 +192,11 @@ def test_two_branches_adding_columns_to_different_tables_are_put_in_one_line(
 def test_two_columns_of_one_table_and_a_third_branch_after_them(repo) -> None:
     two_branches(repo, (column("note_a"), CITY), (column("note_b"), CITY))
     assert repo.cli("rebase").code == 0
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "merge main")
+    commit_all(repo, "merge main")
     into_main(repo, "b")
     # c started before b was merged: after the merge its one revision follows b's
     on_branch(repo, "c", "a", column("note_c"), SKU, "add note c")
-    git(repo, "merge", "-q", "main")
-    outcome = repo.cli("rebase")
-    assert outcome.code == 0, outcome.out + outcome.err
+    merge_main_and_rebase(repo)
     for dialect in DIALECTS:
         slugs = [p.name.split("_", 5)[5] for p in repo.versions(dialect)]
         assert slugs[-1] == "add_note_c.py" and len(slugs) == 4
@@ -273,11 +280,7 @@ def test_amend_refuses_a_revision_the_target_branch_has(repo) -> None:
     into_main(repo, "b")
     git(repo, "checkout", "-q", "-b", "c")
     repo.edit(MODELS, column("note_b"), column("note_b") + column("note_c"))
-    before = repo.snapshot()
-    outcome = repo.cli("migrate", "--amend")
-    assert outcome.code == 2
-    assert "add_note_b.py is on main already" in outcome.err
-    assert repo.snapshot() == before
+    refused(repo, "add_note_b.py is on main already", args=AMEND, code=2)
 
 
 def test_amend_refuses_a_revision_the_configured_database_ran(repo, tmp_path) -> None:
@@ -285,11 +288,7 @@ def test_amend_refuses_a_revision_the_configured_database_ran(repo, tmp_path) ->
     repo.monkeypatch.setenv("INVENTORY_DATABASE_URL", f"sqlite:///{tmp_path / 'real.db'}")
     assert repo.cli("db", "upgrade").code == 0
     repo.edit(MODELS, column("note_b"), column("note_b") + column("note_b2"))
-    before = repo.snapshot()
-    outcome = repo.cli("migrate", "--amend")
-    assert outcome.code == 2
-    assert "is at " in outcome.err and "downgrade it first" in outcome.err
-    assert repo.snapshot() == before
+    refused(repo, "is at ", "downgrade it first", args=AMEND, code=2)
     assert repo.cli("migrate", "--amend", "--dialect", "sqlite").code == 2  # one change, all
     assert repo.cli("db", "downgrade", "-y").code == 0
     assert repo.cli("migrate", "--amend").code == 0
@@ -319,35 +318,24 @@ def test_amend_refuses_a_revision_with_code_of_its_own(repo) -> None:
         )
     )
     repo.edit(MODELS, column("note_b"), column("note_b") + column("note_b2"))
-    before = repo.snapshot()
-    outcome = repo.cli("migrate", "--amend")
-    assert outcome.code == 2
-    assert "holds code autogenerate did not write" in outcome.err
-    assert repo.snapshot() == before
+    refused(repo, "holds code autogenerate did not write", args=AMEND, code=2)
 
 
 def test_a_rebase_after_the_other_branch_amended_its_revision(repo) -> None:
     on_branch(repo, "a", "main", column("note_a"), CITY, "add note a")
     repo.edit(MODELS, column("note_a"), column("note_a") + column("note_a2"))
     assert repo.cli("migrate", "--amend").code == 0
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "amended")
+    commit_all(repo, "amended")
     into_main(repo, "a")
     on_branch(repo, "b", "main~2", column("note_b"), SKU, "add note b")
-    git(repo, "merge", "-q", "main")
-    outcome = repo.cli("rebase")
-    assert outcome.code == 0, outcome.out + outcome.err
+    merge_main_and_rebase(repo)
     assert repo.cli("check").code == 0
 
 
 def test_amend_refuses_when_the_change_is_gone(repo) -> None:
     on_branch(repo, "b", "main", column("note_b"), SKU, "add note b")
     repo.edit(MODELS, column("note_b"), "")
-    before = repo.snapshot()
-    outcome = repo.cli("migrate", "--amend")
-    assert outcome.code == 1
-    assert "nothing is left to fold into it" in outcome.err
-    assert repo.snapshot() == before
+    refused(repo, "nothing is left to fold into it", args=AMEND)
 
 
 def test_what_autogenerate_did_not_write_is_found_inside_its_block_too(tmp_path) -> None:

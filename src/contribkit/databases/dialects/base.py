@@ -109,8 +109,6 @@ class Dialect:
     """A dialect whose catalogue contribkit does not read (the base of every real one)."""
 
     name = ""
-    #: How messages name it.
-    label = ""
     #: The driver of contribkit's throw-away databases when the project names none.
     default_driver = ""
     #: What the catalogue holds on this dialect: "checks", "defaults", "enums",

@@ -42,7 +42,6 @@ _NOW = {"current_timestamp()", "current_timestamp", "now()"}
 
 class MySQL(Dialect):
     name = "mysql"
-    label = "MySQL"
     #: PyMySQL: maintained and pure Python, so it installs everywhere with nothing to compile.
     default_driver = "pymysql"
     # Indexes: those with a descending key, which autogenerate sees as ascending here.

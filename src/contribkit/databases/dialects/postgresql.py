@@ -69,7 +69,6 @@ _CAST = re.compile(r"::[a-z_]+(?: [a-z_]+)*(?:\(\d+\))?(?:\[\])?")
 
 class PostgreSQL(Dialect):
     name = "postgresql"
-    label = "PostgreSQL"
     #: psycopg 3 (SQLAlchemy's own default is psycopg2, which coerces some types differently).
     default_driver = "psycopg"
     compares = frozenset({"checks", "defaults", "enums", "expression_indexes"})

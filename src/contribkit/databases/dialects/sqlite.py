@@ -71,7 +71,6 @@ def _top_level_parts(body: str) -> list[str]:
 
 class SQLite(Dialect):
     name = "sqlite"
-    label = "SQLite"
     default_driver = "pysqlite"
     # No native enums: SQLite stores an Enum as VARCHAR (and a CHECK, which is compared).
     compares = frozenset({"checks", "defaults", "expression_indexes"})

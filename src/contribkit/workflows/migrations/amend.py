@@ -118,8 +118,10 @@ def _refuse_hand_written(live: Migrations, found: dict[str, Amended]) -> None:
 
 
 def _code_of_its_own(path: Path, preludes: dict[str, set[str]]) -> int | None:
-    """The first line of ``upgrade()`` / ``downgrade()`` outside the generated block that is
-    not the template's own (its docstring, ``pass``, its preludes)."""
+    """The first line of code autogenerate did not write: where its block opens without an
+    end, a statement that changes rows anywhere, or a statement of ``upgrade()`` /
+    ``downgrade()`` outside the block that is not the template's own (its docstring, ``pass``,
+    its preludes)."""
     text = revisionfile.source(path)
     lines = text.splitlines()
     generated = set()

@@ -121,7 +121,7 @@ def migrate(
         )
     amended = amended_revisions(config, live, tuple(w for w, _ in plan)) if amend else {}
     same_name = amend and not message.strip()  # no new message: the file keeps its name
-    if same_name:  # its file keeps its name; the slug is the notes entry's title
+    if same_name:  # the slug is then only the notes entry's title
         message = _slug_of(next(iter(amended.values())).message)
     slug = message_to_slug(message)
     prewarm(tuple(dict.fromkeys(d for writer, verify_on in plan for d in (writer, *verify_on))))
@@ -383,7 +383,8 @@ def _commit(
                     _unique(result.concerns),
                     notes.entry_style(existing),
                 )
-                notes.write_atomically(path, notes.with_entry(existing, entry, result.revisions))
+                amended = result.revisions if replaced else None  # its entry is replaced
+                notes.write_atomically(path, notes.with_entry(existing, entry, amended))
                 result.notes = path
         except BaseException:
             notes.put_back(moved, originals)

@@ -202,6 +202,11 @@ def _sides(text: str) -> tuple[str, str]:
     return "".join(sides[0]), "".join(sides[1])
 
 
+def conflicted(text: str) -> bool:
+    """Whether ``text`` holds a git conflict marker."""
+    return any(_marker(line) for line in text.splitlines())
+
+
 def _marker(line: str) -> str:
     """The conflict marker ``line`` is (``""``: none). ``=======`` alone on its line, the others
     followed by a space or nothing: a longer run of ``=`` underlines a heading."""

@@ -72,7 +72,7 @@ def rebase(config: ProjectConfig, onto: str | None, ours: tuple[str, ...]) -> Re
         if (
             config.notes is not None
             and config.notes.exists()
-            and "\n<<<<<<< " in ("\n" + config.notes.read_text(encoding="utf-8"))
+            and notes.conflicted(config.notes.read_text(encoding="utf-8"))
         ):
             reporting.warn(
                 f"{config.notes.name} still holds git's conflict markers: with one head per "
@@ -189,27 +189,23 @@ def _chain(label: str, script: Any, head: str, mine: set[str]) -> list[Any]:
 
 def _since(script: Any, head: str, fork: str | None) -> list[Any]:
     """The other branch's revisions from ``head`` down to ``fork`` (excluded)."""
-    found = []
-    for rev in script.iterate_revisions(head, fork or "base"):
-        if rev.revision != fork:
-            found.append(rev)
-    return found
+    return [rev for rev in script.iterate_revisions(head, fork or "base") if rev.revision != fork]
 
 
 def _refuse_conflicts(label: str, ours: list[Any], theirs: list[Any]) -> None:
     """Revisions of both branches that change the same column or create the same name."""
     changed = {item: rev for rev in theirs for item in revisionfile.changed_items(Path(rev.path))}
     conflicts = [
-        f"{label}: {what} is changed by {_name(rev)} (this branch) and {_name(changed[what])}"
+        f"{what} is changed by {_name(rev)} (this branch) and {_name(changed[what])}"
         for rev in ours
         for what in sorted(revisionfile.changed_items(Path(rev.path)))
         if what in changed
     ]
     if conflicts:
         for line in conflicts:
-            reporting.warn(line)
+            reporting.warn(line, label)
         raise CheckFailed(
-            f"{len(conflicts)} change(s) made on both branches ({conflicts[0]}): "
+            f"{len(conflicts)} change(s) made on both branches ({label}: {conflicts[0]}): "
             "nothing was changed; settle them in the models and the revisions by hand."
         )
 
